@@ -1,0 +1,19 @@
+# Short CPU schedule for the demo data: the paper's optimiser with a larger
+# learning rate, since the demo model starts from random weights.
+_base_ = ['./schedule_40k.py']
+max_iters = 1000
+optimizer = dict(lr=0.01)
+optim_wrapper = dict(optimizer=optimizer)
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
+]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(interval=250))

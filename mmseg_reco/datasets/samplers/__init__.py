@@ -1,0 +1,3 @@
+from .semi_sampler import LabelledUnlabelledSampler
+
+__all__ = ['LabelledUnlabelledSampler']

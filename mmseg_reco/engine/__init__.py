@@ -1,0 +1,3 @@
+from .hooks import MeanTeacherHook
+
+__all__ = ['MeanTeacherHook']

@@ -1,0 +1,253 @@
+"""Exponential-moving-average update of the teacher of a mean-teacher model."""
+from typing import List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmseg.registry import HOOKS
+
+DATA_BATCH = Optional[Union[dict, tuple, list]]
+
+
+def _lerp_(teacher: List[torch.Tensor], student: List[torch.Tensor],
+           weight: float) -> None:
+    """``teacher += weight * (student - teacher)`` for every pair, in place.
+
+    Computed in float32: float32 tensors are updated directly with one fused
+    ``torch._foreach_lerp_``; lower-precision tensors are promoted, updated
+    and written back.
+
+    Args:
+        teacher (list[Tensor]): Floating-point tensors updated in place.
+        student (list[Tensor]): Tensors of the same shapes.
+        weight (float): Interpolation weight in [0, 1], i.e. ``1 - decay``.
+    """
+    if not teacher:
+        return
+    if all(t.dtype == torch.float32 for t in teacher):
+        torch._foreach_lerp_(teacher, [s.to(torch.float32) for s in student],
+                             weight)
+        return
+    teacher32 = [t.to(torch.float32) for t in teacher]
+    torch._foreach_lerp_(teacher32, [s.to(torch.float32) for s in student],
+                         weight)
+    torch._foreach_copy_(teacher, teacher32)
+
+
+@HOOKS.register_module()
+class MeanTeacherHook(Hook):
+    """Update the teacher as an exponential moving average of the student.
+
+    The model (unwrapped from DDP if needed) must have two sub-modules of the
+    same architecture, ``model.student`` trained by the optimiser and
+    ``model.teacher`` updated by this hook after every ``interval``-th
+    optimiser step (`Mean Teacher <https://arxiv.org/abs/1703.01780>`_):
+
+    .. math::
+
+        \\theta'_t = d_t \\, \\theta'_{t-1} + (1 - d_t) \\, \\theta_t
+
+    where :math:`\\theta` are the student's and :math:`\\theta'` the
+    teacher's parameters, and :math:`\\theta_t` is the student after step
+    :math:`t`. ``momentum`` is the decay :math:`d` (the weight of the
+    teacher), as in the papers; note that mmdet's ``MeanTeacherHook`` uses
+    the opposite convention (its ``momentum`` weighs the student).
+
+    With ``momentum=None`` the decay follows the ReCo schedule (paper 000,
+    Sec. 3.3, :math:`\\lambda = 0.99`, with the warm-up of the authors'
+    code):
+
+    .. math::
+
+        d_t = \\min(1 - 1 / (t + 1), d_{max})
+
+    with :math:`t` = ``runner.iter`` counted from 0, so the update after the
+    first step copies the student (:math:`d_0 = 0`), and ``max_momentum``
+    = :math:`d_{max}` (0.99 for ReCo, 0.997 for the class-wise memory bank
+    of Alonso et al.). The update runs under ``no_grad`` in float32 with
+    ``torch._foreach_lerp_`` over all parameters at once.
+
+    Buffers (BatchNorm running statistics) are handled by ``buffers``:
+
+    - ``'skip'`` (default, ReCo): only parameters are averaged; the teacher's
+      buffers are left alone. A teacher kept in train mode then uses batch
+      statistics and updates its own running statistics whenever it is run
+      forward.
+    - ``'copy'``: the student's buffers are copied into the teacher.
+    - ``'ema'``: floating-point buffers are averaged like the parameters;
+      integer ones (``num_batches_tracked``) are copied.
+
+    The teacher's mode (``teacher_mode``) is set before training, before
+    every training iteration (the loop calls ``runner.model.train()`` each
+    iteration, which would otherwise switch the teacher back to train mode)
+    and after every validation.
+
+    The teacher is part of the model's ``state_dict``, so checkpoints save
+    it and ``resume`` restores it; the hook itself keeps no state. Because
+    the decay depends only on ``runner.iter``, a resumed run continues
+    exactly as an uninterrupted one.
+
+    Args:
+        momentum (float, optional): Constant decay :math:`d` in [0, 1]
+            (weight of the teacher). ``None`` selects the ReCo schedule
+            above. Defaults to None.
+        max_momentum (float): Upper bound :math:`d_{max}` of the ReCo
+            schedule, in [0, 1]; unused when ``momentum`` is given.
+            Defaults to 0.99.
+        interval (int): Update the teacher after every ``interval``-th
+            iteration (``(runner.iter + 1) % interval == 0``). Defaults to 1.
+        buffers (str): ``'skip'``, ``'copy'`` or ``'ema'``, see above.
+            Defaults to ``'skip'``.
+        teacher_mode (str): ``'train'`` (ReCo: BatchNorm uses batch
+            statistics) or ``'eval'``. Defaults to ``'train'``.
+        copy_at_start (bool): Copy the student's parameters and buffers into
+            the teacher before the first iteration of a run that does not
+            resume (``runner.iter == 0``). Defaults to True.
+    """
+
+    priority = 'NORMAL'
+    BUFFER_MODES = ('skip', 'copy', 'ema')
+    TEACHER_MODES = ('train', 'eval')
+
+    def __init__(self,
+                 momentum: Optional[float] = None,
+                 max_momentum: float = 0.99,
+                 interval: int = 1,
+                 buffers: str = 'skip',
+                 teacher_mode: str = 'train',
+                 copy_at_start: bool = True) -> None:
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f'momentum must be in [0, 1], got {momentum}')
+        if not 0 <= max_momentum <= 1:
+            raise ValueError(
+                f'max_momentum must be in [0, 1], got {max_momentum}')
+        if not isinstance(interval, int) or interval < 1:
+            raise ValueError(
+                f'interval must be a positive integer, got {interval}')
+        if buffers not in self.BUFFER_MODES:
+            raise ValueError(
+                f'buffers must be one of {self.BUFFER_MODES}, got {buffers!r}')
+        if teacher_mode not in self.TEACHER_MODES:
+            raise ValueError(f'teacher_mode must be one of '
+                             f'{self.TEACHER_MODES}, got {teacher_mode!r}')
+        self.momentum = momentum
+        self.max_momentum = max_momentum
+        self.interval = interval
+        self.buffers = buffers
+        self.teacher_mode = teacher_mode
+        self.copy_at_start = copy_at_start
+
+    @staticmethod
+    def _unwrap(runner) -> nn.Module:
+        """The runner's model without its DDP (or other) wrapper."""
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        return model
+
+    @staticmethod
+    def _check_pair(model: nn.Module) -> None:
+        """Check that ``model`` has a student and a teacher of one shape.
+
+        Raises:
+            AttributeError: if ``student`` or ``teacher`` is missing.
+            ValueError: if their parameter/buffer names or shapes differ.
+        """
+        for name in ('student', 'teacher'):
+            if not isinstance(getattr(model, name, None), nn.Module):
+                raise AttributeError(
+                    f'MeanTeacherHook needs model.{name} (an nn.Module); '
+                    f'{type(model).__name__} has none')
+        for kind in ('named_parameters', 'named_buffers'):
+            student = [(n, t.shape)
+                       for n, t in getattr(model.student, kind)()]
+            teacher = [(n, t.shape)
+                       for n, t in getattr(model.teacher, kind)()]
+            if student != teacher:
+                diff = [(s, t) for s, t in zip(student, teacher) if s != t]
+                raise ValueError(
+                    f'student and teacher differ in {kind[6:]}: '
+                    f'{len(student)} vs {len(teacher)} tensors, first '
+                    f'mismatch (student, teacher): '
+                    f'{diff[0] if diff else "(length)"}')
+
+    def _set_teacher_mode(self, runner) -> None:
+        self._unwrap(runner).teacher.train(self.teacher_mode == 'train')
+
+    def decay(self, iteration: int) -> float:
+        """Decay :math:`d` of the update after iteration ``iteration``.
+
+        Args:
+            iteration (int): ``runner.iter`` of the finished step, from 0.
+
+        Returns:
+            float: The weight of the teacher in the average.
+        """
+        if self.momentum is not None:
+            return self.momentum
+        return min(1.0 - 1.0 / (iteration + 1), self.max_momentum)
+
+    @torch.no_grad()
+    def momentum_update(self, model: nn.Module, decay: float) -> None:
+        """``teacher = decay * teacher + (1 - decay) * student``.
+
+        Args:
+            model (nn.Module): Unwrapped model with ``student``/``teacher``.
+            decay (float): Weight of the teacher, in [0, 1].
+        """
+        weight = 1.0 - decay
+        _lerp_([p.data for p in model.teacher.parameters()],
+               [p.data for p in model.student.parameters()], weight)
+        if self.buffers == 'skip':
+            return
+        pairs = list(zip(model.teacher.buffers(), model.student.buffers()))
+        if self.buffers == 'copy':
+            copy = pairs
+        else:
+            floating = [(t, s) for t, s in pairs if t.is_floating_point()]
+            copy = [(t, s) for t, s in pairs if not t.is_floating_point()]
+            if floating:
+                _lerp_(*map(list, zip(*floating)), weight)
+        if copy:
+            torch._foreach_copy_(*map(list, zip(*copy)))
+
+    @torch.no_grad()
+    def _copy_all(self, model: nn.Module) -> None:
+        """Copy the student's parameters and buffers into the teacher."""
+        pairs = list(zip(model.teacher.parameters(),
+                         model.student.parameters())) + list(
+                             zip(model.teacher.buffers(),
+                                 model.student.buffers()))
+        if pairs:
+            torch._foreach_copy_(*map(list, zip(*pairs)))
+
+    def before_train(self, runner) -> None:
+        """Check the model, copy the student at iteration 0, set the mode."""
+        model = self._unwrap(runner)
+        self._check_pair(model)
+        if self.copy_at_start and runner.iter == 0:
+            self._copy_all(model)
+        self._set_teacher_mode(runner)
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch: DATA_BATCH = None) -> None:
+        """Restore the teacher's mode after ``runner.model.train()``."""
+        self._set_teacher_mode(runner)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: DATA_BATCH = None,
+                         outputs: Optional[dict] = None) -> None:
+        """Average the student into the teacher every ``interval`` steps."""
+        if (runner.iter + 1) % self.interval != 0:
+            return
+        self.momentum_update(self._unwrap(runner), self.decay(runner.iter))
+
+    def after_val(self, runner) -> None:
+        """Restore the teacher's mode after the validation loop."""
+        self._set_teacher_mode(runner)

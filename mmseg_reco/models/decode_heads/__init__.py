@@ -1,0 +1,3 @@
+from .representation_head import RepresentationHead
+
+__all__ = ['RepresentationHead']

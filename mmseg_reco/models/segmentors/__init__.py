@@ -1,0 +1,3 @@
+from .semi_segmentor import SemiSegmentor
+
+__all__ = ['SemiSegmentor']

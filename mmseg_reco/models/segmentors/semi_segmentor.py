@@ -1,0 +1,360 @@
+"""Mean-teacher semi-supervised segmentor shared by every method."""
+import copy
+import math
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmengine.logging import MessageHub
+from mmengine.structures import PixelData
+from torch import Tensor
+
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
+
+from ..utils.semi_batch import SemiBatch
+
+#: ``semi_train_cfg`` keys and their defaults (ReCo, shared/papers/000).
+SEMI_TRAIN_DEFAULTS = dict(
+    # weight of the confidence-weighted pseudo-label CE (Eq. 6); 0 disables
+    unsup_weight=1.0,
+    # confidence (softmax probability) counted in eta (Eq. 6)
+    strong_threshold=0.97,
+    # sigmoid ramp-up of every unsupervised weight over this many iterations
+    # (0: none, ReCo's default)
+    rampup_iters=0,
+    ignore_index=255,
+)
+SEMI_TEST_DEFAULTS = dict(predict_on='teacher')
+
+
+def rename_loss_dict(prefix: str, losses: dict) -> dict:
+    """Prefix every key, e.g. ``loss_ce`` -> ``sup_loss_ce``."""
+    return {prefix + key: value for key, value in losses.items()}
+
+
+def head_logits(outputs: Any) -> Tensor:
+    """Segmentation logits from a decode head's raw training output.
+
+    Plain heads return a tensor, :class:`RepresentationHead` a tuple whose
+    first item is the logits, and heads that return a dict keep them under
+    ``'seg_logits'``.
+    """
+    if isinstance(outputs, Tensor):
+        return outputs
+    if isinstance(outputs, dict):
+        return outputs['seg_logits']
+    return outputs[0]
+
+
+def batch_slice(outputs: Any, index: slice) -> Any:
+    """Slice every tensor of a (nested) head output along the batch axis."""
+    if isinstance(outputs, Tensor):
+        return outputs[index]
+    if isinstance(outputs, dict):
+        return {k: batch_slice(v, index) for k, v in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(batch_slice(v, index) for v in outputs)
+    return outputs
+
+
+@MODELS.register_module()
+class SemiSegmentor(BaseSegmentor):
+    """Mean teacher: a student and an EMA teacher of one mmseg segmentor.
+
+    One training step (:meth:`loss`)::
+
+        labelled, unlabelled = split_batch(batch)       (gt present or not)
+        pseudo, conf         = get_pseudo_labels(unlabelled)   teacher, no grad
+        batch                = strong_view(labelled, unlabelled, pseudo, conf)
+        outputs              = student(labelled + strong unlabelled)  one pass
+        losses  = sup_*   : the student's decode/auxiliary head losses (gt)
+                + unsup_* : eta-weighted CE on the mixed pseudo-labels
+                + unsup_* : every ``method_losses`` term (ReCo, memory bank,
+                            region losses ...), given the whole SemiBatch
+
+    The teacher is updated by :class:`MeanTeacherHook` after each optimiser
+    step; it never receives gradients. Methods plug in through
+    ``method_losses`` (registered modules called as
+    ``term(semi_segmentor, outputs, semi_batch) -> dict``; they reach the
+    student and the teacher as ``semi_segmentor.student/teacher``), so no
+    method-specific code lives here.
+
+    Args:
+        segmentor (dict): an ordinary mmseg segmentor config (e.g.
+            ``EncoderDecoder``), built twice: student and teacher. Its
+            ``data_preprocessor`` is used when ``data_preprocessor`` is None.
+        strong_aug (dict, optional): the on-device strong augmentation of the
+            unlabelled images (``StrongAugment`` with ClassMix, CutMix, CutOut
+            or no mixing). None trains on labelled images only (supervised
+            baseline).
+        sup_aug (dict, optional): on-device photometric augmentation of the
+            labelled images (``StrongAugment`` without mixing).
+        pseudo_loss (dict, optional): the pseudo-label loss. Default:
+            ``PseudoLabelCELoss`` (Eq. 6).
+        method_losses (list[dict], optional): method terms, see above.
+        semi_train_cfg (dict, optional): overrides of
+            :data:`SEMI_TRAIN_DEFAULTS` (``unsup_weight``,
+            ``strong_threshold``, ``rampup_iters``, ``ignore_index``). An
+            unknown key raises a ``KeyError`` naming it.
+        semi_test_cfg (dict, optional): ``predict_on``: ``'teacher'``
+            (ReCo's evaluation, default) or ``'student'``.
+        data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
+        init_cfg (dict, optional): initialisation config.
+    """
+
+    def __init__(self,
+                 segmentor: ConfigType,
+                 strong_aug: OptConfigType = None,
+                 sup_aug: OptConfigType = None,
+                 pseudo_loss: OptConfigType = dict(type='PseudoLabelCELoss'),
+                 method_losses: Optional[List[ConfigType]] = None,
+                 semi_train_cfg: OptConfigType = None,
+                 semi_test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptConfigType = None):
+        segmentor = copy.deepcopy(segmentor)
+        seg_preprocessor = segmentor.pop('data_preprocessor', None)
+        super().__init__(
+            data_preprocessor=data_preprocessor or seg_preprocessor,
+            init_cfg=init_cfg)
+        self.student = MODELS.build(segmentor)
+        self.teacher = MODELS.build(segmentor)
+        self.teacher.requires_grad_(False)
+        self.semi_train_cfg = self._merge(SEMI_TRAIN_DEFAULTS, semi_train_cfg,
+                                          'semi_train_cfg')
+        self.semi_test_cfg = self._merge(SEMI_TEST_DEFAULTS, semi_test_cfg,
+                                         'semi_test_cfg')
+        if self.semi_test_cfg.predict_on not in ('teacher', 'student'):
+            raise ValueError("semi_test_cfg.predict_on must be 'teacher' or "
+                             f"'student', got {self.semi_test_cfg.predict_on}")
+        self.strong_aug = MODELS.build(strong_aug) if strong_aug else None
+        self.sup_aug = MODELS.build(sup_aug) if sup_aug else None
+        self.pseudo_loss = MODELS.build(pseudo_loss) if pseudo_loss else None
+        self.method_losses = nn.ModuleList(
+            MODELS.build(cfg) for cfg in (method_losses or []))
+
+    @staticmethod
+    def _merge(defaults: dict, given: Optional[dict], name: str) -> ConfigDict:
+        given = dict(given or {})
+        unknown = sorted(set(given) - set(defaults))
+        if unknown:
+            raise KeyError(f'unknown {name} key(s) {unknown}; valid keys are '
+                           f'{sorted(defaults)}')
+        return ConfigDict({**defaults, **given})
+
+    # ------------------------------------------------------------------
+    # mmseg's BaseSegmentor interface: delegate to the evaluated model
+    @property
+    def eval_model(self) -> nn.Module:
+        return getattr(self, self.semi_test_cfg.predict_on)
+
+    @property
+    def align_corners(self) -> bool:
+        return self.student.align_corners
+
+    @property
+    def num_classes(self) -> int:
+        return self.student.num_classes
+
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        return self.eval_model.extract_feat(inputs)
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_data_samples: SampleList) -> Tensor:
+        return self.eval_model.encode_decode(inputs, batch_data_samples)
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: Optional[SampleList] = None) -> SampleList:
+        """Predict with the teacher or the student (``semi_test_cfg``)."""
+        return self.eval_model.predict(inputs, data_samples)
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: Optional[SampleList] = None) -> Any:
+        return self.eval_model._forward(inputs, data_samples)
+
+    # ------------------------------------------------------------------
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """The semi-supervised losses of one batch (see the class doc)."""
+        (sup_inputs, sup_samples, unsup_inputs,
+         unsup_samples) = self.split_batch(inputs, data_samples)
+        if self.strong_aug is None or unsup_inputs is None:
+            return self.loss_supervised(sup_inputs, sup_samples)
+        pseudo, conf, teacher_outputs = self.get_pseudo_labels(
+            unsup_inputs, unsup_samples)
+        batch = self.strong_view(sup_inputs, sup_samples, unsup_inputs,
+                                 pseudo, conf)
+        batch.teacher_outputs = teacher_outputs
+        feats = self.student.extract_feat(batch.inputs)
+        outputs = self.student.decode_head.forward(feats)
+        losses = self.loss_by_gt(feats, outputs, batch)
+        losses.update(self.loss_by_pseudo(outputs, batch))
+        return losses
+
+    def loss_supervised(self, inputs: Tensor,
+                        data_samples: SampleList) -> dict:
+        """Labelled-only training (the supervised baseline)."""
+        if self.sup_aug is not None:
+            inputs, gt, _ = self._augment(self.sup_aug, inputs,
+                                          self._gt_labels(data_samples))
+            self._set_gt_labels(data_samples, gt)
+        return rename_loss_dict('sup_', self.student.loss(inputs, data_samples))
+
+    def split_batch(
+        self, inputs: Tensor, data_samples: SampleList
+    ) -> Tuple[Tensor, SampleList, Optional[Tensor], SampleList]:
+        """Labelled samples carry ``gt_sem_seg``; unlabelled ones do not.
+
+        Returns:
+            tuple: labelled inputs (Nl, 3, H, W) and samples, unlabelled
+            inputs (Nu, 3, H, W) or None, and their samples.
+        """
+        is_sup = [('gt_sem_seg' in s) for s in data_samples]
+        if not any(is_sup):
+            raise ValueError('a semi-supervised batch holds no labelled '
+                             'sample; check the sampler (num_labelled)')
+        sup_idx = [i for i, s in enumerate(is_sup) if s]
+        unsup_idx = [i for i, s in enumerate(is_sup) if not s]
+        sup = (inputs[sup_idx], [data_samples[i] for i in sup_idx])
+        if not unsup_idx:
+            return sup + (None, [])
+        return sup + (inputs[unsup_idx], [data_samples[i] for i in unsup_idx])
+
+    @torch.no_grad()
+    def get_pseudo_labels(self, inputs: Tensor, data_samples: SampleList
+                          ) -> Tuple[Tensor, Tensor, Any]:
+        """Teacher pseudo-labels on the weak view (no gradient).
+
+        The teacher runs in the mode :class:`MeanTeacherHook` keeps it in
+        (ReCo: train mode, so BN uses batch statistics).
+
+        Returns:
+            tuple: pseudo-labels (Nu, H, W) long, confidence (Nu, H, W) (the
+            maximum softmax probability) and the raw teacher head outputs.
+        """
+        feats = self.teacher.extract_feat(inputs)
+        outputs = self.teacher.decode_head.forward(feats)
+        logits = resize(
+            head_logits(outputs).float(),
+            size=inputs.shape[2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
+        conf, pseudo = torch.softmax(logits, dim=1).max(dim=1)
+        return pseudo, conf, outputs
+
+    def strong_view(self, sup_inputs: Tensor, sup_samples: SampleList,
+                    unsup_inputs: Tensor, pseudo: Tensor,
+                    conf: Tensor) -> SemiBatch:
+        """Student inputs: labelled images and strong unlabelled views.
+
+        The strong view is built on the device from the same crop the
+        teacher saw (mixing, flip, colour jitter, blur), applied identically
+        to images, pseudo-labels and confidence.
+        """
+        gt = self._gt_labels(sup_samples)
+        if self.sup_aug is not None:
+            sup_inputs, gt, _ = self._augment(self.sup_aug, sup_inputs, gt)
+            self._set_gt_labels(sup_samples, gt)
+        strong, s_labels, s_conf = self._augment(self.strong_aug,
+                                                 unsup_inputs, pseudo, conf)
+        return SemiBatch(
+            num_labelled=sup_inputs.shape[0],
+            inputs=torch.cat([sup_inputs, strong]),
+            labels=torch.cat([gt, s_labels]),
+            confidence=torch.cat([torch.ones_like(gt, dtype=s_conf.dtype),
+                                  s_conf]),
+            data_samples=sup_samples,
+            weak_labels=pseudo,
+            weak_confidence=conf,
+            ignore_index=self.semi_train_cfg.ignore_index)
+
+    def loss_by_gt(self, feats: List[Tensor], outputs: Any,
+                   batch: SemiBatch) -> dict:
+        """Supervised losses of the labelled part, keys prefixed ``sup_``."""
+        num = slice(0, batch.num_labelled)
+        head = self.student.decode_head
+        losses = add_prefix(
+            head.loss_by_feat(batch_slice(outputs, num), batch.data_samples),
+            'decode')
+        if self.student.with_auxiliary_head:
+            losses.update(
+                self.student._auxiliary_head_forward_train(
+                    [f[num] for f in feats], batch.data_samples))
+        return rename_loss_dict('sup_', losses)
+
+    def loss_by_pseudo(self, outputs: Any, batch: SemiBatch) -> dict:
+        """Pseudo-label CE and method losses, keys prefixed ``unsup_``."""
+        losses = {}
+        weight = self.semi_train_cfg.unsup_weight * self.rampup()
+        if self.pseudo_loss is not None:
+            logits = resize(
+                head_logits(outputs)[batch.num_labelled:],
+                size=batch.inputs.shape[2:],
+                mode='bilinear',
+                align_corners=self.align_corners)
+            losses.update(
+                self.pseudo_loss(logits, batch.labels[batch.num_labelled:],
+                                 batch.confidence[batch.num_labelled:]))
+            losses = {
+                k: v * weight if 'loss' in k else v
+                for k, v in losses.items()
+            }
+        for term in self.method_losses:
+            losses.update(term(self, outputs, batch))
+        return rename_loss_dict('unsup_', losses)
+
+    def rampup(self) -> float:
+        """Sigmoid ramp-up exp(-5 (1 - t)^2) of the unsupervised weight."""
+        iters = self.semi_train_cfg.rampup_iters
+        if iters <= 0:
+            return 1.0
+        t = min(MessageHub.get_current_instance().get_info('iter', 0) / iters,
+                1.0)
+        return math.exp(-5.0 * (1.0 - t)**2)
+
+    # ------------------------------------------------------------------
+    def _gt_labels(self, data_samples: SampleList) -> Tensor:
+        return torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
+
+    def _augment(self,
+                 aug: nn.Module,
+                 inputs: Tensor,
+                 labels: Tensor,
+                 conf: Optional[Tensor] = None
+                 ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """Run an augmentation on de-normalised [0, 255] images.
+
+        Returns:
+            tuple: normalised images (N, 3, H, W), labels (N, H, W) and
+            confidence (N, H, W) or None, transformed alike.
+        """
+        pre = self.data_preprocessor
+        normalise = pre._enable_normalize
+        images = inputs * pre.std + pre.mean if normalise else inputs
+        images, labels, conf = aug(images, labels, conf)
+        if normalise:
+            images = (images - pre.mean) / pre.std
+        return images, labels, conf
+
+    @staticmethod
+    def _set_gt_labels(data_samples: SampleList, labels: Tensor) -> None:
+        """Write augmented labels (N, H, W) back into the samples."""
+        for sample, label in zip(data_samples, labels):
+            sample.gt_sem_seg = PixelData(data=label[None])
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args,
+                              **kwargs) -> None:
+        """Load a plain segmentor checkpoint into both student and teacher."""
+        if not any(k.startswith(prefix + 'student.') for k in state_dict):
+            plain = [k for k in state_dict if k.startswith(prefix)]
+            for key in plain:
+                value = state_dict.pop(key)
+                rest = key[len(prefix):]
+                state_dict[f'{prefix}student.{rest}'] = value
+                state_dict[f'{prefix}teacher.{rest}'] = value
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -1,0 +1,60 @@
+"""Allow-list the classes that mmengine checkpoints contain.
+
+Since torch 2.6, ``torch.load`` defaults to ``weights_only=True`` and refuses
+to unpickle anything that is not a tensor, a builtin container or an
+explicitly allow-listed class. mmengine 0.10.x calls ``torch.load`` without
+``weights_only`` and stores, besides the model and optimiser state, the
+``MessageHub`` state (``HistoryBuffer`` objects holding numpy arrays) and
+numpy scalars in ``meta``. Loading such a checkpoint (``--resume``,
+``load_from``) therefore fails under the new default.
+
+:func:`register_safe_globals` adds exactly those classes to torch's
+allow-list with :func:`torch.serialization.add_safe_globals`. The
+``weights_only`` check itself stays on: a checkpoint that pickles any other
+class is still refused.
+"""
+from typing import List
+
+import numpy as np
+import torch
+
+
+def _numpy_globals() -> List[object]:
+    """The numpy callables and classes that pickled arrays and scalars use."""
+    try:  # numpy >= 2
+        from numpy._core import multiarray
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core import multiarray
+    found = [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype]
+    # numpy >= 1.25 pickles dtypes through their own classes
+    # (numpy.dtypes.Float64DType, ...); older versions use np.dtype alone.
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        found += [
+            getattr(dtypes, name) for name in dir(dtypes)
+            if name.endswith('DType')
+        ]
+    return found
+
+
+def safe_globals() -> List[object]:
+    """Classes and functions that an mmengine checkpoint may pickle.
+
+    Returns:
+        list: the objects to allow-list.
+    """
+    from mmengine.logging import HistoryBuffer
+    from mmengine.config import ConfigDict
+    return [HistoryBuffer, ConfigDict] + _numpy_globals()
+
+
+def register_safe_globals() -> None:
+    """Allow-list mmengine's checkpoint classes for ``weights_only`` loads.
+
+    A no-op on torch versions without
+    :func:`torch.serialization.add_safe_globals` (< 2.4), which do not
+    default to ``weights_only=True`` either.
+    """
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is not None:
+        add(safe_globals())

@@ -1,0 +1,46 @@
+"""Every config in configs/ loads, builds its model and its pipelines."""
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.dataset import Compose
+
+from mmseg.registry import MODELS
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+CONFIGS = sorted(
+    p for p in glob.glob(
+        osp.join(REPO_ROOT, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p.split(osp.sep))
+
+
+def _pipelines(dataset_cfg):
+    """Yield every pipeline of a (possibly concatenated) dataset config."""
+    if 'datasets' in dataset_cfg:
+        for sub in dataset_cfg['datasets']:
+            yield from _pipelines(sub)
+    elif 'dataset' in dataset_cfg:
+        yield from _pipelines(dataset_cfg['dataset'])
+    else:
+        yield dataset_cfg['pipeline']
+
+
+def test_there_are_configs():
+    assert len(CONFIGS) >= 6
+
+
+@pytest.mark.parametrize(
+    'path', CONFIGS, ids=[osp.relpath(p, REPO_ROOT) for p in CONFIGS])
+def test_config_builds(path):
+    name = osp.basename(path)[:-3]
+    parts = name.split('_')
+    assert len(parts) >= 4, f'{name}: expected method_model_schedule_data-split'
+    cfg = Config.fromfile(path)
+    assert 'mmseg_reco' in cfg.custom_imports['imports']
+    model = MODELS.build(cfg.model)
+    assert sum(p.numel() for p in model.parameters()) > 0
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for pipeline in _pipelines(cfg[loader]['dataset']):
+            assert len(Compose(pipeline).transforms) == len(pipeline)

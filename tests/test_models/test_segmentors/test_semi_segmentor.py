@@ -1,0 +1,149 @@
+import copy
+
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.structures import PixelData
+
+import mmseg_reco  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+NUM_CLASSES = 4
+NORM = dict(type='BN', requires_grad=True)
+SEGMENTOR = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        size=(32, 32),
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='ResNetV1c',
+        depth=18,
+        base_channels=8,
+        stem_channels=8,
+        norm_cfg=NORM,
+        dilations=(1, 1, 2, 4),
+        strides=(1, 2, 1, 1)),
+    decode_head=dict(
+        type='RepresentationHead',
+        rep_dim=8,
+        tap='sep_bottleneck',
+        norm_cfg=NORM,
+        loss_rep=None,
+        decode_head=dict(
+            type='DepthwiseSeparableASPPHead',
+            in_channels=64,
+            in_index=3,
+            channels=16,
+            dilations=(1, 2),
+            c1_in_channels=8,
+            c1_channels=4,
+            num_classes=NUM_CLASSES,
+            norm_cfg=NORM)),
+    test_cfg=dict(mode='whole'))
+
+
+def build(**kwargs):
+    cfg = dict(
+        type='SemiSegmentor',
+        segmentor=copy.deepcopy(SEGMENTOR),
+        strong_aug=dict(type='StrongAugment', mix='classmix'),
+        method_losses=[
+            dict(
+                type='ReCoSemiLoss',
+                loss=dict(type='ReCoLoss', num_queries=8, num_negatives=16))
+        ])
+    cfg.update(kwargs)
+    return MODELS.build(ConfigDict(cfg))
+
+
+def batch(num_labelled=2, num_unlabelled=2, size=32):
+    inputs, samples = [], []
+    for i in range(num_labelled + num_unlabelled):
+        inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8))
+        sample = SegDataSample()
+        sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size,
+                                                                    size)))
+        if i < num_labelled:
+            label = torch.randint(0, NUM_CLASSES, (1, size, size))
+            sample.gt_sem_seg = PixelData(data=label)
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def test_loss_keys_are_prefixed_and_teacher_gets_no_grad():
+    torch.manual_seed(0)
+    model = build()
+    model.train()
+    data = model.data_preprocessor(batch(), True)
+    losses = model.loss(**data)
+    assert {'sup_decode.loss_ce', 'unsup_loss_pseudo_ce', 'unsup_loss_reco',
+            'unsup_confident_ratio', 'unsup_reco_num_queries'} <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert all(p.grad is None for p in model.teacher.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.student.decode_head.rep_branch.parameters())
+
+
+def test_pseudo_labels_carry_no_gradient():
+    model = build()
+    model.train()
+    data = model.data_preprocessor(batch(), True)
+    inputs = data['inputs'][2:].requires_grad_()
+    pseudo, conf, _ = model.get_pseudo_labels(inputs, [])
+    assert not pseudo.requires_grad and not conf.requires_grad
+    assert pseudo.shape == conf.shape == (2, 32, 32)
+    assert ((conf > 0) & (conf <= 1)).all()
+
+
+def test_labelled_only_batch_is_supervised():
+    model = build(strong_aug=None, method_losses=None)
+    model.train()
+    data = model.data_preprocessor(batch(num_labelled=3, num_unlabelled=0),
+                                   True)
+    losses = model.loss(**data)
+    assert 'sup_decode.loss_ce' in losses
+    assert not any(k.startswith('unsup_') for k in losses)
+
+
+def test_predict_uses_configured_model():
+    model = build(semi_test_cfg=dict(predict_on='student'))
+    assert model.eval_model is model.student
+    model = build()
+    assert model.eval_model is model.teacher
+    model.eval()
+    data = model.data_preprocessor(batch(num_labelled=2, num_unlabelled=0))
+    with torch.no_grad():
+        preds = model.predict(**data)
+    assert preds[0].pred_sem_seg.data.shape == (1, 32, 32)
+
+
+def test_typo_in_semi_train_cfg_names_the_key():
+    with pytest.raises(KeyError, match='unsup_wieght'):
+        build(semi_train_cfg=dict(unsup_wieght=1.0))
+
+
+def test_reco_semi_loss_refuses_head_with_its_own_reco_loss():
+    segmentor = copy.deepcopy(SEGMENTOR)
+    segmentor['decode_head']['loss_rep'] = dict(type='ReCoLoss')
+    model = build(segmentor=segmentor)
+    model.train()
+    data = model.data_preprocessor(batch(), True)
+    with pytest.raises(ValueError, match='loss_rep=None'):
+        model.loss(**data)
+
+
+def test_plain_checkpoint_loads_into_student_and_teacher():
+    model = build()
+    plain = MODELS.build(ConfigDict(copy.deepcopy(SEGMENTOR)))
+    with torch.no_grad():
+        for p in plain.parameters():
+            p.add_(1.0)
+    model.load_state_dict(plain.state_dict(), strict=False)
+    for name, value in plain.state_dict().items():
+        assert torch.equal(model.student.state_dict()[name], value)
+        assert torch.equal(model.teacher.state_dict()[name], value)

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Turn a machine with only Python into a working mmseg_reco environment.
+#
+#   bash tools/setup_env.sh            # packages + this repo (editable) + demo data
+#   SKIP_DEMO_DATA=1 bash tools/setup_env.sh
+#
+# Installs into the Python found as $PYTHON (default: python3). Each step is
+# skipped when what it installs is already importable, so a second run takes
+# seconds. mmcv 2.1.0 has no wheel for current torch: it is compiled with its
+# ops (about 11 minutes on 2 cores); pip caches the wheel for later runs.
+#
+# Overrides: TORCH_SPEC (default "torch==2.13.0"; on a machine without CUDA use
+# a CPU build, e.g. TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+PIP="$PY -m pip"
+TORCH_SPEC=${TORCH_SPEC:-"torch==2.13.0"}
+
+have() { "$PY" -c "$1" >/dev/null 2>&1; }
+step() { echo "[setup_env] $*"; }
+
+if have "import torch"; then
+  step "torch $("$PY" -c 'import torch; print(torch.__version__)') present"
+else
+  step "installing $TORCH_SPEC"
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    $PIP install "$TORCH_SPEC" --index-url "$TORCH_INDEX_URL"
+  else
+    $PIP install "$TORCH_SPEC"
+  fi
+fi
+
+if have "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'"; then
+  step "mmcv 2.1.0 with ops present"
+else
+  # mmcv's setup.py needs pkg_resources (setuptools < 70) and must see the
+  # installed torch (no build isolation).
+  $PIP install "setuptools<70" wheel
+  step "building mmcv 2.1.0 with its compiled ops (about 11 minutes on 2 cores)"
+  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+    $PIP install --no-build-isolation mmcv==2.1.0
+fi
+
+if have "import mmseg, mmengine, pytest, cv2, scipy, matplotlib, ftfy, regex; import mmseg_reco; assert mmengine.__version__ == '0.10.7'"; then
+  step "mmengine, mmsegmentation and mmseg_reco present"
+else
+  step "installing mmengine, mmsegmentation and the test requirements"
+  $PIP install -r requirements.txt
+  step "installing mmseg_reco (editable)"
+  $PIP install --no-build-isolation --no-deps -e .
+fi
+
+if [ -z "${SKIP_DEMO_DATA:-}" ]; then
+  if ! dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then
+    step "installing Debian's dataset-fashion-mnist"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist
+  fi
+  "$PY" tools/prepare_demo.py
+fi
+step "ready"
