@@ -57,16 +57,24 @@ def parse_args():
     parser.add_argument('--queries', type=int, default=256)
     parser.add_argument('--negatives', type=int, default=512)
     parser.add_argument(
-        '--repeats', type=int, default=5,
+        '--repeats',
+        type=int,
+        default=5,
         help='timed runs of the vectorised loss')
     parser.add_argument(
-        '--ref-repeats', type=int, default=1,
+        '--ref-repeats',
+        type=int,
+        default=1,
         help='timed runs of the reference')
     parser.add_argument(
-        '--warmup', type=int, default=1,
+        '--warmup',
+        type=int,
+        default=1,
         help='untimed runs of the vectorised loss')
     parser.add_argument(
-        '--ref-warmup', type=int, default=0,
+        '--ref-warmup',
+        type=int,
+        default=0,
         help='untimed runs of the reference (about a minute each on CPU)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
@@ -151,8 +159,8 @@ def peak_extra(args, rep, label, prob):
                 'torch.cuda.max_memory_allocated minus allocated before')
     env = dict(os.environ, **{_MMAP_ENV: _MMAP_THRESHOLD})
     child = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), '--memory-child'] +
-        sys.argv[1:],
+        [sys.executable,
+         os.path.abspath(__file__), '--memory-child'] + sys.argv[1:],
         env=env,
         check=True,
         capture_output=True,

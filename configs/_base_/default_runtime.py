@@ -13,3 +13,6 @@ log_level = 'INFO'
 load_from = None
 resume = False
 tta_model = dict(type='SegTTAModel')
+# a fixed seed makes runs repeatable and --resume exact (with the
+# RandomStateHook in default_hooks)
+randomness = dict(seed=0)

@@ -1,11 +1,11 @@
 from mmseg.datasets import CityscapesDataset
 from mmseg.registry import DATASETS
 
-from .splits import check_data_list
+from .splits import SplitFileMixin
 
 
 @DATASETS.register_module()
-class CityscapesSplitDataset(CityscapesDataset):
+class CityscapesSplitDataset(SplitFileMixin, CityscapesDataset):
     """Cityscapes (19 classes) read through a split file, files checked.
 
     mmseg's :class:`~mmseg.datasets.CityscapesDataset`
@@ -32,11 +32,3 @@ class CityscapesSplitDataset(CityscapesDataset):
         FileNotFoundError: A listed image or label does not exist.
         ValueError: The split lists no image.
     """
-
-    def load_data_list(self) -> list:
-        """Load the split and check that its files exist."""
-        data_list = super().load_data_list()
-        source = (f'ann_file {self.ann_file!r}' if self.ann_file else
-                  f'image folder {self.data_prefix.get("img_path")!r}')
-        check_data_list(data_list, source)
-        return data_list

@@ -179,6 +179,48 @@ def check_data_list(data_list: Sequence[dict], source: str,
         check_files_exist(paths, f'{source} ({key})')
 
 
+class SplitFileMixin:
+    """``load_data_list`` for mmseg datasets that read a split file.
+
+    Mixed in before an mmseg dataset class (``class D(SplitFileMixin,
+    BaseSegDataset)``). With an ``ann_file``, the stems are read with
+    :func:`read_split` (clear errors for a missing or empty file and for
+    duplicates) and turned into data infos as mmseg does; without one, the
+    dataset's own folder listing is used. Either way every listed image and
+    label must exist (:func:`check_data_list`), so that a bad split fails
+    when the dataset is built, naming the split file.
+    """
+
+    def load_data_list(self) -> List[dict]:
+        """Load the data infos and check their files.
+
+        Returns:
+            list[dict]: ``img_path``, ``seg_map_path`` (when the dataset has
+            a label folder), ``label_map``, ``reduce_zero_label`` and
+            ``seg_fields`` per image.
+        """
+        if not self.ann_file:
+            data_list = super().load_data_list()
+            check_data_list(
+                data_list,
+                f'image folder {self.data_prefix.get("img_path")!r}')
+            return data_list
+        img_dir = self.data_prefix.get('img_path', '')
+        seg_dir = self.data_prefix.get('seg_map_path', None)
+        data_list = []
+        for stem in read_split(self.ann_file):
+            info = dict(img_path=osp.join(img_dir, stem + self.img_suffix))
+            if seg_dir is not None:
+                info['seg_map_path'] = osp.join(seg_dir,
+                                                stem + self.seg_map_suffix)
+            info.update(label_map=self.label_map,
+                        reduce_zero_label=self.reduce_zero_label,
+                        seg_fields=[])
+            data_list.append(info)
+        check_data_list(data_list, f'ann_file {self.ann_file!r}')
+        return data_list
+
+
 def _shorten(items: Sequence[str], limit: int = 5) -> str:
     shown = ', '.join(repr(item) for item in items[:limit])
     more = len(items) - limit
@@ -312,11 +354,13 @@ def _eligible(presence: np.ndarray, num_labelled: int,
     return eligible
 
 
-def _split_result(chosen: Sequence[int],
-                  num_images: int) -> Tuple[np.ndarray, np.ndarray]:
+def _split_result(chosen: Sequence[int], num_images: int,
+                  keep_order: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    chosen = np.asarray(chosen, np.int64)
     mask = np.zeros(num_images, bool)
-    mask[np.asarray(chosen, np.int64)] = True
-    return np.flatnonzero(mask), np.flatnonzero(~mask)
+    mask[chosen] = True
+    labelled = chosen if keep_order else np.flatnonzero(mask)
+    return labelled, np.flatnonzero(~mask)
 
 
 def class_balanced_split(
@@ -349,8 +393,9 @@ def class_balanced_split(
         seed (int): Seed of the visiting order. Default: 0.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: Sorted indices of the labelled and of
-        the unlabelled images; together they are ``0..N-1``.
+        tuple[np.ndarray, np.ndarray]: Indices of the labelled images, in the
+        order they were accepted, and sorted indices of the unlabelled
+        images; together they are ``0..N-1``.
 
     Raises:
         ValueError: ``num_labelled`` exceeds the number of images with at
@@ -382,7 +427,7 @@ def class_balanced_split(
         chosen.append(image)
         counts += presence[image]
         available -= presence[image]
-    return _split_result(chosen, presence.shape[0])
+    return _split_result(chosen, presence.shape[0], keep_order=True)
 
 
 def least_class_split(
@@ -407,8 +452,8 @@ def least_class_split(
         seed (int): Seed of the random choices. Default: 0.
 
     Returns:
-        tuple[np.ndarray, np.ndarray]: Sorted labelled and unlabelled image
-        indices.
+        tuple[np.ndarray, np.ndarray]: Indices of the labelled images, in the
+        order they were drawn, and sorted indices of the unlabelled images.
 
     Raises:
         ValueError: Fewer than ``num_labelled`` images hold ``min_classes``
@@ -438,7 +483,7 @@ def least_class_split(
         chosen.append(image)
         counts += presence[image]
         available -= presence[image]
-    return _split_result(chosen, presence.shape[0])
+    return _split_result(chosen, presence.shape[0], keep_order=True)
 
 
 def random_split(num_images: int, num_labelled: int,
@@ -701,7 +746,7 @@ def map_parallel(func: Callable, items: Sequence, nproc: int = 1) -> list:
 
 __all__ = [
     'IGNORE_INDEX', 'PARTIAL_KERNEL_SIZE', 'read_split', 'write_split',
-    'list_stems', 'check_subset', 'check_files_exist', 'check_data_list', 'load_label',
+    'list_stems', 'check_subset', 'check_files_exist', 'check_data_list', 'SplitFileMixin', 'load_label',
     'encode_label', 'class_presence', 'class_balanced_split',
     'least_class_split', 'random_split', 'parse_ratio', 'ratio_count',
     'draw_seed_pixels', 'grow_partial_label', 'partial_label', 'parse_share', 'share_tag', 'ratio_tag', 'seed_suffix',

@@ -3,7 +3,7 @@ from typing import List
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .splits import check_data_list
+from .splits import SplitFileMixin
 
 #: The 37 SUN RGB-D classes; label ``k`` of the files is class ``k - 1``.
 SUNRGBD_CLASSES = ('wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa',
@@ -30,7 +30,7 @@ def bit_palette(num: int, offset: int = 1) -> List[List[int]]:
 
 
 @DATASETS.register_module()
-class SUNRGBDDataset(BaseSegDataset):
+class SUNRGBDDataset(SplitFileMixin, BaseSegDataset):
     """SUN RGB-D, 37 classes, in ReCo's re-split and resolution.
 
     ReCo (paper 000, appendix A) moves every test image outside a 475-image
@@ -76,11 +76,3 @@ class SUNRGBDDataset(BaseSegDataset):
             seg_map_suffix=seg_map_suffix,
             reduce_zero_label=reduce_zero_label,
             **kwargs)
-
-    def load_data_list(self) -> list:
-        """Load the split and check that its files exist."""
-        data_list = super().load_data_list()
-        source = (f'ann_file {self.ann_file!r}' if self.ann_file else
-                  f'image folder {self.data_prefix.get("img_path")!r}')
-        check_data_list(data_list, source)
-        return data_list

@@ -1,11 +1,11 @@
 from mmseg.datasets import PascalVOCDataset
 from mmseg.registry import DATASETS
 
-from .splits import check_data_list
+from .splits import SplitFileMixin
 
 
 @DATASETS.register_module()
-class VOCAugDataset(PascalVOCDataset):
+class VOCAugDataset(SplitFileMixin, PascalVOCDataset):
     """Pascal VOC 2012 with the SBD augmented labels in one label folder.
 
     mmseg's :class:`~mmseg.datasets.PascalVOCDataset` (21 classes, label 0
@@ -49,9 +49,3 @@ class VOCAugDataset(PascalVOCDataset):
                      seg_map_path='SegmentationClassAug'),
                  **kwargs) -> None:
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
-
-    def load_data_list(self) -> list:
-        """Load the split and check that its files exist."""
-        data_list = super().load_data_list()
-        check_data_list(data_list, f'ann_file {self.ann_file!r}')
-        return data_list

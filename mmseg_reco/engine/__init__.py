@@ -1,3 +1,3 @@
-from .hooks import MeanTeacherHook
+from .hooks import MeanTeacherHook, RandomStateHook
 
-__all__ = ['MeanTeacherHook']
+__all__ = ['MeanTeacherHook', 'RandomStateHook']

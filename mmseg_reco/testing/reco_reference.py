@@ -44,13 +44,12 @@ def _class_pixels(label: Tensor, valid: Tensor,
     return pixels
 
 
-def _relation_row(protos: Dict[int, Tensor], query_class: int,
-                  others: List[int], relation_graph: bool,
-                  graph_temperature: float) -> Tensor:
+def _relation_row(protos: Dict[int,
+                               Tensor], query_class: int, others: List[int],
+                  relation_graph: bool, graph_temperature: float) -> Tensor:
     """Eq. 3 softmax over the negative classes ``others`` of one class."""
     if not relation_graph:
-        return protos[query_class].new_full((len(others), ),
-                                            1.0 / len(others))
+        return protos[query_class].new_full((len(others), ), 1.0 / len(others))
     sims = torch.stack([
         F.cosine_similarity(protos[query_class], protos[j], dim=0)
         for j in others
@@ -115,8 +114,7 @@ def reco_loss_reference(rep: Tensor,
                         relation_graph: bool = True,
                         graph_temperature: float = 1.0,
                         samples=None,
-                        generator: Optional[torch.Generator] = None
-                        ) -> Tensor:
+                        generator: Optional[torch.Generator] = None) -> Tensor:
     """ReCo loss by a loop over classes (and over queries when sampling).
 
     Args:
@@ -142,8 +140,8 @@ def reco_loss_reference(rep: Tensor,
     num_classes = prob.shape[1]
     dim = rep.shape[1]
     feats = rep.float().permute(0, 2, 3, 1).reshape(-1, dim)
-    class_prob = prob.detach().float().permute(0, 2, 3, 1).reshape(
-        -1, num_classes)
+    class_prob = prob.detach().float().permute(0, 2, 3,
+                                               1).reshape(-1, num_classes)
     valid = _valid_pixels(label, valid_mask, num_classes, ignore_index)
     pixels = _class_pixels(label, valid, num_classes)
     present = sorted(pixels)
@@ -182,9 +180,9 @@ def reco_loss_reference(rep: Tensor,
                     num_queries * num_negatives,
                     replacement=True,
                     generator=generator).view(num_queries, num_negatives)
-                per_class = torch.stack(
-                    [(drawn == j).sum(dim=1) for j in range(len(others))],
-                    dim=1)
+                per_class = torch.stack([(drawn == j).sum(dim=1)
+                                         for j in range(len(others))],
+                                        dim=1)
                 negative_list = []
                 for i in range(num_queries):
                     for j, other in enumerate(others):

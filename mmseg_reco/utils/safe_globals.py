@@ -12,6 +12,17 @@ numpy scalars in ``meta``. Loading such a checkpoint (``--resume``,
 allow-list with :func:`torch.serialization.add_safe_globals`. The
 ``weights_only`` check itself stays on: a checkpoint that pickles any other
 class is still refused.
+
+One more piece is needed: ``HistoryBuffer.__getstate__`` pickles its
+statistics functions (``HistoryBuffer.min`` ...), which protocol 2 writes as
+``getattr(HistoryBuffer, 'min')``. Allow-listing ``builtins.getattr`` would
+open the check to arbitrary attribute access, so instead
+:func:`register_safe_globals` makes a ``HistoryBuffer`` pickle as a call of
+the (allow-listed) class with its histories:
+``HistoryBuffer(log_history, count_history, max_length)``. The statistics
+functions are registered on the class at import time, so nothing is lost.
+Checkpoints written before this change still hold ``getattr`` and are
+refused with torch's error message.
 """
 from typing import List
 
@@ -48,13 +59,22 @@ def safe_globals() -> List[object]:
     return [HistoryBuffer, ConfigDict] + _numpy_globals()
 
 
+def _reduce_history_buffer(buffer, protocol):
+    """Pickle a ``HistoryBuffer`` as a call of its constructor."""
+    return (type(buffer), (buffer._log_history, buffer._count_history,
+                           buffer.max_length))
+
+
 def register_safe_globals() -> None:
     """Allow-list mmengine's checkpoint classes for ``weights_only`` loads.
 
-    A no-op on torch versions without
-    :func:`torch.serialization.add_safe_globals` (< 2.4), which do not
-    default to ``weights_only=True`` either.
+    Also makes ``HistoryBuffer`` pickle without function references (see
+    the module docstring). The allow-list part is a no-op on torch versions
+    without :func:`torch.serialization.add_safe_globals` (< 2.4), which do
+    not default to ``weights_only=True`` either.
     """
+    from mmengine.logging import HistoryBuffer
+    HistoryBuffer.__reduce_ex__ = _reduce_history_buffer
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:
         add(safe_globals())

@@ -69,20 +69,21 @@ def _source_streams(sampler, num_batches):
     return labelled, unlabelled
 
 
-@pytest.mark.parametrize('batch_size,num_labelled', [(5, 2), (4, None),
-                                                     (3, 1), (2, 2)])
+@pytest.mark.parametrize('batch_size,num_labelled', [(5, 2), (4, None), (3, 1),
+                                                     (2, 2)])
 def test_ratio_and_positions(batch_size, num_labelled):
-    sampler = LabelledUnlabelledSampler(
-        _concat(), batch_size, num_labelled=num_labelled, seed=0)
+    sampler = LabelledUnlabelledSampler(_concat(),
+                                        batch_size,
+                                        num_labelled=num_labelled,
+                                        seed=0)
     expected = batch_size // 2 if num_labelled is None else num_labelled
     assert sampler.num_labelled == expected
     # many more batches than images: the stream is infinite
     for batch in _batches(sampler, 60):
         assert len(batch) == batch_size
         assert all(0 <= i < NUM_LABELLED_IMAGES for i in batch[:expected])
-        assert all(NUM_LABELLED_IMAGES <= i <
-                   NUM_LABELLED_IMAGES + NUM_UNLABELLED_IMAGES
-                   for i in batch[expected:])
+        assert all(NUM_LABELLED_IMAGES <= i < NUM_LABELLED_IMAGES +
+                   NUM_UNLABELLED_IMAGES for i in batch[expected:])
 
 
 def test_default_num_labelled_at_least_one():
@@ -92,16 +93,19 @@ def test_default_num_labelled_at_least_one():
 
 
 def test_labelled_only_allows_empty_unlabelled_set():
-    sampler = LabelledUnlabelledSampler(
-        _concat(num_unlabelled_images=0), batch_size=3, num_labelled=3,
-        seed=0)
+    sampler = LabelledUnlabelledSampler(_concat(num_unlabelled_images=0),
+                                        batch_size=3,
+                                        num_labelled=3,
+                                        seed=0)
     batches = _batches(sampler, 10)
     assert all(i < NUM_LABELLED_IMAGES for b in batches for i in b)
 
 
 def test_each_pass_is_a_permutation():
-    sampler = LabelledUnlabelledSampler(
-        _concat(), batch_size=2, num_labelled=1, seed=0)
+    sampler = LabelledUnlabelledSampler(_concat(),
+                                        batch_size=2,
+                                        num_labelled=1,
+                                        seed=0)
     labelled, unlabelled = _source_streams(sampler, 3 * NUM_UNLABELLED_IMAGES)
     for k in range(3):
         assert sorted(labelled[k * NUM_LABELLED_IMAGES:(k + 1) *
@@ -118,8 +122,11 @@ def test_each_pass_is_a_permutation():
 
 
 def test_no_shuffle_takes_indices_in_order():
-    sampler = LabelledUnlabelledSampler(
-        _concat(), batch_size=2, num_labelled=1, shuffle=False, seed=0)
+    sampler = LabelledUnlabelledSampler(_concat(),
+                                        batch_size=2,
+                                        num_labelled=1,
+                                        shuffle=False,
+                                        seed=0)
     labelled, unlabelled = _source_streams(sampler, 2 * NUM_LABELLED_IMAGES)
     assert labelled == list(range(NUM_LABELLED_IMAGES)) * 2
     assert unlabelled == list(range(NUM_UNLABELLED_IMAGES)) + list(
@@ -129,16 +136,21 @@ def test_no_shuffle_takes_indices_in_order():
 @pytest.mark.parametrize('world_size', [2, 3])
 def test_ranks_take_disjoint_slices_of_one_stream(world_size):
     num_batches = 4 * NUM_UNLABELLED_IMAGES
-    single = LabelledUnlabelledSampler(
-        _concat(), batch_size=4, num_labelled=2, seed=5, rank=0,
-        world_size=1)
-    global_lab, global_unl = _source_streams(single,
-                                             world_size * num_batches)
+    single = LabelledUnlabelledSampler(_concat(),
+                                       batch_size=4,
+                                       num_labelled=2,
+                                       seed=5,
+                                       rank=0,
+                                       world_size=1)
+    global_lab, global_unl = _source_streams(single, world_size * num_batches)
     per_rank = []
     for rank in range(world_size):
-        sampler = LabelledUnlabelledSampler(
-            _concat(), batch_size=4, num_labelled=2, seed=5, rank=rank,
-            world_size=world_size)
+        sampler = LabelledUnlabelledSampler(_concat(),
+                                            batch_size=4,
+                                            num_labelled=2,
+                                            seed=5,
+                                            rank=rank,
+                                            world_size=world_size)
         lab, unl = _source_streams(sampler, num_batches)
         # rank r draws elements r, r + W, r + 2W, ... of each source stream
         assert lab == global_lab[rank::world_size]
@@ -174,8 +186,10 @@ def test_resume_by_skipping_gives_the_same_next_batches():
          _Range(NUM_UNLABELLED_IMAGES, tag=1000)])
 
     def loader():
-        sampler = LabelledUnlabelledSampler(
-            dataset, batch_size=4, num_labelled=2, seed=11)
+        sampler = LabelledUnlabelledSampler(dataset,
+                                            batch_size=4,
+                                            num_labelled=2,
+                                            seed=11)
         return iter(DataLoader(dataset, batch_size=4, sampler=sampler))
 
     consumed = 3 * NUM_UNLABELLED_IMAGES + 1  # crosses several passes
@@ -194,16 +208,17 @@ def test_built_by_runner_from_config():
     init_default_scope('mmseg')
     assert DATA_SAMPLERS.get('LabelledUnlabelledSampler') is \
         LabelledUnlabelledSampler
-    dataset = MMConcatDataset(
-        [_MMRange(NUM_LABELLED_IMAGES),
-         _MMRange(NUM_UNLABELLED_IMAGES, tag=1000)])
-    cfg = dict(
-        batch_size=4,
-        num_workers=0,
-        sampler=dict(
-            type='LabelledUnlabelledSampler', batch_size=4, num_labelled=1),
-        collate_fn=dict(type='pseudo_collate'),
-        dataset=dataset)
+    dataset = MMConcatDataset([
+        _MMRange(NUM_LABELLED_IMAGES),
+        _MMRange(NUM_UNLABELLED_IMAGES, tag=1000)
+    ])
+    cfg = dict(batch_size=4,
+               num_workers=0,
+               sampler=dict(type='LabelledUnlabelledSampler',
+                            batch_size=4,
+                            num_labelled=1),
+               collate_fn=dict(type='pseudo_collate'),
+               dataset=dataset)
     dataloader = Runner.build_dataloader(cfg, seed=123)
     sampler = dataloader.sampler
     assert isinstance(sampler, LabelledUnlabelledSampler)
@@ -218,25 +233,22 @@ def test_random_seed_when_none():
     assert isinstance(sampler.seed, int)
 
 
-@pytest.mark.parametrize(
-    'dataset,kwargs,error,match',
-    [
-        (_Range(5), dict(batch_size=2), TypeError, 'ConcatDataset'),
-        (ConcatDataset([_Range(2), _Range(2), _Range(2)]),
-         dict(batch_size=2), ValueError, 'exactly 2'),
-        (_concat(num_labelled_images=0), dict(batch_size=2), ValueError,
-         'labelled dataset'),
-        (_concat(num_unlabelled_images=0), dict(batch_size=2), ValueError,
-         'unlabelled dataset'),
-        (_concat(), dict(batch_size=0), ValueError, 'batch_size'),
-        (_concat(), dict(batch_size=2.0), ValueError, 'batch_size'),
-        (_concat(), dict(batch_size=2, num_labelled=0), ValueError,
-         'num_labelled'),
-        (_concat(), dict(batch_size=2, num_labelled=3), ValueError,
-         'num_labelled'),
-        (_concat(), dict(batch_size=2, rank=2, world_size=2), ValueError,
-         'rank'),
-    ])
+@pytest.mark.parametrize('dataset,kwargs,error,match', [
+    (_Range(5), dict(batch_size=2), TypeError, 'ConcatDataset'),
+    (ConcatDataset([_Range(2), _Range(2), _Range(2)
+                    ]), dict(batch_size=2), ValueError, 'exactly 2'),
+    (_concat(num_labelled_images=0), dict(batch_size=2), ValueError,
+     'labelled dataset'),
+    (_concat(num_unlabelled_images=0), dict(batch_size=2), ValueError,
+     'unlabelled dataset'),
+    (_concat(), dict(batch_size=0), ValueError, 'batch_size'),
+    (_concat(), dict(batch_size=2.0), ValueError, 'batch_size'),
+    (_concat(), dict(batch_size=2,
+                     num_labelled=0), ValueError, 'num_labelled'),
+    (_concat(), dict(batch_size=2,
+                     num_labelled=3), ValueError, 'num_labelled'),
+    (_concat(), dict(batch_size=2, rank=2, world_size=2), ValueError, 'rank'),
+])
 def test_invalid_arguments(dataset, kwargs, error, match):
     with pytest.raises(error, match=match):
         LabelledUnlabelledSampler(dataset, seed=0, **kwargs)

@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from mmengine.evaluator import BaseMetric
 from mmengine.hooks import Hook
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, MMDistributedDataParallel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
@@ -72,6 +72,11 @@ class _ConstantMetric(BaseMetric):
         return dict(score=1.0)
 
 
+def _unwrap(model):
+    return model.module if isinstance(model,
+                                      MMDistributedDataParallel) else model
+
+
 class _Recorder(Hook):
     """Record student and teacher states after every iteration.
 
@@ -85,54 +90,62 @@ class _Recorder(Hook):
         self.teacher = []
 
     def before_train(self, runner):
-        model = runner.model
+        model = _unwrap(runner.model)
         self.teacher_at_start = copy.deepcopy(model.teacher.state_dict())
         self.student_at_start = copy.deepcopy(model.student.state_dict())
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
-        model = runner.model
+        model = _unwrap(runner.model)
         self.student.append(copy.deepcopy(model.student.state_dict()))
         self.teacher.append(copy.deepcopy(model.teacher.state_dict()))
 
 
-def _runner(tmp_path, name, max_iters, hook_cfg, recorder=None,
-            val_interval=None, checkpoint_interval=None, resume_from=None):
+def _runner(tmp_path,
+            name,
+            max_iters,
+            hook_cfg,
+            recorder=None,
+            val_interval=None,
+            checkpoint_interval=None,
+            resume_from=None,
+            wrap=False):
     torch.manual_seed(0)
     model = _MeanTeacherModel()
-    loader = dict(
-        dataset=_Regression(),
-        sampler=dict(type='InfiniteSampler', shuffle=True),
-        batch_size=BATCH_SIZE,
-        num_workers=0,
-        collate_fn=dict(type='default_collate'))
+    if wrap:
+        model = MMDistributedDataParallel(module=model)
+    loader = dict(dataset=_Regression(),
+                  sampler=dict(type='InfiniteSampler', shuffle=True),
+                  batch_size=BATCH_SIZE,
+                  num_workers=0,
+                  collate_fn=dict(type='default_collate'))
     val = {}
     if val_interval is not None:
-        val = dict(
-            val_dataloader=dict(
-                loader, sampler=dict(type='DefaultSampler', shuffle=False)),
-            val_cfg=dict(),
-            val_evaluator=[_ConstantMetric()])
+        val = dict(val_dataloader=dict(loader,
+                                       sampler=dict(type='DefaultSampler',
+                                                    shuffle=False)),
+                   val_cfg=dict(),
+                   val_evaluator=[_ConstantMetric()])
     custom_hooks = [dict(type='MeanTeacherHook', **hook_cfg)]
     if recorder is not None:
         custom_hooks.append(recorder)
     checkpoint = None
     if checkpoint_interval is not None:
-        checkpoint = dict(
-            type='CheckpointHook',
-            interval=checkpoint_interval,
-            by_epoch=False)
+        checkpoint = dict(type='CheckpointHook',
+                          interval=checkpoint_interval,
+                          by_epoch=False)
     return Runner(
         model=model,
         work_dir=str(tmp_path / name),
         experiment_name=f'{tmp_path.name}_{name}',
         train_dataloader=loader,
-        train_cfg=dict(
-            by_epoch=False,
-            max_iters=max_iters,
-            val_interval=val_interval or max_iters + 1),
-        optim_wrapper=dict(
-            optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
+        train_cfg=dict(by_epoch=False,
+                       max_iters=max_iters,
+                       val_interval=val_interval or max_iters + 1),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
         custom_hooks=custom_hooks,
         default_hooks=dict(checkpoint=checkpoint),
         randomness=dict(seed=0),
@@ -158,8 +171,10 @@ def _ema_reference(recorder, decays, keys):
 
 def _assert_states_close(actual, expected, keys, atol=1e-6):
     for k in keys:
-        torch.testing.assert_close(
-            actual[k].double(), expected[k].double(), atol=atol, rtol=0)
+        torch.testing.assert_close(actual[k].double(),
+                                   expected[k].double(),
+                                   atol=atol,
+                                   rtol=0)
 
 
 PARAMS = ('linear.weight', 'linear.bias', 'bn.weight', 'bn.bias')
@@ -179,7 +194,9 @@ def test_reco_schedule_matches_formula(tmp_path):
     expected = _ema_reference(recorder, decays, PARAMS)
     _assert_states_close(model.teacher.state_dict(), expected, PARAMS)
     # after the first step the teacher is exactly the student
-    _assert_states_close(recorder.teacher[0], recorder.student[0], PARAMS,
+    _assert_states_close(recorder.teacher[0],
+                         recorder.student[0],
+                         PARAMS,
                          atol=0)
     # the teacher lags behind the student
     assert not torch.allclose(model.teacher.linear.weight,
@@ -204,14 +221,15 @@ def test_constant_momentum_and_interval(tmp_path):
     decays = [None, 0.7, None, 0.7, None, 0.7]
     expected = _ema_reference(recorder, decays, PARAMS)
     _assert_states_close(runner.model.teacher.state_dict(), expected, PARAMS)
-    _assert_states_close(recorder.teacher[0], recorder.teacher_at_start,
-                         PARAMS, atol=0)
+    _assert_states_close(recorder.teacher[0],
+                         recorder.teacher_at_start,
+                         PARAMS,
+                         atol=0)
 
 
 def test_skip_buffers_leaves_teacher_buffers_alone(tmp_path):
     recorder = _Recorder()
-    runner = _runner(tmp_path, 'skip', 3, dict(copy_at_start=False),
-                     recorder)
+    runner = _runner(tmp_path, 'skip', 3, dict(copy_at_start=False), recorder)
     runner.model.teacher.bn.running_mean.fill_(7.)
     runner.model.teacher.bn.num_batches_tracked.fill_(42)
     runner.train()
@@ -222,7 +240,9 @@ def test_skip_buffers_leaves_teacher_buffers_alone(tmp_path):
     assert int(bn.num_batches_tracked) == 42
     # without the copy at start, the first update (decay 0) still copies
     # the parameters
-    _assert_states_close(recorder.teacher[0], recorder.student[0], PARAMS,
+    _assert_states_close(recorder.teacher[0],
+                         recorder.student[0],
+                         PARAMS,
                          atol=0)
 
 
@@ -252,12 +272,11 @@ def test_ema_buffers(tmp_path):
 
 @pytest.mark.parametrize('teacher_mode', ['train', 'eval'])
 def test_teacher_mode(tmp_path, teacher_mode):
-    runner = _runner(
-        tmp_path,
-        teacher_mode,
-        4,
-        dict(teacher_mode=teacher_mode),
-        val_interval=2)
+    runner = _runner(tmp_path,
+                     teacher_mode,
+                     4,
+                     dict(teacher_mode=teacher_mode),
+                     val_interval=2)
     runner.train()
     model = runner.model
     want = teacher_mode == 'train'
@@ -280,8 +299,12 @@ def test_resume_restores_teacher(tmp_path):
     first_teacher = copy.deepcopy(first.model.teacher.state_dict())
 
     recorder = _Recorder()
-    resumed = _runner(
-        tmp_path, 'resumed', 6, dict(), recorder, resume_from=checkpoint)
+    resumed = _runner(tmp_path,
+                      'resumed',
+                      6,
+                      dict(),
+                      recorder,
+                      resume_from=checkpoint)
     # mmengine pickles HistoryBuffer.statistics_methods as
     # getattr(HistoryBuffer, 'min') etc.; allow getattr for this load only.
     with torch.serialization.safe_globals([getattr]):
@@ -295,6 +318,35 @@ def test_resume_restores_teacher(tmp_path):
     _assert_states_close(actual, expected, list(expected))
     assert not torch.allclose(actual['teacher.linear.weight'],
                               actual['student.linear.weight'])
+
+
+@pytest.fixture
+def process_group(tmp_path):
+    """A single-process gloo group, so that a real DDP wrapper can be used."""
+    torch.distributed.init_process_group(
+        'gloo',
+        init_method=f'file://{tmp_path / "dist_init"}',
+        rank=0,
+        world_size=1)
+    yield
+    torch.distributed.destroy_process_group()
+
+
+def test_model_wrapper_is_unwrapped(tmp_path, process_group):
+    recorder = _Recorder()
+    runner = _runner(tmp_path,
+                     'ddp',
+                     3,
+                     dict(teacher_mode='eval'),
+                     recorder,
+                     wrap=True)
+    runner.train()
+    assert isinstance(runner.model, MMDistributedDataParallel)
+    model = runner.model.module
+    decays = [min(1 - 1 / (i + 1), 0.99) for i in range(3)]
+    expected = _ema_reference(recorder, decays, PARAMS)
+    _assert_states_close(model.teacher.state_dict(), expected, PARAMS)
+    assert model.teacher_modes == [False] * 3
 
 
 def test_model_must_have_student_and_teacher():
@@ -333,5 +385,7 @@ def test_momentum_update_in_float32_for_half_teacher():
         0.75 * model.student.weight.float()
     MeanTeacherHook().momentum_update(model, 0.25)
     assert model.teacher.weight.dtype == torch.float16
-    torch.testing.assert_close(
-        model.teacher.weight.float(), expected, atol=1e-3, rtol=0)
+    torch.testing.assert_close(model.teacher.weight.float(),
+                               expected,
+                               atol=1e-3,
+                               rtol=0)

@@ -16,7 +16,9 @@ data_preprocessor = dict(
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,
-    seg_pad_val=255)
+    seg_pad_val=255,
+    # training pipelines pad to the crop size, so batches stack as they are
+    size_divisor=1)
 num_points = 12544
 model = dict(
     type='EncoderDecoder',

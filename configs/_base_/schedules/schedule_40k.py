@@ -24,4 +24,6 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=2,
         save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='SegVisualizationHook'),
+    # torch generator state in checkpoints: exact --resume
+    rng_state=dict(type='RandomStateHook'))

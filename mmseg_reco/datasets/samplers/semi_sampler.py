@@ -1,9 +1,10 @@
-"""Infinite sampler that mixes labelled and unlabelled images in every batch."""
+"""Infinite sampler mixing labelled and unlabelled images in every batch."""
 import itertools
 from typing import Iterator, Optional
 
 import numpy as np
-from mmengine.dist import broadcast_object_list, get_dist_info, sync_random_seed
+from mmengine.dist import (broadcast_object_list, get_dist_info,
+                           sync_random_seed)
 from torch.utils.data import ConcatDataset, Sampler
 
 from mmseg.registry import DATA_SAMPLERS
@@ -109,13 +110,13 @@ class LabelledUnlabelledSampler(Sampler):
                 or isinstance(num_labelled, bool)
                 or not 1 <= num_labelled <= batch_size):
             raise ValueError(
-                f'num_labelled must be an integer in [1, batch_size={batch_size}'
-                f'], but got {num_labelled}')
+                'num_labelled must be an integer in [1, batch_size='
+                f'{batch_size}], but got {num_labelled}')
 
         dist_rank, dist_world_size = get_dist_info()
         self.rank = dist_rank if rank is None else rank
-        self.world_size = (
-            dist_world_size if world_size is None else world_size)
+        self.world_size = (dist_world_size
+                           if world_size is None else world_size)
         if self.world_size < 1 or not 0 <= self.rank < self.world_size:
             raise ValueError(f'invalid rank {self.rank} for world size '
                              f'{self.world_size}')
@@ -127,13 +128,13 @@ class LabelledUnlabelledSampler(Sampler):
         self.shuffle = shuffle
         self.source_sizes = [len(ds) for ds in dataset.datasets]
         if self.source_sizes[0] == 0:
-            raise ValueError('the labelled dataset (first in the ConcatDataset)'
-                             ' is empty')
+            raise ValueError(
+                'the labelled dataset (first in the ConcatDataset) is empty')
         if self.num_unlabelled > 0 and self.source_sizes[1] == 0:
             raise ValueError(
                 'the unlabelled dataset (second in the ConcatDataset) is '
-                f'empty, but {self.num_unlabelled} unlabelled images per batch '
-                'were requested; use num_labelled=batch_size for '
+                f'empty, but {self.num_unlabelled} unlabelled images per '
+                'batch were requested; use num_labelled=batch_size for '
                 'labelled-only batches')
         # Index of the first element of each source in the ConcatDataset.
         self.source_offsets = [0, self.source_sizes[0]]
@@ -196,8 +197,8 @@ class LabelledUnlabelledSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         """Yield indices in chunks of ``batch_size``, labelled ones first."""
         labelled = self._source_stream(0)
-        unlabelled = (
-            self._source_stream(1) if self.num_unlabelled > 0 else None)
+        unlabelled = (self._source_stream(1)
+                      if self.num_unlabelled > 0 else None)
         while True:
             yield from itertools.islice(labelled, self.num_labelled)
             if unlabelled is not None:

@@ -1,3 +1,4 @@
 from .mean_teacher_hook import MeanTeacherHook
+from .random_state_hook import RandomStateHook
 
-__all__ = ['MeanTeacherHook']
+__all__ = ['MeanTeacherHook', 'RandomStateHook']

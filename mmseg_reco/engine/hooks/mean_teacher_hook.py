@@ -161,10 +161,8 @@ class MeanTeacherHook(Hook):
                     f'MeanTeacherHook needs model.{name} (an nn.Module); '
                     f'{type(model).__name__} has none')
         for kind in ('named_parameters', 'named_buffers'):
-            student = [(n, t.shape)
-                       for n, t in getattr(model.student, kind)()]
-            teacher = [(n, t.shape)
-                       for n, t in getattr(model.teacher, kind)()]
+            student = [(n, t.shape) for n, t in getattr(model.student, kind)()]
+            teacher = [(n, t.shape) for n, t in getattr(model.teacher, kind)()]
             if student != teacher:
                 diff = [(s, t) for s, t in zip(student, teacher) if s != t]
                 raise ValueError(
@@ -216,10 +214,10 @@ class MeanTeacherHook(Hook):
     @torch.no_grad()
     def _copy_all(self, model: nn.Module) -> None:
         """Copy the student's parameters and buffers into the teacher."""
-        pairs = list(zip(model.teacher.parameters(),
-                         model.student.parameters())) + list(
-                             zip(model.teacher.buffers(),
-                                 model.student.buffers()))
+        pairs = list(
+            zip(model.teacher.parameters(),
+                model.student.parameters())) + list(
+                    zip(model.teacher.buffers(), model.student.buffers()))
         if pairs:
             torch._foreach_copy_(*map(list, zip(*pairs)))
 

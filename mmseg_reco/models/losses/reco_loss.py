@@ -159,9 +159,9 @@ def _categorical(prob: Tensor, num_draws: int,
 
 
 def _sample_indices(lab: Tensor, own_prob: Tensor, protos: Tensor, *,
-                    strong_threshold: float,
-                    num_queries: int, num_negatives: int, hard_query: bool,
-                    relation_graph: bool, graph_temperature: float,
+                    strong_threshold: float, num_queries: int,
+                    num_negatives: int, hard_query: bool, relation_graph: bool,
+                    graph_temperature: float,
                     generator: Optional[torch.Generator]) -> ReCoSamples:
     """Draw queries (Eq. 4) and negative keys (Eq. 3) with fixed shapes.
 
@@ -244,9 +244,8 @@ def _check_inputs(rep: Tensor, label: Tensor, prob: Tensor,
     assert label.shape == (num, height, width), (
         f'label must be (N, h, w) = {(num, height, width)} at the '
         f'representation resolution, got {tuple(label.shape)}')
-    assert prob.dim() == 4 and prob.shape[0] == num and prob.shape[
-        2:] == (height, width), (
-            f'prob must be (N, C, h, w), got {tuple(prob.shape)}')
+    assert prob.dim() == 4 and prob.shape[0] == num and prob.shape[2:] == (
+        height, width), (f'prob must be (N, C, h, w), got {tuple(prob.shape)}')
     if valid_mask is not None:
         assert valid_mask.shape == label.shape, (
             f'valid_mask must be (N, h, w), got {tuple(valid_mask.shape)}')
@@ -305,7 +304,7 @@ class _GatheredDot(torch.autograd.Function):
     The forward has two implementations with the same result:
 
     * ``'sddmm'``: a sampled dense-dense matrix product,
-      ``query @ table.T`` evaluated only at the (b, index[b, k]) entries of
+      ``table @ query.T`` evaluated only at the (index[b, k], b) entries of
       a CSR pattern; it never materialises the keys (used on CPU, where
       materialising them is bandwidth- and page-fault-bound);
     * ``'gather'``: keys of ``chunk_size`` queries at a time are gathered
@@ -350,21 +349,33 @@ class _GatheredDot(torch.autograd.Function):
 
 
 def _sddmm_dot(query: Tensor, table: Tensor, index: Tensor) -> Tensor:
-    """(B, D), (P, D), (B, K) -> (B, K) dot products by a sampled matmul."""
+    """(B, D), (P, D), (B, K) -> (B, K) dot products by a sampled matmul.
+
+    The product is taken transposed, ``table @ query.T`` sampled at the
+    (index[b, k], b) entries, with the pattern sorted by pixel: every table
+    row is then read once, in order, while the small query matrix stays in
+    cache, instead of one random table row per (query, key) pair.
+    """
     num_rows, num_keys = index.shape
-    crow = torch.arange(
-        0, num_rows * num_keys + 1, num_keys, device=index.device)
+    num_pixels = table.shape[0]
+    flat = index.reshape(-1)
+    sorted_pixel, perm = torch.sort(flat, stable=True)
+    rows = torch.div(perm, num_keys, rounding_mode='floor')
+    crow = torch.searchsorted(
+        sorted_pixel, torch.arange(num_pixels + 1, device=index.device))
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Sparse CSR tensor support')
         pattern = torch.sparse_csr_tensor(
             crow,
-            index.reshape(-1),
-            query.new_zeros(num_rows * num_keys),
-            size=(num_rows, table.shape[0]),
+            rows,
+            query.new_zeros(flat.numel()),
+            size=(num_pixels, num_rows),
             check_invariants=False)
-        out = torch.sparse.sampled_addmm(
-            pattern, query.contiguous(), table.t(), beta=0.0)
-    return out.values().view(num_rows, num_keys)
+        values = torch.sparse.sampled_addmm(
+            pattern, table, query.t(), beta=0.0).values()
+    out = torch.empty_like(values)
+    out[perm] = values
+    return out.view(num_rows, num_keys)
 
 
 def _default_dot_method(device: torch.device) -> str:

@@ -1,0 +1,3 @@
+from .hungarian_matcher import HungarianMatcher
+
+__all__ = ['HungarianMatcher']

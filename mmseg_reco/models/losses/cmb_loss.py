@@ -1,0 +1,657 @@
+"""Losses of the class-wise memory bank method (Alonso et al., ICCV 2021).
+
+`Semi-Supervised Semantic Segmentation with Pixel-Level Contrastive Learning
+from a Class-wise Memory Bank <https://arxiv.org/abs/2104.13415>`_, Eq. 1::
+
+    L = l_sup L_sup + l_pseudo L_pseudo + l_ent L_ent + l_contr L_contr
+
+- ``L_sup`` (Eq. 3-4) is the student decode head's own loss (the segmentor's
+  ``sup_*`` keys); set the per-class weights alpha in its ``loss_decode``.
+- ``L_pseudo`` (Eq. 3, 5, 6), ``L_ent`` (Eq. 7) and ``L_contr`` (Eq. 8-11)
+  are computed by :class:`CMBLoss`, a method term of :class:`SemiSegmentor`.
+
+Pure functions (no registry): :func:`cmb_contrastive_loss`,
+:func:`prediction_entropy`, :func:`weighted_pseudo_ce`,
+:func:`class_balance_weights`.
+
+Call flow of :class:`CMBLoss` (one training step)::
+
+    CMBLoss(semi_segmentor, outputs, batch)
+      -> bank_candidates   teacher on the labelled target-domain images, no
+                           grad: FQF, attention ranking, top-K per image and
+                           class; kept for MemoryBankHook (pushed after the
+                           step)
+      -> contrastive       student predictions P of every labelled (ground
+                           truth) and unlabelled (pseudo-label) pixel at the
+                           feature stride vs. the bank entries (Eq. 8-11)
+      -> pseudo, entropy   unlabelled strong views at the input resolution
+"""
+import re
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from torch import Tensor
+
+from mmseg.models.losses.utils import get_class_weight
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+
+from ..utils.memory_bank import ClassMemoryBank, topk_per_image_class
+from ..utils.semi_batch import SemiBatch
+
+__all__ = [
+    'cmb_contrastive_loss', 'prediction_entropy', 'weighted_pseudo_ce',
+    'class_balance_weights', 'CMBLoss'
+]
+
+#: Guard of the L2 normalisation (``F.cosine_similarity``'s value).
+_NORM_EPS = 1e-8
+#: Guard of the L1 normalisation of the attention weights (Eq. 8).
+_SUM_EPS = 1e-12
+
+
+def cmb_contrastive_loss(pred: Tensor, labels: Tensor, pred_scores: Tensor,
+                         bank: Tensor, bank_valid: Tensor,
+                         bank_scores: Tensor) -> Dict[str, Tensor]:
+    """Attention-weighted positive-only contrast to a memory bank (Eq. 8-11).
+
+    For class c with predictions P_c (the rows labelled c) and bank entries
+    Z'_c (the valid slots of class c), Eq. 8 L1-normalises the attention
+    scores S over each set, ``w = |set| * S / sum(S)``, Eq. 9-10 weight the
+    cosine distance, ``D(p, z) = w_p w_z (1 - cos(p, z))``, and Eq. 11
+    averages::
+
+        L = 1/C sum_c 1/|P_c| 1/|Z'_c| sum_{p in P_c} sum_{z in Z'_c} D(p, z)
+
+    Because the weights of each set sum to its size, the double sum factorises
+    exactly: with ``s_p = S_p / sum S_p`` and ``s_z = S_z / sum S_z``,
+    ``term_c = 1 - <sum_p s_p p/|p|, sum_z s_z z/|z|>``. The loss is computed
+    in this form, in float32, without the |P_c| x |Z'_c| similarity matrix and
+    without a loop over classes: O(M C + M D + C psi D).
+
+    A class without predictions or without bank entries adds 0 (the division
+    by C still counts it, as Eq. 11 and the authors' code do). The loss stays
+    connected to ``pred``, ``pred_scores`` and ``bank_scores`` even when it is
+    0, so every parameter receives a (zero) gradient. The bank itself is a
+    target: pass it without gradient.
+
+    Differences from the authors' code (``contrastive_class_to_class_learned
+    _memory``): there, a ``permute`` turns the bank weights into a (1, N) row
+    before the L1 normalisation over dim 0, which makes every bank weight
+    exactly 1; here Eq. 8 is applied to both sets. The authors also skip a
+    class with a single prediction; here it counts.
+
+    Args:
+        pred (Tensor): (M, D) student predictions P (any scale; they are
+            L2-normalised here).
+        labels (Tensor): (M,) long class of each row; rows outside
+            ``[0, C)`` are left out.
+        pred_scores (Tensor): (M,) attention scores S_{c,theta}(p) in (0, 1).
+        bank (Tensor): (C, psi, D) bank entries z' (L2-normalised here).
+        bank_valid (Tensor): (C, psi) bool, which slots hold an entry.
+        bank_scores (Tensor): (C, psi) attention scores S_{c,theta}(z').
+
+    Returns:
+        dict[str, Tensor]: ``loss`` (scalar, Eq. 11) and ``num_classes``
+        (scalar long, the classes with both predictions and entries).
+    """
+    num_classes, _, dim = bank.shape
+    assert pred.dim() == 2 and pred.shape[1] == dim, \
+        f'pred must be (M, {dim}), got {tuple(pred.shape)}'
+    assert labels.shape == pred_scores.shape == pred.shape[:1]
+    assert bank_valid.shape == bank_scores.shape == bank.shape[:2]
+    valid = (labels >= 0) & (labels < num_classes)
+    cls = labels.clamp(0, num_classes - 1)
+    member = F.one_hot(cls, num_classes).float() * valid[:, None].float()
+    weights = member * pred_scores.float()[:, None]  # (M, C)
+    pred_hat = F.normalize(pred.float(), dim=1, eps=_NORM_EPS)
+    pred_mean = weights.t() @ pred_hat  # (C, D)
+    pred_mean = pred_mean / weights.sum(0).clamp(min=_SUM_EPS)[:, None]
+
+    bank_weights = bank_scores.float() * bank_valid.float()  # (C, psi)
+    bank_hat = F.normalize(bank.float(), dim=2, eps=_NORM_EPS)
+    bank_mean = torch.einsum('cn,cnd->cd', bank_weights, bank_hat)
+    bank_mean = bank_mean / bank_weights.sum(1).clamp(min=_SUM_EPS)[:, None]
+
+    present = (member.sum(0) > 0) & bank_valid.any(1)
+    per_class = 1.0 - (pred_mean * bank_mean).sum(1)
+    loss = (per_class * present.float()).sum() / num_classes
+    return dict(loss=loss, num_classes=present.sum())
+
+
+def prediction_entropy(logits: Tensor) -> Tensor:
+    """Per-pixel entropy of the softmax prediction (the summand of Eq. 7).
+
+    Args:
+        logits (Tensor): (N, K, H, W) logits.
+
+    Returns:
+        Tensor: (N, H, W) float32 entropy ``-sum_k p_k log p_k`` (natural
+        logarithm).
+    """
+    log_prob = F.log_softmax(logits.float(), dim=1)
+    return -(log_prob.exp() * log_prob).sum(dim=1)
+
+
+def weighted_pseudo_ce(logits: Tensor,
+                       labels: Tensor,
+                       confidence: Tensor,
+                       sharpen: float = 6.0,
+                       class_weight: Optional[Tensor] = None,
+                       ignore_index: int = 255) -> Tensor:
+    """Weighted cross-entropy H of Eq. 3 on pseudo-labels (Eq. 6).
+
+    ``H = -1/N sum_n alpha_{y_n} beta_n log p_n(y_n)`` with N every pixel
+    (ignored ones add 0), ``alpha`` the per-class weights and ``beta_n =
+    confidence_n ** sharpen`` (section 4.2: the teacher's confidence sharpened
+    with s = 6). Averaging over all strong views of a batch is the 1/A average
+    of Eq. 6.
+
+    Args:
+        logits (Tensor): (N, K, H, W) student logits on the strong views.
+        labels (Tensor): (N, H, W) long pseudo-labels.
+        confidence (Tensor): (N, H, W) teacher confidence in [0, 1].
+        sharpen (float): exponent s. Default: 6.
+        class_weight (Tensor, optional): (K,) alpha. Default: None (all 1).
+        ignore_index (int): label to ignore. Default: 255.
+
+    Returns:
+        Tensor: scalar loss.
+    """
+    pixel = F.cross_entropy(
+        logits.float(),
+        labels,
+        weight=None if class_weight is None else class_weight.float(),
+        reduction='none',
+        ignore_index=ignore_index)
+    beta = confidence.float().detach().pow(sharpen)
+    return (pixel * beta).mean()
+
+
+def class_balance_weights(class_counts: Union[Tensor, Sequence[float],
+                                              np.ndarray]) -> Tensor:
+    """Per-class weights ``alpha_c = sqrt(f_m / f_c)`` (section 4.2).
+
+    ``f_c`` is the frequency of class c and ``f_m`` the median of the
+    frequencies of the classes that occur. A class that never occurs gets
+    weight 1.
+
+    Args:
+        class_counts (Tensor | sequence): (C,) pixel counts (or
+            frequencies) of each class in the labelled data.
+
+    Returns:
+        Tensor: (C,) float32 weights, e.g. to save with ``np.save`` and pass
+        as ``class_weight='path.npy'`` to ``CrossEntropyLoss`` and
+        :class:`CMBLoss`.
+    """
+    counts = torch.as_tensor(class_counts, dtype=torch.float64)
+    seen = counts > 0
+    assert seen.any(), 'no class occurs'
+    freq = counts / counts.sum()
+    median = freq[seen].median()
+    alpha = torch.where(seen, (median / freq.clamp(min=1e-300)).sqrt(),
+                        torch.ones_like(freq))
+    return alpha.float()
+
+
+def _downsample_labels(labels: Tensor, size: Tuple[int, int]) -> Tensor:
+    """Nearest-neighbour downsampling of (N, H, W) labels to ``size``."""
+    if tuple(labels.shape[-2:]) == tuple(size):
+        return labels
+    return F.interpolate(
+        labels[:, None].float(), size=size, mode='nearest')[:, 0].long()
+
+
+def _rows(features: Tensor) -> Tensor:
+    """(N, D, h, w) -> (N*h*w, D)."""
+    return features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
+
+
+@MODELS.register_module()
+class CMBLoss(nn.Module):
+    """L_pseudo, L_ent and L_contr of Eq. 1, and the memory bank.
+
+    A method term of :class:`SemiSegmentor` (``method_losses``); the student
+    and teacher decode heads must be :class:`CMBHead`. Configure the segmentor
+    with ``pseudo_loss=None`` (the pseudo-label CE is computed here with the
+    paper's weights) and add :class:`MemoryBankHook`, which pushes the bank
+    candidates of each step after the step.
+
+    Per step:
+
+    - **Bank candidates** (section 3.4, "Memory Bank"): the teacher (no grad)
+      runs on the labelled images of the target domain; a pixel at the
+      feature stride is kept when the teacher predicts its ground-truth class
+      with confidence > ``conf_threshold`` (the Feature Quality Filter); the
+      kept projections Z' are scored by the teacher's projection attention
+      S_{c,xi} and the ``K`` highest per image and class are kept, with
+      ``K = topk`` or ``max(1, bank_size // num_labelled_images)``. They are
+      stored in a fixed (N_l * C * K) layout (unused slots labelled -1), the
+      same shape on every rank, and pushed by the hook.
+    - **L_contr** (Eq. 8-11, :func:`cmb_contrastive_loss`): every labelled
+      pixel (ground truth) and unlabelled pixel (mixed pseudo-label of the
+      strong view) at the feature stride, labels downsampled by nearest
+      neighbour, against all bank entries of its class; predictions scored by
+      ``pred_attention``, entries by ``proj_attention``.
+    - **L_pseudo** (Eq. 3, 6, :func:`weighted_pseudo_ce`) and **L_ent** (Eq. 7,
+      mean of :func:`prediction_entropy`) on the unlabelled strong views at
+      the input resolution.
+
+    ``loss_pseudo_weight`` and ``loss_contr_weight`` are 0 for the first
+    ``warmup_iters`` iterations (section 4.2: 2k).
+
+    Semi-supervised domain adaptation (section 4.3.2): labelled samples of
+    the source domain (``source_domain``) take part in L_sup and L_contr like
+    the target ones, but never in the bank.
+
+    Differences between the paper (followed by default) and the authors'
+    code (github.com/Shathe/SemiSeg-Contrastive), with the option that
+    selects the authors' choice where one exists:
+
+    - ranking: the authors sort the scores in ascending order and keep the
+      *lowest*-scoring candidates, scored by the *prediction* attention
+      modules of the teacher; the paper keeps the highest-scoring ones of
+      S_{c,xi} on the projections Z' (``rank_with='pred'`` selects the
+      prediction modules);
+    - the authors keep the top ``B_l * K`` per class over the whole labelled
+      batch, not K per image (``topk_per='batch'``), and for Pascal VOC use
+      ``K = max(1, int(C / 3 * round(psi / |X_l|)))`` (set ``topk``);
+    - the bank starts filling 1,000 iterations before the contrastive loss
+      (``MemoryBankHook(start_iter=warmup_iters - 1000)``; the paper fills
+      from the start);
+    - labelled and unlabelled contrastive terms are two losses, each weighted
+      0.1 (``separate_contrastive=True``);
+    - a sigmoid ramp-up ``exp(-5 (1 - t)^2)`` of the pseudo-label weight over
+      the warm-up (``pseudo_warmup='sigmoid'``) instead of a step;
+    - entropy in bits over the pixels with a pseudo-label, divided by
+      ``log2(K)`` (``ent_normalise=True``, ``ent_valid_only=True``);
+    - class weights only for Cityscapes, from running frequencies of labels
+      and pseudo-labels (here: ``class_weight`` given in the config; use
+      :func:`class_balance_weights` on the labelled split);
+    - the prediction attention sees detached predictions, as here by default
+      (``detach_attention_input``; the paper does not say); the bank
+      attention sees L2-normalised entries, here the raw projections of
+      Eq. 8;
+    - an EMA decay ``min(1 - 1/(t+1), 0.99)`` and B/2 unlabelled images x
+      A = 2 augmentations (configured in the segmentor and hooks, not here).
+
+    Args:
+        num_classes (int): number of classes C.
+        feat_dim (int): projection size D. Default: 256.
+        bank_size (int): entries per class psi. Default: 256.
+        conf_threshold (float): FQF confidence phi (teacher softmax
+            probability must exceed it). Default: 0.95.
+        num_labelled_images (int, optional): |X_l| of the split, for K;
+            :class:`MemoryBankHook` sets it from the labelled dataset when
+            None. Default: None.
+        topk (int, optional): K; overrides ``num_labelled_images``.
+        topk_per (str): ``'image'`` (paper) or ``'batch'``. Default: 'image'.
+        rank_with (str): ``'proj'`` (paper) or ``'pred'`` attention modules
+            for the ranking. Default: 'proj'.
+        loss_pseudo_weight (float): lambda_pseudo. Default: 1.
+        loss_ent_weight (float): lambda_ent. Default: 0.01.
+        loss_contr_weight (float): lambda_contr. Default: 0.1.
+        warmup_iters (int): iterations with lambda_pseudo = lambda_contr = 0.
+            Default: 2000.
+        pseudo_warmup (str): ``'step'`` (paper) or ``'sigmoid'``.
+            Default: 'step'.
+        sharpen (float): s of the pseudo-label weight. Default: 6.
+        class_weight (list[float] | str, optional): alpha of the pseudo CE
+            (a list or an ``.npy``/``.json`` file). Default: None.
+        unlabelled_threshold (float, optional): minimum teacher confidence of
+            an unlabelled pixel in L_contr. Default: None (every pixel with a
+            pseudo-label, as the paper).
+        separate_contrastive (bool): see above. Default: False.
+        detach_attention_input (bool): feed detached predictions to the
+            prediction attention. Default: True.
+        ent_normalise (bool): divide the entropy by log(K). Default: False.
+        ent_valid_only (bool): entropy only where a pseudo-label exists.
+            Default: False.
+        source_domain (dict, optional): ``dict(key=..., pattern=...)``; a
+            labelled sample whose metainfo ``key`` matches the regular
+            expression ``pattern`` (``re.search``) is source-domain data.
+            Default: None (all labelled data is target domain).
+        ignore_index (int): ignore label. Default: 255.
+        loss_name (str): prefix of the keys. Default: ``'cmb'``.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 feat_dim: int = 256,
+                 bank_size: int = 256,
+                 conf_threshold: float = 0.95,
+                 num_labelled_images: Optional[int] = None,
+                 topk: Optional[int] = None,
+                 topk_per: str = 'image',
+                 rank_with: str = 'proj',
+                 loss_pseudo_weight: float = 1.0,
+                 loss_ent_weight: float = 0.01,
+                 loss_contr_weight: float = 0.1,
+                 warmup_iters: int = 2000,
+                 pseudo_warmup: str = 'step',
+                 sharpen: float = 6.0,
+                 class_weight: Optional[Union[List[float], str]] = None,
+                 unlabelled_threshold: Optional[float] = None,
+                 separate_contrastive: bool = False,
+                 detach_attention_input: bool = True,
+                 ent_normalise: bool = False,
+                 ent_valid_only: bool = False,
+                 source_domain: Optional[dict] = None,
+                 ignore_index: int = 255,
+                 loss_name: str = 'cmb'):
+        super().__init__()
+        assert topk_per in ('image', 'batch'), topk_per
+        assert rank_with in ('proj', 'pred'), rank_with
+        assert pseudo_warmup in ('step', 'sigmoid'), pseudo_warmup
+        assert 0 <= conf_threshold < 1
+        assert topk is None or topk >= 1
+        if source_domain is not None:
+            assert set(source_domain) == {'key', 'pattern'}, \
+                "source_domain must be dict(key=..., pattern=...)"
+        self.num_classes = num_classes
+        self.feat_dim = feat_dim
+        self.bank_size = bank_size
+        self.conf_threshold = conf_threshold
+        self.num_labelled_images = num_labelled_images
+        self.topk = topk
+        self.topk_per = topk_per
+        self.rank_with = rank_with
+        self.loss_pseudo_weight = loss_pseudo_weight
+        self.loss_ent_weight = loss_ent_weight
+        self.loss_contr_weight = loss_contr_weight
+        self.warmup_iters = warmup_iters
+        self.pseudo_warmup = pseudo_warmup
+        self.sharpen = sharpen
+        self.unlabelled_threshold = unlabelled_threshold
+        self.separate_contrastive = separate_contrastive
+        self.detach_attention_input = detach_attention_input
+        self.ent_normalise = ent_normalise
+        self.ent_valid_only = ent_valid_only
+        self.source_domain = source_domain
+        self._source_re = (
+            re.compile(source_domain['pattern']) if source_domain else None)
+        self.ignore_index = ignore_index
+        self.loss_name = loss_name
+        weight = get_class_weight(class_weight)
+        if weight is not None:
+            weight = torch.as_tensor(np.asarray(weight), dtype=torch.float32)
+            assert weight.shape == (num_classes, ), \
+                f'class_weight must have {num_classes} entries'
+        self.register_buffer('class_weight', weight, persistent=False)
+        self.bank = ClassMemoryBank(num_classes, feat_dim, bank_size)
+        #: set by MemoryBankHook before every iteration
+        self.collect = True
+        self._candidates: Optional[Tuple[Tensor, Tensor]] = None
+        self._warned_unpushed = False
+
+    # ------------------------------------------------------------------
+    @property
+    def k(self) -> int:
+        """Bank candidates per image and class (K)."""
+        if self.topk is not None:
+            return self.topk
+        if self.num_labelled_images is None:
+            raise ValueError(
+                'CMBLoss needs topk or num_labelled_images (|X_l|) to size '
+                'the bank update; MemoryBankHook sets num_labelled_images '
+                'from the labelled dataset, or set it in the config')
+        return max(1, self.bank_size // self.num_labelled_images)
+
+    def is_source(self, data_samples: Sequence) -> List[bool]:
+        """Whether each labelled sample is source-domain data."""
+        if self._source_re is None:
+            return [False] * len(data_samples)
+        key = self.source_domain['key']
+        return [
+            bool(self._source_re.search(str(s.metainfo.get(key, ''))))
+            for s in data_samples
+        ]
+
+    def warmup_factor(self, kind: str) -> float:
+        """Weight factor of the pseudo (``kind='pseudo'``) or contrastive
+        loss at the current iteration (``MessageHub`` ``'iter'``)."""
+        it = MessageHub.get_current_instance().get_info('iter', 0)
+        if self.warmup_iters <= 0 or it >= self.warmup_iters:
+            return 1.0
+        if kind == 'pseudo' and self.pseudo_warmup == 'sigmoid':
+            return float(np.exp(-5.0 * (1.0 - it / self.warmup_iters)**2))
+        return 0.0
+
+    # ------------------------------------------------------------------
+    def forward(self, model: nn.Module, outputs: Dict[str, Tensor],
+                batch: SemiBatch) -> Dict[str, Tensor]:
+        """The three losses of one step (and the bank candidates).
+
+        Args:
+            model (nn.Module): the :class:`SemiSegmentor`.
+            outputs (dict[str, Tensor]): the student's :class:`CMBHead`
+                outputs on ``batch.inputs``: ``seg_logits`` (N, K, h, w) and
+                ``pred`` (N, D, h', w').
+            batch (SemiBatch): labels (N, H, W), confidence (N, H, W),
+                ``num_labelled`` and the labelled ``data_samples``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_{name}_pseudo``, ``loss_{name}_ent``,
+            ``loss_{name}_contr`` (weighted) and the logged statistics
+            ``{name}_contr`` (unweighted L_contr), ``{name}_classes``
+            (classes in L_contr) and ``{name}_bank_fill`` (share of filled
+            bank slots).
+        """
+        head = model.student.decode_head
+        if not hasattr(head, 'pred_attention') or 'pred' not in outputs:
+            raise TypeError('CMBLoss needs CMBHead student/teacher decode '
+                            f'heads, got {type(head).__name__}')
+        if self._candidates is not None and not self._warned_unpushed:
+            warnings.warn('CMBLoss: the bank candidates of the previous step '
+                          'were never pushed; add MemoryBankHook to '
+                          'custom_hooks')
+            self._warned_unpushed = True
+        if self.collect:
+            self._candidates = self.bank_candidates(model, batch)
+        name = self.loss_name
+        contr = self.contrastive(head, outputs['pred'], batch)
+        losses = {
+            f'loss_{name}_contr':
+            contr['loss'] * self.loss_contr_weight *
+            self.warmup_factor('contr')
+        }
+        losses.update(self.unlabelled_losses(model, outputs['seg_logits'],
+                                             batch))
+        losses[f'{name}_contr'] = contr['loss'].detach()
+        losses[f'{name}_classes'] = contr['num_classes'].float()
+        losses[f'{name}_bank_fill'] = (
+            self.bank.count.float().mean() / self.bank_size)
+        return losses
+
+    def pop_candidates(self) -> Optional[Tuple[Tensor, Tensor]]:
+        """The candidates of the last step, ``(feats (M, D), labels (M,))``
+        with label -1 for unused slots, or None; forgets them."""
+        candidates, self._candidates = self._candidates, None
+        return candidates
+
+    def push_candidates(self) -> None:
+        """Push the candidates of the last step into the bank (gathered from
+        every rank under DDP)."""
+        candidates = self.pop_candidates()
+        if candidates is not None:
+            self.bank.push(*candidates)
+
+    # ------------------------------------------------------------------
+    @torch.no_grad()
+    def bank_candidates(self, model: nn.Module,
+                        batch: SemiBatch) -> Tuple[Tensor, Tensor]:
+        """Teacher projections of labelled target pixels for the bank.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``feats`` (N_l * C * K, D) and ``labels``
+            (N_l * C * K,) long, -1 where no candidate was selected (source
+            images, classes absent or filtered out).
+        """
+        num_l, num_classes, k = batch.num_labelled, self.num_classes, self.k
+        device = batch.inputs.device
+        feats = batch.inputs.new_zeros(num_l, num_classes, k, self.feat_dim,
+                                       dtype=torch.float32)
+        labels = torch.full((num_l, num_classes, k), -1, dtype=torch.long,
+                            device=device)
+        target = [
+            i for i, src in enumerate(self.is_source(batch.data_samples))
+            if not src
+        ]
+        if target:
+            index = torch.tensor(target, device=device)
+            sel, sel_labels = self._select(model.teacher,
+                                           batch.inputs[index],
+                                           batch.labels[index])
+            feats[index] = sel
+            labels[index] = sel_labels
+        return feats.view(-1, self.feat_dim), labels.view(-1)
+
+    def _select(self, teacher: nn.Module, inputs: Tensor,
+                gt: Tensor) -> Tuple[Tensor, Tensor]:
+        """FQF, ranking and top-K of section 3.4 on n labelled images.
+
+        Returns:
+            tuple[Tensor, Tensor]: (n, C, K, D) projections and (n, C, K)
+            labels (-1 where unused).
+        """
+        head = teacher.decode_head
+        out = head.forward_train(teacher.extract_feat(inputs),
+                                 with_pred=self.rank_with == 'pred')
+        proj = out['proj']
+        num, dim, height, width = proj.shape
+        size = (height, width)
+        logits = out['seg_logits']
+        if tuple(logits.shape[2:]) != size:
+            logits = resize(
+                logits, size=size, mode='bilinear',
+                align_corners=head.align_corners)
+        conf, pred_cls = torch.softmax(logits.float(), dim=1).max(dim=1)
+        gt = _downsample_labels(gt, size)
+        fqf = (pred_cls == gt) & (conf > self.conf_threshold) & (
+            gt >= 0) & (gt < self.num_classes)
+        rows = _rows(proj)
+        labels = gt.reshape(-1)
+        if self.rank_with == 'proj':
+            scores = head.proj_attention(rows, labels, fqf.reshape(-1))
+        else:
+            scores = head.pred_attention(
+                _rows(out['pred']), labels, fqf.reshape(-1))
+        k = self.k
+        per_image = self.topk_per == 'image'
+        groups = num if per_image else 1
+        index, keep = topk_per_image_class(
+            scores.view(groups, -1), labels.view(groups, -1),
+            fqf.reshape(groups, -1), k if per_image else k * num,
+            self.num_classes)
+        sel = rows.view(groups, -1, dim).gather(
+            1, index.flatten(1)[..., None].expand(-1, -1, dim))
+        classes = torch.arange(self.num_classes, device=rows.device)
+        sel_labels = torch.where(keep, classes[None, :, None],
+                                 torch.full_like(index, -1))
+        # (groups, C, k', D) -> (n, C, K, D); a batch-wise selection is
+        # spread over the n image slots of the fixed layout
+        sel = sel.view(groups, self.num_classes, -1, dim)
+        if not per_image:
+            sel = sel.view(self.num_classes, num, k, dim).transpose(0, 1)
+            sel_labels = sel_labels.view(self.num_classes, num,
+                                         k).transpose(0, 1)
+        return (sel.reshape(num, self.num_classes, k, dim).float(),
+                sel_labels.reshape(num, self.num_classes, k))
+
+    # ------------------------------------------------------------------
+    def contrastive(self, head: nn.Module, pred: Tensor,
+                    batch: SemiBatch) -> Dict[str, Tensor]:
+        """L_contr of the student predictions against the bank (Eq. 8-11).
+
+        Args:
+            head (nn.Module): the student's :class:`CMBHead`.
+            pred (Tensor): (N, D, h, w) predictions P.
+            batch (SemiBatch): labels and confidence (N, H, W).
+
+        Returns:
+            dict[str, Tensor]: ``loss`` and ``num_classes``, see
+            :func:`cmb_contrastive_loss`.
+        """
+        size = pred.shape[2:]
+        labels = _downsample_labels(batch.labels, size)
+        num_l = batch.num_labelled
+        is_unlabelled = torch.zeros_like(labels, dtype=torch.bool)
+        is_unlabelled[num_l:] = True
+        if self.unlabelled_threshold is not None:
+            conf = _downsample_labels_float(batch.confidence, size)
+            reject = is_unlabelled & (conf < self.unlabelled_threshold)
+            labels = torch.where(reject, torch.full_like(labels, -1), labels)
+        labels = labels.reshape(-1)
+        valid = (labels >= 0) & (labels < self.num_classes)
+        rows = _rows(pred)
+        attention_in = rows.detach() if self.detach_attention_input else rows
+        pred_scores = head.pred_attention(attention_in, labels, valid)
+        bank, bank_valid = self.bank.entries()
+        bank_classes = torch.arange(
+            self.num_classes, device=bank.device).repeat_interleave(
+                self.bank_size)
+        bank_scores = head.proj_attention(
+            bank.reshape(-1, self.feat_dim), bank_classes,
+            bank_valid.reshape(-1)).view_as(bank_valid)
+        labels = torch.where(valid, labels, torch.full_like(labels, -1))
+        if not self.separate_contrastive:
+            return cmb_contrastive_loss(rows, labels, pred_scores, bank,
+                                        bank_valid, bank_scores)
+        unl = is_unlabelled.reshape(-1)
+        parts = [
+            cmb_contrastive_loss(
+                rows, torch.where(mask, labels, torch.full_like(labels, -1)),
+                pred_scores, bank, bank_valid, bank_scores)
+            for mask in (~unl, unl)
+        ]
+        return dict(
+            loss=parts[0]['loss'] + parts[1]['loss'],
+            num_classes=torch.maximum(parts[0]['num_classes'],
+                                      parts[1]['num_classes']))
+
+    def unlabelled_losses(self, model: nn.Module, logits: Tensor,
+                          batch: SemiBatch) -> Dict[str, Tensor]:
+        """L_pseudo (Eq. 6) and L_ent (Eq. 7) on the strong views.
+
+        Returns:
+            dict[str, Tensor]: ``loss_{name}_pseudo`` and ``loss_{name}_ent``
+            (weighted).
+        """
+        num_l = batch.num_labelled
+        logits = resize(
+            logits[num_l:],
+            size=batch.inputs.shape[2:],
+            mode='bilinear',
+            align_corners=model.align_corners)
+        labels = batch.labels[num_l:]
+        pseudo = weighted_pseudo_ce(logits, labels, batch.confidence[num_l:],
+                                    self.sharpen, self.class_weight,
+                                    self.ignore_index)
+        entropy = prediction_entropy(logits)
+        if self.ent_normalise:
+            entropy = entropy / float(np.log(logits.shape[1]))
+        if self.ent_valid_only:
+            mask = (labels != self.ignore_index).float()
+            ent = (entropy * mask).sum() / mask.sum().clamp(min=1)
+        else:
+            ent = entropy.mean()
+        name = self.loss_name
+        return {
+            f'loss_{name}_pseudo':
+            pseudo * self.loss_pseudo_weight * self.warmup_factor('pseudo'),
+            f'loss_{name}_ent': ent * self.loss_ent_weight,
+        }
+
+
+def _downsample_labels_float(values: Tensor, size) -> Tensor:
+    """Nearest-neighbour downsampling of (N, H, W) float maps."""
+    if tuple(values.shape[-2:]) == tuple(size):
+        return values
+    return F.interpolate(values[:, None].float(), size=size,
+                         mode='nearest')[:, 0]

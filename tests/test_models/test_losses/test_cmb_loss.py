@@ -1,0 +1,372 @@
+import copy
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmengine.structures import PixelData
+
+import mmseg_reco  # noqa: F401
+import mmseg_reco.models.decode_heads.cmb_head  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg_reco.models.losses.cmb_loss import (class_balance_weights,
+                                               cmb_contrastive_loss,
+                                               prediction_entropy,
+                                               weighted_pseudo_ce)
+from mmseg_reco.models.utils.semi_batch import SemiBatch
+
+
+def reference_contrastive_loss(pred, labels, pred_scores, bank, bank_valid,
+                               bank_scores):
+    """Eq. 8-11 written out with a loop over classes and the full
+    prediction x entry distance matrix."""
+    num_classes = bank.shape[0]
+    total = pred.new_zeros(())
+    for c in range(num_classes):
+        rows = labels == c
+        preds, s_p = pred[rows], pred_scores[rows]
+        entries, s_z = bank[c][bank_valid[c]], bank_scores[c][bank_valid[c]]
+        if len(preds) == 0 or len(entries) == 0:
+            continue
+        w_p = len(preds) / s_p.sum() * s_p  # Eq. 8
+        w_z = len(entries) / s_z.sum() * s_z  # Eq. 8 for the bank entries
+        cos = F.normalize(preds, dim=1) @ F.normalize(entries, dim=1).t()
+        dist = w_p[:, None] * w_z[None, :] * (1 - cos)  # Eq. 9-10
+        total = total + dist.sum() / (len(preds) * len(entries))  # Eq. 11
+    return total / num_classes
+
+
+def _random_problem(seed=0, rows=50, num_classes=5, size=6, dim=8,
+                    dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    pred = torch.randn(rows, dim, generator=g, dtype=dtype) * 3
+    labels = torch.randint(-1, num_classes, (rows, ), generator=g)
+    labels[labels == 3] = 4  # class 3 has no prediction
+    pred_scores = torch.rand(rows, generator=g, dtype=dtype) * 0.9 + 0.05
+    bank = torch.randn(num_classes, size, dim, generator=g, dtype=dtype)
+    bank_valid = torch.rand(num_classes, size, generator=g) > 0.4
+    bank_valid[1] = False  # class 1 has no entry
+    bank_scores = torch.rand(num_classes, size, generator=g,
+                             dtype=dtype) * 0.9 + 0.05
+    return pred, labels, pred_scores, bank, bank_valid, bank_scores
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_matches_per_class_reference(seed):
+    problem = _random_problem(seed)
+    out = cmb_contrastive_loss(*problem)
+    expected = reference_contrastive_loss(*problem)
+    torch.testing.assert_close(out['loss'].double(), expected, rtol=1e-5,
+                               atol=1e-6)
+    labels, bank_valid = problem[1], problem[4]
+    present = sum(
+        int((labels == c).any() and bank_valid[c].any()) for c in range(5))
+    assert int(out['num_classes']) == present
+
+
+def test_bank_weights_are_really_normalised_per_class():
+    pred, labels, pred_scores, bank, bank_valid, bank_scores = \
+        _random_problem(3)
+    base = cmb_contrastive_loss(pred, labels, pred_scores, bank, bank_valid,
+                                bank_scores)['loss']
+    # all-equal bank weights (what a permute bug yields) give another loss
+    ones = cmb_contrastive_loss(pred, labels, pred_scores, bank, bank_valid,
+                                torch.ones_like(bank_scores))['loss']
+    assert not torch.allclose(base, ones)
+    # scaling the scores of one class leaves Eq. 8's weights unchanged
+    scaled = bank_scores.clone()
+    scaled[2] *= 0.3
+    again = cmb_contrastive_loss(pred, labels, pred_scores, bank, bank_valid,
+                                 scaled)['loss']
+    torch.testing.assert_close(base, again)
+
+
+def test_gradients_reach_predictions_and_scores_not_the_bank():
+    pred, labels, pred_scores, bank, bank_valid, bank_scores = [
+        t.float() if t.is_floating_point() else t for t in _random_problem(4)
+    ]
+    pred.requires_grad_(True)
+    pred_scores.requires_grad_(True)
+    bank_scores.requires_grad_(True)
+    out = cmb_contrastive_loss(pred, labels, pred_scores, bank, bank_valid,
+                               bank_scores)
+    out['loss'].backward()
+    assert pred.grad.abs().sum() > 0
+    assert pred_scores.grad.abs().sum() > 0
+    assert bank_scores.grad.abs().sum() > 0
+    assert bank.grad is None
+    # rows without a class, or of a class without entries, get no gradient
+    idle = (labels < 0) | (labels == 1)
+    assert (pred.grad[idle] == 0).all()
+
+
+def test_empty_bank_gives_zero_with_a_gradient_path():
+    pred = torch.randn(10, 4, requires_grad=True)
+    scores = torch.rand(10, requires_grad=True)
+    bank = torch.zeros(3, 5, 4)
+    out = cmb_contrastive_loss(pred, torch.randint(0, 3, (10, )), scores,
+                               bank, torch.zeros(3, 5, dtype=torch.bool),
+                               torch.rand(3, 5))
+    assert out['loss'].item() == 0 and int(out['num_classes']) == 0
+    out['loss'].backward()
+    assert pred.grad is not None and (pred.grad == 0).all()
+    assert torch.isfinite(pred.grad).all()
+
+
+def test_identical_vectors_give_zero_and_opposite_give_two():
+    bank = torch.tensor([[[1., 0.], [2., 0.]]])
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    scores = torch.tensor([[0.3, 0.8]])
+    same = cmb_contrastive_loss(torch.tensor([[5., 0.]]), torch.tensor([0]),
+                                torch.tensor([0.5]), bank, valid, scores)
+    assert abs(same['loss'].item()) < 1e-6
+    opposite = cmb_contrastive_loss(torch.tensor([[-1., 0.]]),
+                                    torch.tensor([0]), torch.tensor([0.5]),
+                                    bank, valid, scores)
+    assert abs(opposite['loss'].item() - 2.0) < 1e-6
+
+
+def test_entropy_has_one_value_per_pixel():
+    logits = torch.randn(2, 5, 3, 4)
+    ent = prediction_entropy(logits)
+    assert ent.shape == (2, 3, 4)
+    prob = logits.softmax(1)
+    torch.testing.assert_close(ent, -(prob * prob.log()).sum(1))
+    uniform = prediction_entropy(torch.zeros(1, 5, 2, 2))
+    torch.testing.assert_close(uniform, torch.full((1, 2, 2), math.log(5)))
+
+
+def test_weighted_pseudo_ce_is_eq3_with_sharpened_confidence():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 4, 4)
+    labels = torch.randint(0, 3, (2, 4, 4))
+    labels[0, 0, 0] = 255
+    conf = torch.rand(2, 4, 4)
+    alpha = torch.tensor([0.5, 1.0, 2.0])
+    loss = weighted_pseudo_ce(logits, labels, conf, 6.0, alpha, 255)
+    logp = logits.log_softmax(1)
+    total = 0.
+    for n in range(2):
+        for i in range(4):
+            for j in range(4):
+                y = int(labels[n, i, j])
+                if y == 255:
+                    continue
+                total += -logp[n, y, i, j] * alpha[y] * conf[n, i, j]**6
+    torch.testing.assert_close(loss, total / 32)
+
+
+def test_class_balance_weights():
+    alpha = class_balance_weights([100, 25, 400, 0])
+    freq = torch.tensor([100, 25, 400]) / 525.
+    median = freq.median()
+    torch.testing.assert_close(alpha[:3], (median / freq).sqrt().float())
+    assert alpha[3] == 1.0
+
+
+# ----------------------------------------------------------------------
+# CMBLoss inside the semi-supervised segmentor
+NUM_CLASSES = 4
+NORM = dict(type='BN', requires_grad=True)
+SEGMENTOR = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        size=(32, 32)),
+    backbone=dict(
+        type='ResNetV1c', depth=18, base_channels=8, stem_channels=8,
+        norm_cfg=NORM, dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1)),
+    decode_head=dict(
+        type='CMBHead',
+        proj_dim=8,
+        proj_hidden=8,
+        attention_hidden=4,
+        norm_cfg=NORM,
+        decode_head=dict(
+            type='DepthwiseSeparableASPPHead', in_channels=64, in_index=3,
+            channels=16, dilations=(1, 2), c1_in_channels=8, c1_channels=4,
+            num_classes=NUM_CLASSES, norm_cfg=NORM)),
+    test_cfg=dict(mode='whole'))
+
+
+def _model(**loss_kwargs):
+    torch.manual_seed(0)
+    loss = dict(type='CMBLoss', num_classes=NUM_CLASSES, feat_dim=8,
+                bank_size=6, topk=2, warmup_iters=0)
+    loss.update(loss_kwargs)
+    model = MODELS.build(
+        dict(
+            type='SemiSegmentor',
+            segmentor=copy.deepcopy(SEGMENTOR),
+            strong_aug=dict(
+                type='StrongAugment', mix='classmix',
+                num_classes=NUM_CLASSES),
+            pseudo_loss=None,
+            method_losses=[loss]))
+    model.train()
+    model.teacher.eval()  # running statistics: a deterministic teacher
+    return model
+
+
+def _teacher_view(model, inputs):
+    """The teacher's projections, predictions and confidence (eval mode)."""
+    with torch.no_grad():
+        head = model.teacher.decode_head
+        out = head.forward_train(model.teacher.extract_feat(inputs),
+                                 with_pred=False)
+        conf, cls = out['seg_logits'].softmax(1).max(1)
+    return out['proj'], cls, conf
+
+
+def _batch(model, paths=('city/a.png', 'city/b.png'), num_unlabelled=2,
+           correct=None):
+    """A SemiBatch whose labelled ground truth agrees with the teacher on
+    the pixels of ``correct`` (N_l, 8, 8) and disagrees elsewhere."""
+    torch.manual_seed(1)
+    num_l = len(paths)
+    inputs = torch.randn(num_l + num_unlabelled, 3, 32, 32)
+    _, cls, _ = _teacher_view(model, inputs[:num_l])
+    if correct is None:
+        correct = torch.ones_like(cls, dtype=torch.bool)
+    gt_small = torch.where(correct, cls, (cls + 1) % NUM_CLASSES)
+    gt = gt_small.repeat_interleave(4, 1).repeat_interleave(4, 2)
+    pseudo = torch.randint(0, NUM_CLASSES, (num_unlabelled, 32, 32))
+    samples = []
+    for path, label in zip(paths, gt):
+        sample = SegDataSample()
+        sample.set_metainfo(dict(img_path=path, img_shape=(32, 32)))
+        sample.gt_sem_seg = PixelData(data=label[None])
+        samples.append(sample)
+    return SemiBatch(
+        num_labelled=num_l,
+        inputs=inputs,
+        labels=torch.cat([gt, pseudo]),
+        confidence=torch.cat(
+            [torch.ones(num_l, 32, 32),
+             torch.rand(num_unlabelled, 32, 32)]),
+        data_samples=samples)
+
+
+def _run(model, batch):
+    feats = model.student.extract_feat(batch.inputs)
+    outputs = model.student.decode_head.forward(feats)
+    return model.method_losses[0](model, outputs, batch)
+
+
+def test_keys_and_warmup():
+    model = _model(warmup_iters=5, conf_threshold=0.0)
+    batch = _batch(model)
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 2)
+    losses = _run(model, batch)
+    assert set(losses) == {
+        'loss_cmb_contr', 'loss_cmb_pseudo', 'loss_cmb_ent', 'cmb_contr',
+        'cmb_classes', 'cmb_bank_fill'
+    }
+    assert losses['loss_cmb_pseudo'] == 0 and losses['loss_cmb_contr'] == 0
+    assert losses['loss_cmb_ent'] > 0
+    hub.update_info('iter', 5)
+    model.method_losses[0].push_candidates()
+    losses = _run(model, batch)
+    assert losses['loss_cmb_pseudo'] > 0 and losses['loss_cmb_contr'] > 0
+    hub.update_info('iter', 0)
+
+
+def test_bank_candidates_pass_the_quality_filter_and_are_the_top_k():
+    model = _model(conf_threshold=0.0)
+    term = model.method_losses[0]
+    correct = torch.zeros(2, 8, 8, dtype=torch.bool)
+    correct[:, :, :5] = True  # teacher wrong on the right part
+    batch = _batch(model, correct=correct)
+    proj, cls, conf = _teacher_view(model, batch.inputs[:2])
+    # the confidence filter: keep only the more confident half
+    term.conf_threshold = float(conf.median())
+    _run(model, batch)
+    feats, labels = term.pop_candidates()
+    assert feats.shape == (2 * NUM_CLASSES * 2, 8)
+    feats = feats.view(2, NUM_CLASSES, 2, 8)
+    labels = labels.view(2, NUM_CLASSES, 2)
+    head = model.teacher.decode_head
+    rows = proj.permute(0, 2, 3, 1).reshape(2, 64, 8)
+    gt = torch.where(correct, cls, (cls + 1) % NUM_CLASSES).view(2, 64)
+    fqf = (correct & (conf > term.conf_threshold)).view(2, 64)
+    with torch.no_grad():
+        scores = head.proj_attention(rows.reshape(-1, 8), gt.reshape(-1),
+                                     fqf.reshape(-1)).view(2, 64)
+    assert (labels >= 0).any()
+    for n in range(2):
+        for c in range(NUM_CLASSES):
+            allowed = fqf[n] & (gt[n] == c)
+            best = scores[n][allowed].sort(descending=True).values[:2]
+            chosen = labels[n, c] == c
+            assert int(chosen.sum()) == min(2, int(allowed.sum()))
+            assert (labels[n, c][~chosen] == -1).all()
+            for k in torch.nonzero(chosen).flatten().tolist():
+                match = (rows[n] == feats[n, c, k]).all(1)
+                assert match.any()
+                pixel = int(torch.nonzero(match)[0])
+                assert allowed[pixel]  # correct, confident and of class c
+                torch.testing.assert_close(scores[n, pixel], best[k])
+
+
+def test_source_domain_features_never_enter_the_bank():
+    model = _model(
+        conf_threshold=0.0,
+        topk=16,
+        source_domain=dict(key='img_path', pattern=r'gta5'))
+    term = model.method_losses[0]
+    batch = _batch(
+        model, paths=('data/gta5/images/0.png', 'city/x.png', 'city/y.png'))
+    seen = []
+    model.teacher.backbone.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].clone()))
+    _run(model, batch)
+    # the teacher saw the two target images only
+    assert len(seen) == 1 and seen[0].shape[0] == 2
+    assert torch.equal(seen[0], batch.inputs[1:3])
+    feats, labels = term.pop_candidates()
+    labels = labels.view(3, NUM_CLASSES, 16)
+    assert (labels[0] == -1).all()  # no candidate from the source image
+    assert (labels[1:] >= 0).any()
+    term._candidates = (feats, labels.view(-1))
+    term.push_candidates()
+    per_class = (labels >= 0).sum((0, 2)).clamp(max=6)
+    assert torch.equal(term.bank.count, per_class)
+    # the source image's labels still count in the contrastive loss
+    batch.labels[1:3] = 255
+    assert _run(model, batch)['cmb_classes'] > 0
+
+
+def test_contrastive_gradient_reaches_the_student_not_the_bank():
+    model = _model(conf_threshold=0.0)
+    term = model.method_losses[0]
+    batch = _batch(model)
+    _run(model, batch)
+    term.push_candidates()
+    before = term.bank.bank.clone()
+    losses = _run(model, batch)
+    assert losses['cmb_classes'] > 0
+    losses['loss_cmb_contr'].backward()
+    head = model.student.decode_head
+    assert head.pred_branch[1].weight.grad.abs().sum() > 0
+    assert head.rep_branch[1].weight.grad.abs().sum() > 0
+    assert head.proj_attention.weight1.grad.abs().sum() > 0
+    assert head.pred_attention.weight1.grad.abs().sum() > 0
+    assert not term.bank.bank.requires_grad
+    assert torch.equal(term.bank.bank, before)
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
+def test_separate_contrastive_sums_the_labelled_and_unlabelled_terms():
+    model = _model(separate_contrastive=True, conf_threshold=0.0)
+    batch = _batch(model)
+    _run(model, batch)
+    model.method_losses[0].push_candidates()
+    losses = _run(model, batch)
+    assert torch.isfinite(losses['loss_cmb_contr'])
+    assert losses['cmb_contr'] > 0
