@@ -24,7 +24,8 @@ time. Peak extra memory of the vectorised loss is measured as follows:
   ``MALLOC_MMAP_THRESHOLD_`` pinned at 64 KiB so that freed tensors are
   returned to the system and the resident set follows the live tensors.
 
-The last line printed is the headline speed-up, ``speed-up: <x>x``.
+The last line printed is the headline wall-clock speed-up,
+``speed-up (wall): <x>x``.
 
 Example::
 
@@ -187,37 +188,44 @@ def main():
     def timed(fn, warmup, repeats):
         for _ in range(warmup):
             fn(rep, label, prob, options)
-        seconds, values = [], []
+        seconds, cpu_seconds, values = [], [], []
         for _ in range(repeats):
             rep.grad = None
             sync()
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             values.append(fn(rep, label, prob, options).item())
             sync()
             seconds.append(time.perf_counter() - start)
-        return statistics.median(seconds), statistics.mean(values)
+            cpu_seconds.append(time.process_time() - cpu_start)
+        return (statistics.median(seconds), statistics.median(cpu_seconds),
+                statistics.mean(values))
 
     torch.manual_seed(args.seed)
     present = torch.unique(label[label < args.classes]).numel()
     threads = (f'{torch.get_num_threads()} threads'
                if device.type == 'cpu' else torch.cuda.get_device_name())
-    print(f'device: {device.type} ({threads}), torch {torch.__version__}')
+    print(f'device: {device.type} ({threads}), torch {torch.__version__}, '
+          f'load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
     print(f'settings: N={args.batch} C={args.classes} '
           f'{args.size}x{args.size} D={args.dim} Q={args.queries} '
           f'K={args.negatives}; classes present: {present}')
 
-    vec_s, vec_loss = timed(run_vectorised, args.warmup, args.repeats)
-    print(f'vectorised forward+backward: {vec_s:.3f} s '
-          f'(median of {args.repeats} after {args.warmup} warm-up; '
-          f'loss {vec_loss:.4f})')
+    vec_s, vec_cpu, vec_loss = timed(run_vectorised, args.warmup, args.repeats)
+    print(f'vectorised forward+backward: {vec_s:.3f} s wall, '
+          f'{vec_cpu:.3f} s process CPU (median of {args.repeats} after '
+          f'{args.warmup} warm-up; loss {vec_loss:.4f})')
     extra, how = peak_extra(args, rep, label, prob)
     print(f'peak extra memory (vectorised, fwd+bwd incl. the rep-sized '
           f'gradient): {extra / 2**20:.1f} MiB [{how}]')
-    ref_s, ref_loss = timed(run_reference, args.ref_warmup, args.ref_repeats)
-    print(f'reference forward+backward: {ref_s:.3f} s '
-          f'(median of {args.ref_repeats} after {args.ref_warmup} warm-up; '
-          f'loss {ref_loss:.4f})')
-    print(f'speed-up: {ref_s / vec_s:.1f}x')
+    ref_s, ref_cpu, ref_loss = timed(run_reference, args.ref_warmup,
+                                     args.ref_repeats)
+    print(f'reference forward+backward: {ref_s:.3f} s wall, '
+          f'{ref_cpu:.3f} s process CPU (median of {args.ref_repeats} after '
+          f'{args.ref_warmup} warm-up; loss {ref_loss:.4f})')
+    if device.type == 'cpu':
+        print(f'process CPU time ratio: {ref_cpu / vec_cpu:.1f}; '
+              f'load average now {os.getloadavg()[0]:.1f}')
+    print(f'speed-up (wall): {ref_s / vec_s:.1f}x')
 
 
 if __name__ == '__main__':

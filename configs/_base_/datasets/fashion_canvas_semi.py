@@ -43,5 +43,6 @@ train_dataloader = dict(
                 data_prefix=dict(img_path='img_dir/train'),
                 ann_file=unlabelled_split,
                 metainfo_from={{_base_.dataset_type}},
+                img_suffix='.png',
                 pipeline=weak_pipeline),
         ]))

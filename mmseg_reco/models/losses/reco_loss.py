@@ -240,6 +240,7 @@ def _pixel_table(rep: Tensor) -> Tensor:
 def _check_inputs(rep: Tensor, label: Tensor, prob: Tensor,
                   valid_mask: Optional[Tensor]) -> None:
     assert rep.dim() == 4, f'rep must be (N, D, h, w), got {rep.shape}'
+    assert not label.is_floating_point(), 'label must hold integers'
     num, _, height, width = rep.shape
     assert label.shape == (num, height, width), (
         f'label must be (N, h, w) = {(num, height, width)} at the '
@@ -359,10 +360,14 @@ def _sddmm_dot(query: Tensor, table: Tensor, index: Tensor) -> Tensor:
     num_rows, num_keys = index.shape
     num_pixels = table.shape[0]
     flat = index.reshape(-1)
-    sorted_pixel, perm = torch.sort(flat, stable=True)
+    # A radix sort; 32-bit keys halve its passes.
+    key = flat.int() if num_pixels < 2**31 else flat
+    sorted_pixel, perm = torch.sort(key, stable=True)
     rows = torch.div(perm, num_keys, rounding_mode='floor')
     crow = torch.searchsorted(
-        sorted_pixel, torch.arange(num_pixels + 1, device=index.device))
+        sorted_pixel,
+        torch.arange(
+            num_pixels + 1, dtype=sorted_pixel.dtype, device=index.device))
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Sparse CSR tensor support')
         pattern = torch.sparse_csr_tensor(
@@ -373,8 +378,7 @@ def _sddmm_dot(query: Tensor, table: Tensor, index: Tensor) -> Tensor:
             check_invariants=False)
         values = torch.sparse.sampled_addmm(
             pattern, table, query.t(), beta=0.0).values()
-    out = torch.empty_like(values)
-    out[perm] = values
+    out = torch.empty_like(values).index_copy_(0, perm, values)
     return out.view(num_rows, num_keys)
 
 
@@ -433,10 +437,15 @@ def reco_loss(rep: Tensor,
     constants (section 3.3), and ``prob`` is only used to select queries.
     The computation runs in float32 with autocast disabled, whatever the
     dtype of ``rep`` and ``prob``. There is no host synchronisation and no
-    Python loop over classes or queries; the only loop walks over chunks
-    of ``chunk_size`` queries to bound the memory of the gathered keys to
-    ``chunk_size * num_negatives * D * 4`` bytes (134 MB at the defaults
-    with D = 256).
+    Python loop over classes or queries, and the (C, Q, K, D) tensor of
+    negative keys (2.8 GB at the paper's settings) is never built: on CPU
+    the query-key dot products are one sampled sparse matrix product; on
+    other devices the keys of ``chunk_size`` queries at a time are gathered
+    into one reused buffer of ``chunk_size * num_negatives * D * 4`` bytes
+    (134 MB at the defaults with D = 256). The backward pass is one
+    ``embedding_bag``. Beyond that, the loss holds a float32 copy of the
+    representation (N * h * w * D * 4 bytes, 134 MB for 20 images of
+    81 x 81) and a few (C, Q, K) index tensors (22 MB each for C = 21).
 
     Under DDP every statistic (prototypes, relation graph, present classes,
     the divisor) is computed per rank from the rank's own mini-batch, as in
@@ -492,7 +501,6 @@ def reco_loss(rep: Tensor,
     num, dim, height, width = rep.shape
     num_classes = prob.shape[1]
     with torch.autocast(device_type=rep.device.type, enabled=False):
-        rep = rep.float()
         with torch.no_grad():
             table = _pixel_table(rep)
             lab, own_prob = _flatten_labels(label, prob, valid_mask,
@@ -520,7 +528,9 @@ def reco_loss(rep: Tensor,
         image_index = torch.div(
             flat_query, height * width, rounding_mode='floor')
         pixel_index = flat_query - image_index * (height * width)
-        queries = rep.flatten(2)[image_index, :, pixel_index]  # (C*Q, D)
+        # (C*Q, D): gathered before the float32 cast, so that a half
+        # precision ``rep`` is not copied whole.
+        queries = rep.flatten(2)[image_index, :, pixel_index].float()
         queries = F.normalize(queries, dim=1, eps=_NORM_EPS)
 
         positive = (queries.view(q_classes, q_count, dim) *

@@ -1,0 +1,230 @@
+import copy
+
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.structures import PixelData
+
+import mmseg_reco  # noqa: F401
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg_reco.models.decode_heads.region_head import (
+    RegionHead, semantic_inference, sine_position_encoding)
+
+NUM_CLASSES = 4
+IN_CHANNELS = [8, 16, 32, 64]
+HEAD = dict(
+    type='RegionHead',
+    in_channels=IN_CHANNELS,
+    channels=16,
+    mask_dim=16,
+    hidden_dim=16,
+    num_queries=6,
+    num_heads=2,
+    num_layers=2,
+    ffn_channels=32,
+    num_classes=NUM_CLASSES,
+    norm_cfg=dict(type='GN', num_groups=4),
+    matcher=dict(type='HungarianMatcher', num_points=None),
+    num_points=None)
+
+
+def build_head(**kwargs):
+    cfg = copy.deepcopy(HEAD)
+    cfg.update(kwargs)
+    head = MODELS.build(ConfigDict(cfg))
+    head.init_weights()
+    return head
+
+
+def features(batch=2, size=32, seed=0, requires_grad=False):
+    g = torch.Generator().manual_seed(seed)
+    return [
+        torch.randn(batch, c, size // 2**(i + 2), size // 2**(i + 2),
+                    generator=g).requires_grad_(requires_grad)
+        for i, c in enumerate(IN_CHANNELS)
+    ]
+
+
+def samples(batch=2, size=32, seed=0, ignore_border=True):
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(batch):
+        label = torch.zeros(1, size, size, dtype=torch.long)
+        y, x = torch.randint(0, size // 2, (2, ), generator=g).tolist()
+        label[:, y:y + size // 2, x:x + size // 2] = torch.randint(
+            1, NUM_CLASSES, (1, ), generator=g)
+        if ignore_border:
+            label[:, :, :2] = 255
+        sample = SegDataSample()
+        sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size,
+                                                                    size)))
+        sample.gt_sem_seg = PixelData(data=label)
+        out.append(sample)
+    return out
+
+
+def test_forward_shapes_in_train_and_eval():
+    head = build_head()
+    head.train()
+    out = head(features())
+    assert out['pred_logits'].shape == (2, 6, NUM_CLASSES + 1)
+    assert out['pred_masks'].shape == (2, 6, 8, 8)  # 1/4 of 32
+    assert out['mask_features'].shape == (2, 16, 8, 8)
+    assert out['seg_logits'].shape == (2, NUM_CLASSES, 8, 8)
+    assert len(out['aux_outputs']) == 1  # num_layers - 1
+    assert out['aux_outputs'][0]['pred_masks'].shape == (2, 6, 8, 8)
+    head.eval()
+    out = head(features())
+    assert out['aux_outputs'] == []
+    assert out['pred_masks'].shape == (2, 6, 8, 8)
+    assert not hasattr(head, 'conv_seg')
+
+
+def test_semantic_inference_and_position_encoding():
+    cls = torch.full((1, 2, 3), -10.)
+    cls[0, 0, 1] = 10.  # query 0: class 1
+    cls[0, 1, 0] = 10.  # query 1: class 0
+    masks = torch.full((1, 2, 4, 4), -10.)
+    masks[0, 0, :, :2] = 10.
+    masks[0, 1, :, 2:] = 10.
+    seg = semantic_inference(cls, masks)
+    assert seg.shape == (1, 2, 4, 4)
+    assert (seg.argmax(1)[0, :, :2] == 1).all()
+    assert (seg.argmax(1)[0, :, 2:] == 0).all()
+    pos = sine_position_encoding(torch.zeros(2, 8, 3, 5), 4)
+    assert pos.shape == (1, 8, 3, 5)
+    assert pos.abs().max() <= 1
+    # distinct positions get distinct encodings
+    flat = pos[0].flatten(1).t()
+    assert torch.cdist(flat, flat).add(torch.eye(15)).min() > 1e-3
+
+
+def test_semantic_targets_skip_ignored_pixels():
+    head = build_head()
+    seg = torch.tensor([[[0, 0, 2], [2, 255, 255]]])
+    labels, masks, valid = head.semantic_targets(seg)
+    assert labels.tolist() == [[0, 1, 2, 3]]
+    assert valid.tolist() == [[True, False, True, False]]
+    assert masks.shape == (1, NUM_CLASSES, 2, 3)
+    assert masks[0, :, 1, 1:].sum() == 0
+    assert masks[0, 2].tolist() == [[0, 0, 1], [1, 0, 0]]
+
+
+@pytest.mark.parametrize('num_points,mask_loss', [(None, 'focal'),
+                                                  (64, 'focal'),
+                                                  (64, 'bce')])
+def test_loss_keys_and_gradients(num_points, mask_loss):
+    torch.manual_seed(0)
+    head = build_head(
+        num_points=num_points,
+        mask_loss=mask_loss,
+        matcher=dict(type='HungarianMatcher', num_points=num_points))
+    head.train()
+    feats = features(requires_grad=True)
+    losses = head.loss(feats, samples(), None)
+    expected = {'loss_cls', 'loss_mask', 'loss_dice', 'loss_cls_0',
+                'loss_mask_0', 'loss_dice_0', 'acc_seg'}
+    assert set(losses) == expected
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    for name in ('query_embed.weight', 'cls_embed.weight',
+                 'mask_embed.4.weight', 'pixel_decoder.mask_features.weight',
+                 'decoder_layers.0.cross_attn.in_proj_weight'):
+        grad = dict(head.named_parameters())[name].grad
+        assert grad is not None and grad.abs().sum() > 0, name
+    assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
+
+
+def test_no_object_weight_and_loss_weights():
+    head = build_head(eos_coef=0.25, loss_dice_weight=0.0)
+    assert head.class_weight.tolist() == [1, 1, 1, 1, 0.25]
+    head.train()
+    losses = head.loss(features(), samples(), None)
+    assert losses['loss_dice'] == 0
+
+
+def informative_features(data, noise=0.1):
+    """Backbone-like features that encode the labels (one-hot, pooled)."""
+    seg = torch.stack([s.gt_sem_seg.data[0] for s in data])
+    onehot = torch.nn.functional.one_hot(
+        seg.clamp(max=NUM_CLASSES), NUM_CLASSES + 1).permute(0, 3, 1,
+                                                             2).float()
+    feats = []
+    for i, c in enumerate(IN_CHANNELS):
+        pooled = torch.nn.functional.avg_pool2d(onehot, 2**(i + 2))
+        tiled = pooled.repeat(1, c // (NUM_CLASSES + 1) + 1, 1, 1)[:, :c]
+        feats.append(tiled + noise * torch.randn_like(tiled))
+    return feats
+
+
+def test_supervised_training_lowers_the_loss():
+    torch.manual_seed(0)
+    # the queries attend to 4x4 tokens: with a single token every query
+    # would receive the same cross-attention output
+    head = build_head(transformer_dropout=0.0, transformer_in_index=1)
+    head.train()
+    data = samples(seed=1)
+    feats = informative_features(data)
+    optim = torch.optim.AdamW(head.parameters(), lr=3e-3)
+    history = []
+    for _ in range(60):
+        losses = head.loss(feats, data, None)
+        total = sum(v for k, v in losses.items() if 'loss' in k)
+        optim.zero_grad()
+        total.backward()
+        optim.step()
+        history.append(total.item())
+    assert sum(history[-5:]) / 5 < 0.3 * sum(history[:5]) / 5
+
+
+def test_predict_through_encoder_decoder():
+    torch.manual_seed(0)
+    model = MODELS.build(
+        ConfigDict(
+            type='EncoderDecoder',
+            data_preprocessor=dict(
+                type='SegDataPreProcessor',
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                size_divisor=1,
+                bgr_to_rgb=True),
+            backbone=dict(
+                type='ResNetV1c',
+                depth=18,
+                base_channels=8,
+                stem_channels=8,
+                norm_cfg=dict(type='BN', requires_grad=True)),
+            decode_head=copy.deepcopy(HEAD),
+            test_cfg=dict(mode='whole')))
+    model.init_weights()
+    inputs = [torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)] * 2
+    data = model.data_preprocessor(
+        dict(inputs=inputs, data_samples=samples()), True)
+    model.train()
+    losses = model(**data, mode='loss')
+    assert {'decode.loss_cls', 'decode.loss_mask', 'decode.loss_dice',
+            'decode.acc_seg'} <= set(losses)
+    model.eval()
+    with torch.no_grad():
+        logits = model(data['inputs'], data['data_samples'], mode='tensor')
+        results = model.predict(data['inputs'], data['data_samples'])
+    assert isinstance(logits, dict) and 'seg_logits' in logits
+    assert len(results) == 2
+    pred = results[0].pred_sem_seg.data
+    assert pred.shape == (1, 32, 32)
+    assert pred.min() >= 0 and pred.max() < NUM_CLASSES
+    assert results[0].seg_logits.data.shape == (NUM_CLASSES, 32, 32)
+    head_logits = model.decode_head.predict(
+        model.extract_feat(data['inputs']),
+        [s.metainfo for s in data['data_samples']], model.test_cfg)
+    assert head_logits.shape == (2, NUM_CLASSES, 32, 32)
+
+
+def test_invalid_arguments():
+    with pytest.raises(AssertionError):
+        build_head(mask_loss='l1')
+    with pytest.raises(AssertionError):
+        build_head(in_index=[0, 1])
+    assert isinstance(build_head(), RegionHead)
