@@ -119,7 +119,8 @@ def convert(src: str, out: str, size: Optional[Tuple[int, int]] = (1024, 512),
         func = partial(convert_one, src=src, out=out, split=split, size=size)
         if nproc > 1:
             with get_context('fork').Pool(nproc) as pool:
-                pool.map(func, names, chunksize=max(1, len(names) // (8 * nproc)))
+                pool.map(func, names,
+                         chunksize=max(1, len(names) // (8 * nproc)))
         else:
             for name in names:
                 func(name)

@@ -146,7 +146,8 @@ class Layout:
         S.check_files_exist([self.label(s) for s in stems], source)
         return stems
 
-    def pool_stems(self, pool: Optional[str], train: Sequence[str]) -> List[str]:
+    def pool_stems(self, pool: Optional[str],
+                   train: Sequence[str]) -> List[str]:
         """Candidate labelled images: ``pool`` (checked to be training
         images) or the whole training list."""
         if not pool:
@@ -250,8 +251,8 @@ def cmd_voc1464(args) -> dict:
     args.dataset = 'voc12aug'
     layout = Layout(args)
     train = layout.train_stems()
-    pool = layout.pool_stems(args.pool or PRESETS['voc12aug']['voc_train_list'],
-                             train)
+    pool = layout.pool_stems(
+        args.pool or PRESETS['voc12aug']['voc_train_list'], train)
     if args.all:
         count, tag = len(pool), 'voc1464-all'
     elif args.ratio is not None:

@@ -59,5 +59,7 @@ if [ -z "${SKIP_DEMO_DATA:-}" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist
   fi
   "$PY" tools/prepare_demo.py
+  "$PY" tools/make_splits.py class-balanced --dataset fashion_canvas \
+    --data-root data/fashion_canvas --num-labelled 60 --seed 0
 fi
 step "ready"

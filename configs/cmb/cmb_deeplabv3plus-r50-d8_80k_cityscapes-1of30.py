@@ -31,8 +31,12 @@ class_weight = None
 
 segmentor = dict(
     _base_.model,
-    pretrained='open-mmlab://resnet50_v1c',
-    backbone=dict(_base_.model.backbone, depth=50),
+    pretrained=None,
+    backbone=dict(
+        _base_.model.backbone,
+        depth=50,
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     decode_head=dict(
         _base_.cmb_head,
         decode_head=dict(

@@ -30,8 +30,12 @@ class_weight = None
 
 segmentor = dict(
     _base_.model,
-    pretrained='open-mmlab://resnet50_v1c',
-    backbone=dict(_base_.model.backbone, depth=50),
+    pretrained=None,
+    backbone=dict(
+        _base_.model.backbone,
+        depth=50,
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     decode_head=dict(
         _base_.cmb_head,
         decode_head=dict(
@@ -65,6 +69,7 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=8000)
 default_hooks = dict(checkpoint=dict(interval=8000))
+
 
 # Table 1, weak augmentation of labelled images: resize x[0.75, 1.75] with
 # probability 0.5, 512x512 crop, flip 0.5

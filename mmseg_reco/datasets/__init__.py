@@ -1,7 +1,13 @@
+from .cityscapes_split import CityscapesSplitDataset
 from .fashion_canvas import FashionCanvasDataset
+from .gta5 import GTA5Dataset
 from .samplers import LabelledUnlabelledSampler
+from .sunrgbd import SUNRGBDDataset
 from .unlabelled_dataset import UnlabelledDataset
+from .voc_aug import VOCAugDataset
 
 __all__ = [
-    'FashionCanvasDataset', 'LabelledUnlabelledSampler', 'UnlabelledDataset'
+    'CityscapesSplitDataset', 'FashionCanvasDataset', 'GTA5Dataset',
+    'LabelledUnlabelledSampler', 'SUNRGBDDataset', 'UnlabelledDataset',
+    'VOCAugDataset'
 ]

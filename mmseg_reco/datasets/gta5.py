@@ -11,8 +11,9 @@ class GTA5Dataset(SplitFileMixin, BaseSegDataset):
     The GTA5 label PNGs hold Cityscapes label ids; ``tools/convert_gta5.py``
     maps them once to the 19 Cityscapes train ids
     (:func:`~mmseg_reco.datasets.label_maps.to_train_ids`, every other id
-    -> 255) and writes ``<id>_labelTrainIds.png`` next to them. Classes and palette are Cityscapes', so GTA5 and Cityscapes
-    datasets concatenate (semi-supervised domain adaptation, memory-bank
+    -> 255) and writes ``<id>_labelTrainIds.png`` next to them. Classes
+    and palette are Cityscapes', so GTA5 and Cityscapes datasets
+    concatenate (semi-supervised domain adaptation, memory-bank
     paper 003, section 4.3.2).
 
     Layout::

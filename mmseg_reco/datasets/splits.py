@@ -1,7 +1,8 @@
 """Label-split protocols: which training images are labelled, and how much.
 
-Pure functions (numpy, Pillow and OpenCV only, no mmseg) used by
-``tools/make_splits.py`` and by the datasets that read split files.
+Pure functions (numpy and Pillow, no mmseg) used by
+``tools/make_splits.py``, and :class:`SplitFileMixin`, with which the
+datasets read split files and check that the listed files exist.
 
 Protocols:
 
@@ -154,7 +155,8 @@ def check_files_exist(paths: Sequence[str], source: str) -> None:
 
 
 def check_data_list(data_list: Sequence[dict], source: str,
-                    keys: Sequence[str] = ('img_path', 'seg_map_path')) -> None:
+                    keys: Sequence[str] = ('img_path', 'seg_map_path')
+                    ) -> None:
     """Check an mmseg data list: not empty, and every listed file exists.
 
     Datasets call this from ``load_data_list`` so that a split file naming
@@ -187,8 +189,8 @@ class SplitFileMixin:
     :func:`read_split` (clear errors for a missing or empty file and for
     duplicates) and turned into data infos as mmseg does; without one, the
     dataset's own folder listing is used. Either way every listed image and
-    label must exist (:func:`check_data_list`), so that a bad split fails
-    when the dataset is built, naming the split file.
+    label must exist (:func:`check_data_list`; local files), so that a bad
+    split fails when the dataset is built, naming the split file.
     """
 
     def load_data_list(self) -> List[dict]:
@@ -741,15 +743,16 @@ def map_parallel(func: Callable, items: Sequence, nproc: int = 1) -> list:
         return [func(item) for item in items]
     from multiprocessing import get_context
     with get_context('fork').Pool(nproc) as pool:
-        return pool.map(func, items, chunksize=max(1, len(items) // (8 * nproc)))
+        chunk = max(1, len(items) // (8 * nproc))
+        return pool.map(func, items, chunksize=chunk)
 
 
 __all__ = [
     'IGNORE_INDEX', 'PARTIAL_KERNEL_SIZE', 'read_split', 'write_split',
-    'list_stems', 'check_subset', 'check_files_exist', 'check_data_list', 'SplitFileMixin', 'load_label',
-    'encode_label', 'class_presence', 'class_balanced_split',
-    'least_class_split', 'random_split', 'parse_ratio', 'ratio_count',
-    'draw_seed_pixels', 'grow_partial_label', 'partial_label', 'parse_share', 'share_tag', 'ratio_tag', 'seed_suffix',
+    'list_stems', 'check_subset', 'check_files_exist', 'check_data_list',
+    'SplitFileMixin', 'load_label', 'encode_label', 'class_presence',
+    'class_balanced_split', 'least_class_split', 'random_split',
+    'parse_ratio', 'ratio_count', 'draw_seed_pixels', 'grow_partial_label',
+    'partial_label', 'parse_share', 'share_tag', 'ratio_tag', 'seed_suffix',
     'image_rng', 'map_parallel'
 ]
-

@@ -36,7 +36,8 @@ def blob_label(rng, classes, height=24, width=32, background=0,
     """A label map of ``background`` with one rectangle per class."""
     label = np.full((height, width), background, np.uint8)
     for cls in classes:
-        h, w = rng.integers(4, height // 2 + 1), rng.integers(4, width // 2 + 1)
+        h = rng.integers(4, height // 2 + 1)
+        w = rng.integers(4, width // 2 + 1)
         y, x = rng.integers(0, height - h + 1), rng.integers(0, width - w + 1)
         label[y:y + h, x:x + w] = cls
         if border:

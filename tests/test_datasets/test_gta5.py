@@ -31,8 +31,8 @@ def test_converted_labels_and_dataset(gta5_tree):
     converted = np.asarray(Image.open(osp.join(
         root, 'labels', stem + '_labelTrainIds.png')))
     assert (converted == to_train_ids(raw)).all()
-    assert (converted[raw == 7] == 0).all() and (converted[raw == 1] ==
-                                                  255).all()
+    assert (converted[raw == 7] == 0).all()
+    assert (converted[raw == 1] == 255).all()
     dataset = DATASETS.build(
         dict(type='GTA5Dataset', data_root=root,
              data_prefix=dict(img_path='images', seg_map_path='labels'),

@@ -100,12 +100,12 @@ def tiny_canvas(tmp_path_factory):
     return str(root)
 
 
-def _train(root, work_dir, iters, resume=False, extra=()):
+def _train(root, work_dir, iters, ckpt_interval=None, resume=False):
     options = [
         f'train_cfg.max_iters={iters}',
         f'train_cfg.val_interval={iters}',
         'default_hooks.logger.interval=1',
-        f'default_hooks.checkpoint.interval={max(iters // 2, 1)}',
+        f'default_hooks.checkpoint.interval={ckpt_interval or iters}',
         'default_hooks.checkpoint.max_keep_ckpts=3',
         'train_dataloader.batch_size=4',
         'train_dataloader.sampler.batch_size=4',
@@ -126,7 +126,7 @@ def _train(root, work_dir, iters, resume=False, extra=()):
         'model.method_losses.0.conf_threshold=0.0',
         'model.method_losses.0.warmup_iters=0',
         'env_cfg.cudnn_benchmark=False',
-    ] + list(extra)
+    ]
     cmd = [
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'), CONFIG, '--work-dir',
@@ -156,8 +156,8 @@ def _train_losses(log):
     ]
 
 
-def test_demo_config_trains_fills_the_bank_and_evaluates(tiny_canvas,
-                                                          tmp_path):
+def test_demo_config_trains_fills_the_bank_and_evaluates(
+        tiny_canvas, tmp_path):
     log = _train(tiny_canvas, tmp_path, iters=3)
     contr = _train_losses(log)
     assert len(contr) == 3
@@ -170,10 +170,10 @@ def test_demo_config_trains_fills_the_bank_and_evaluates(tiny_canvas,
 
 
 @pytest.mark.slow
-def test_twenty_iterations_and_exact_resume_of_the_bank(tiny_canvas,
-                                                        tmp_path):
+def test_twenty_iterations_and_exact_resume_of_the_bank(
+        tiny_canvas, tmp_path):
     full = tmp_path / 'full'
-    log = _train(tiny_canvas, full, iters=20)
+    log = _train(tiny_canvas, full, iters=20, ckpt_interval=10)
     assert len(_train_losses(log)) == 20
     # resume from iteration 10 in a fresh work dir
     part = tmp_path / 'part'

@@ -20,9 +20,15 @@ semi_model = dict(
         num_convs=4,
         negative_slope=0.2,
         dropout_ratio=0.5),
-    # no photometric augmentation: the labelled images are the
-    # discriminator's real images, the unlabelled ones its fake images
-    sup_aug=None,
+    # ReCo's colour jitter (p=0.8) and blur (p=0.5) on the device, alike on
+    # the labelled (real) and unlabelled (fake) images, plus flips of the
+    # unlabelled images (the labelled ones are flipped by the pipeline)
+    sup_aug=dict(
+        type='StrongAugment', mix=None, scale_range=(1.0, 1.0),
+        flip_prob=0.0),
+    unsup_aug=dict(
+        type='StrongAugment', mix=None, scale_range=(1.0, 1.0),
+        flip_prob=0.5),
     semi_train_cfg=dict(
         lambda_fm=0.1,
         lambda_st=1.0,

@@ -32,6 +32,12 @@ class ClassWiseAttention(nn.Module):
     statistics (momentum ``bn_momentum``, unbiased variance) are updated for
     the classes with at least two rows, and used in eval mode. The output of
     row i equals that of a separate module ``c = labels[i]`` (see the tests).
+    As with ``BatchNorm1d``, the statistics are those of this process's rows
+    (not synchronised across DDP ranks).
+
+    Cost: the first layer computes all C hidden vectors of every row, M x D x
+    C x H multiply-adds and a transient (M, C*H) tensor (e.g. 28672 pixels x
+    19 x 256 floats, 0.56 GB in float32, at the paper's Cityscapes setting).
 
     Args:
         num_classes (int): number of classes C.

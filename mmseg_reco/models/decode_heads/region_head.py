@@ -71,8 +71,10 @@ def semantic_inference(cls_logits: Tensor, mask_logits: Tensor) -> Tensor:
         Tensor: (B, K, h, w) float32 class scores (not normalised; their
         argmax is the label).
     """
-    prob = cls_logits.float().softmax(-1)[..., :-1]
-    return torch.einsum('bqk,bqhw->bkhw', prob, mask_logits.float().sigmoid())
+    with torch.autocast(device_type=cls_logits.device.type, enabled=False):
+        prob = cls_logits.float().softmax(-1)[..., :-1]
+        return torch.einsum('bqk,bqhw->bkhw', prob,
+                            mask_logits.float().sigmoid())
 
 
 def uncertain_point_coords(mask_logits: Tensor, num_points: int,

@@ -15,7 +15,7 @@ class S4GANDiscriminator(BaseModule):
 
     `Semi-Supervised Semantic Segmentation with High- and Low-level
     Consistency <https://arxiv.org/abs/1908.05724>`_ (Mittal et al., TPAMI
-    2019), section 3.1: the discriminator sees the image concatenated with a
+    2019), s4GAN branch: the discriminator sees the image concatenated with a
     segmentation map, either the one-hot ground truth ("real") or the
     softmax prediction of the segmentation network ("fake"), and outputs one
     score per image. Its pooled last-layer features also serve the
@@ -109,4 +109,3 @@ class S4GANDiscriminator(BaseModule):
         feats = self.convs(x).mean(dim=(2, 3))
         logits = self.fc(feats).squeeze(1)
         return logits, feats
-

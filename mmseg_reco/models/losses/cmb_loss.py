@@ -28,7 +28,7 @@ Call flow of :class:`CMBLoss` (one training step)::
 """
 import re
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -495,14 +495,19 @@ class CMBLoss(nn.Module):
         """
         num_l, num_classes, k = batch.num_labelled, self.num_classes, self.k
         device = batch.inputs.device
-        feats = batch.inputs.new_zeros(num_l, num_classes, k, self.feat_dim,
-                                       dtype=torch.float32)
-        labels = torch.full((num_l, num_classes, k), -1, dtype=torch.long,
-                            device=device)
         target = [
             i for i, src in enumerate(self.is_source(batch.data_samples))
             if not src
         ]
+        if len(target) == num_l:  # no source-domain image: no indexing
+            feats, labels = self._select(model.teacher,
+                                         batch.inputs[:num_l],
+                                         batch.labels[:num_l])
+            return feats.view(-1, self.feat_dim), labels.view(-1)
+        feats = batch.inputs.new_zeros(num_l, num_classes, k, self.feat_dim,
+                                       dtype=torch.float32)
+        labels = torch.full((num_l, num_classes, k), -1, dtype=torch.long,
+                            device=device)
         if target:
             index = torch.tensor(target, device=device)
             sel, sel_labels = self._select(model.teacher,

@@ -15,7 +15,8 @@ MaskFormer's ``SetCriterion`` does. Everything is computed in float32.
 
 Pure torch: this module does not import mmseg.
 """
-from typing import Optional, Union
+import functools
+from typing import Callable, Optional, Union
 
 import torch
 import torch.distributed as dist
@@ -23,6 +24,20 @@ import torch.nn.functional as F
 from torch import Tensor
 
 Number = Union[Tensor, float]
+
+
+def float32(fn: Callable) -> Callable:
+    """Run ``fn`` with autocast disabled (its tensors are cast to float32
+    inside), so that einsums and sums are not done in half precision."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        device = next((a.device.type for a in args if isinstance(a, Tensor)),
+                      'cpu')
+        with torch.autocast(device_type=device, enabled=False):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def reduce_num_masks(num_masks: Tensor) -> Tensor:
@@ -52,6 +67,7 @@ def _weighted_sum(per_mask: Tensor, weight: Optional[Tensor],
     return per_mask.sum() / num_masks
 
 
+@float32
 def dice_loss(inputs: Tensor,
               targets: Tensor,
               num_masks: Number,
@@ -82,6 +98,7 @@ def dice_loss(inputs: Tensor,
     return _weighted_sum(loss, weight, num_masks)
 
 
+@float32
 def sigmoid_focal_loss(inputs: Tensor,
                        targets: Tensor,
                        num_masks: Number,
@@ -116,6 +133,7 @@ def sigmoid_focal_loss(inputs: Tensor,
     return _weighted_sum(loss.mean(-1), weight, num_masks)
 
 
+@float32
 def sigmoid_ce_loss(inputs: Tensor,
                     targets: Tensor,
                     num_masks: Number,
@@ -136,6 +154,7 @@ def sigmoid_ce_loss(inputs: Tensor,
     return _weighted_sum(loss.mean(-1), weight, num_masks)
 
 
+@float32
 def pairwise_dice_cost(inputs: Tensor,
                        targets: Tensor,
                        eps: float = 1.0) -> Tensor:
@@ -156,6 +175,7 @@ def pairwise_dice_cost(inputs: Tensor,
     return 1 - (numerator + eps) / (denominator + eps)
 
 
+@float32
 def pairwise_sigmoid_focal_cost(inputs: Tensor,
                                 targets: Tensor,
                                 alpha: float = 0.25,
@@ -190,6 +210,7 @@ def pairwise_sigmoid_focal_cost(inputs: Tensor,
     return cost / inputs.shape[-1]
 
 
+@float32
 def pairwise_sigmoid_ce_cost(inputs: Tensor, targets: Tensor) -> Tensor:
     """Binary cross-entropy of every (prediction, target) pair.
 

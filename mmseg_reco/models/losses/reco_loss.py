@@ -12,7 +12,8 @@ Call flow::
       -> _class_prototypes      Eq. 2, per-class mean representation (no grad)
       -> _sample_indices        Eq. 4 hard queries, Eq. 3 relation graph,
                                 negative keys (no grad, fixed shapes)
-      -> _GatheredDot           query . negative-key dot products, chunked
+      -> _GatheredDot           query . negative-key dot products without
+                                building the (C, Q, K, D) keys
       -> InfoNCE                Eq. 1, mean over queries, sum over classes,
                                 divided by the number of present classes
 """
@@ -112,25 +113,31 @@ def _class_prototypes(table: Tensor, lab: Tensor,
     return protos, counts
 
 
-def _uniform_index(start: Tensor, count: Tensor, u: Tensor, order: Tensor,
-                   num_pixels: int) -> Tensor:
-    """Pick ``order[start + floor(u * count)]`` with every index in range.
+def _uniform_index(block: Tensor, start: Tensor, count: Tensor, u: Tensor,
+                   order: Tensor) -> Tensor:
+    """Uniform draws inside blocks of a sorted pixel order.
+
+    Picks ``order[start[block] + floor(u * count[block])]`` for every
+    element, with every position kept in range.
 
     Args:
-        start (Tensor): (...) long, first sorted position of each block.
-        count (Tensor): (...) long, block length (may be 0: placeholder).
-        u (Tensor): (...) float32 uniform [0, 1) draws.
+        block (Tensor): (R, S) long, the block of each draw.
+        start (Tensor): (B,) long, first sorted position of each block.
+        count (Tensor): (B,) long, block lengths (0 gives a placeholder).
+        u (Tensor): (R, S) float32 uniform [0, 1) draws.
         order (Tensor): (P,) long, pixel indices sorted by block.
-        num_pixels (int): P.
 
     Returns:
-        Tensor: (...) long flat pixel indices.
+        Tensor: (R, S) long flat pixel indices.
     """
-    offset = (u * count.to(u.dtype)).long()
+    flat = block.reshape(-1)
+    length = count.index_select(0, flat)
+    offset = (u.reshape(-1) * length.to(u.dtype)).long()
     # float rounding can give u * count == count; stay inside the block.
-    offset = torch.minimum(offset, (count - 1).clamp(min=0))
-    position = (start + offset).clamp(max=num_pixels - 1)
-    return order[position]
+    offset = torch.minimum(offset, (length - 1).clamp_(min=0))
+    position = offset.add_(start.index_select(0, flat))
+    position = position.clamp_(max=order.shape[0] - 1)
+    return order.index_select(0, position).view(block.shape)
 
 
 def _categorical(prob: Tensor, num_draws: int,
@@ -171,7 +178,6 @@ def _sample_indices(lab: Tensor, own_prob: Tensor, protos: Tensor, *,
     ``start + floor(u * length)``: no per-class loop, no dynamic shape.
     """
     num_classes = protos.shape[0]
-    num_pixels = lab.shape[0]
     device = lab.device
     valid = lab < num_classes
     if hard_query:
@@ -195,8 +201,9 @@ def _sample_indices(lab: Tensor, own_prob: Tensor, protos: Tensor, *,
     # Eq. 4: queries uniformly with replacement among the hard pixels.
     u = torch.rand(
         num_classes, num_queries, generator=generator, device=device)
-    query_index = _uniform_index(start[:, None], hard_counts[:, None], u,
-                                 order, num_pixels)
+    query_block = torch.arange(
+        num_classes, device=device)[:, None].expand(-1, num_queries)
+    query_index = _uniform_index(query_block, start, hard_counts, u, order)
 
     # Eq. 3: relation graph over the other present classes.
     allowed = present[None, :] & present[:, None] & ~torch.eye(
@@ -216,9 +223,7 @@ def _sample_indices(lab: Tensor, own_prob: Tensor, protos: Tensor, *,
     num_draws = num_queries * num_negatives
     negative_class = _categorical(negative_prob, num_draws, generator)
     u = torch.rand(num_classes, num_draws, generator=generator, device=device)
-    negative_index = _uniform_index(start[negative_class],
-                                    counts[negative_class], u, order,
-                                    num_pixels)
+    negative_index = _uniform_index(negative_class, start, counts, u, order)
     return ReCoSamples(
         query_index=query_index,
         negative_index=negative_index.view(num_classes, num_queries,
@@ -297,29 +302,35 @@ def sample_reco_indices(rep: Tensor,
 class _GatheredDot(torch.autograd.Function):
     """``out[b, k] = query[b] . table[index[b, k]]``, memory-bounded.
 
-    Nothing of size (B, K, D) is kept for the backward pass, which never
-    gathers the keys: ``grad_query[b] = sum_k g[b, k] * table[index[b, k]]``
-    is one ``embedding_bag``. No gradient flows to ``table`` (the negative
-    keys are constants, section 3.3).
+    No gradient flows to ``table`` (the negative keys are constants,
+    section 3.3), and nothing of size (B, K, D) is ever built. Two
+    implementations give the same result:
 
-    The forward has two implementations with the same result:
-
-    * ``'sddmm'``: a sampled dense-dense matrix product,
+    * ``'sorted'`` (used on CPU): the (query, key) pairs are sorted by key
+      pixel once. The forward is a sampled dense-dense matrix product,
       ``table @ query.T`` evaluated only at the (index[b, k], b) entries of
-      a CSR pattern; it never materialises the keys (used on CPU, where
-      materialising them is bandwidth- and page-fault-bound);
-    * ``'gather'``: keys of ``chunk_size`` queries at a time are gathered
-      into one reused buffer and reduced with a batched matrix-vector
-      product (used on other devices).
+      that CSR pattern; the backward, ``grad_query[b] = sum_k g[b, k] *
+      table[index[b, k]]``, is a sparse-dense product over the same sorted
+      pairs. Both read every table row once, in order, while the small
+      query matrix stays in cache, instead of one random table row per
+      pair.
+    * ``'gather'`` (used on other devices): the forward gathers the keys of
+      ``chunk_size`` queries at a time into one reused buffer and reduces
+      them with a batched matrix-vector product; the backward is one
+      ``embedding_bag``.
     """
 
     @staticmethod
     def forward(ctx, query: Tensor, table: Tensor, index: Tensor,
                 chunk_size: int, method: str) -> Tensor:
-        ctx.save_for_backward(table, index)
-        if method == 'sddmm':
-            return _sddmm_dot(query, table, index)
+        ctx.method = method
+        if method == 'sorted':
+            pairs, perm = _sort_pairs(index, table.shape[0])
+            ctx.save_for_backward(table, pairs, perm)
+            ctx.num_rows = index.shape[0]
+            return _sorted_dot(query, table, pairs, perm, index.shape)
         assert method == 'gather', f'unknown method {method!r}'
+        ctx.save_for_backward(table, index)
         num_rows, num_keys = index.shape
         dim = table.shape[1]
         out = query.new_empty(num_rows, num_keys)
@@ -340,50 +351,74 @@ class _GatheredDot(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out: Tensor):
-        table, index = ctx.saved_tensors
-        grad_query = F.embedding_bag(
-            index,
-            table,
-            mode='sum',
-            per_sample_weights=grad_out.contiguous().to(table.dtype))
+        grad_out = grad_out.contiguous()
+        if ctx.method == 'sorted':
+            table, pairs, perm = ctx.saved_tensors
+            weights = grad_out.reshape(-1).index_select(0, perm)
+            # The kernel walks the pairs in the given (pixel) order and
+            # accumulates duplicates, so the pattern is left uncoalesced.
+            pattern = torch.sparse_coo_tensor(
+                pairs,
+                weights.to(table.dtype),
+                size=(ctx.num_rows, table.shape[0]),
+                check_invariants=False)
+            grad_query = torch.sparse.mm(pattern, table)
+        else:
+            table, index = ctx.saved_tensors
+            grad_query = F.embedding_bag(
+                index,
+                table,
+                mode='sum',
+                per_sample_weights=grad_out.to(table.dtype))
         return grad_query, None, None, None, None
 
 
-def _sddmm_dot(query: Tensor, table: Tensor, index: Tensor) -> Tensor:
-    """(B, D), (P, D), (B, K) -> (B, K) dot products by a sampled matmul.
+def _sort_pairs(index: Tensor, num_pixels: int) -> Tuple[Tensor, Tensor]:
+    """Sort the (row, pixel) pairs of ``index`` (B, K) by pixel.
 
-    The product is taken transposed, ``table @ query.T`` sampled at the
-    (index[b, k], b) entries, with the pattern sorted by pixel: every table
-    row is then read once, in order, while the small query matrix stays in
-    cache, instead of one random table row per (query, key) pair.
+    Returns:
+        tuple[Tensor, Tensor]: ``pairs`` (2, B*K) long, the query row and
+        the pixel of each pair in pixel order, and ``perm`` (B*K,) long,
+        the flat position in ``index`` of each sorted pair.
     """
-    num_rows, num_keys = index.shape
-    num_pixels = table.shape[0]
     flat = index.reshape(-1)
-    # A radix sort; 32-bit keys halve its passes.
+    # A stable sort of integers is a radix sort; 32-bit keys halve it.
     key = flat.int() if num_pixels < 2**31 else flat
     sorted_pixel, perm = torch.sort(key, stable=True)
-    rows = torch.div(perm, num_keys, rounding_mode='floor')
+    pairs = torch.stack([
+        torch.div(perm, index.shape[1], rounding_mode='floor'),
+        sorted_pixel.long()
+    ])
+    return pairs, perm
+
+
+def _sorted_dot(query: Tensor, table: Tensor, pairs: Tensor, perm: Tensor,
+                shape: torch.Size) -> Tensor:
+    """Dot products of the sorted pairs by a sampled matmul -> (B, K)."""
+    num_pixels = table.shape[0]
     crow = torch.searchsorted(
-        sorted_pixel,
-        torch.arange(
-            num_pixels + 1, dtype=sorted_pixel.dtype, device=index.device))
+        pairs[1], torch.arange(num_pixels + 1, device=pairs.device))
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='Sparse CSR tensor support')
         pattern = torch.sparse_csr_tensor(
             crow,
-            rows,
-            query.new_zeros(flat.numel()),
-            size=(num_pixels, num_rows),
+            pairs[0],
+            query.new_zeros(pairs.shape[1]),
+            size=(num_pixels, shape[0]),
             check_invariants=False)
         values = torch.sparse.sampled_addmm(
             pattern, table, query.t(), beta=0.0).values()
     out = torch.empty_like(values).index_copy_(0, perm, values)
-    return out.view(num_rows, num_keys)
+    return out.view(shape)
 
 
-def _default_dot_method(device: torch.device) -> str:
-    return 'sddmm' if device.type == 'cpu' else 'gather'
+def _default_dot_method(device: torch.device, num_pixels: int,
+                        num_keys: int) -> str:
+    # The sampled product keeps at most one entry per (pixel, query) cell,
+    # so it needs at least as many pixels as keys per query.
+    if device.type == 'cpu' and num_keys <= num_pixels:
+        return 'sorted'
+    return 'gather'
 
 
 def reco_loss(rep: Tensor,
@@ -536,8 +571,9 @@ def reco_loss(rep: Tensor,
         positive = (queries.view(q_classes, q_count, dim) *
                     unit_protos.unsqueeze(1)).sum(dim=2).reshape(-1, 1)
         negative = _GatheredDot.apply(
-            queries, table, samples.negative_index.reshape(-1, k_count),
-            chunk_size, _default_dot_method(rep.device))
+            queries, table,
+            samples.negative_index.reshape(-1, k_count), chunk_size,
+            _default_dot_method(rep.device, table.shape[0], k_count))
         logits = torch.cat([positive, negative], dim=1) / temperature
         per_query = torch.logsumexp(logits, dim=1) - logits[:, 0]
         per_class = per_query.view(q_classes, q_count).mean(dim=1)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .mask_losses import dice_loss, sigmoid_focal_loss
+from .mask_losses import dice_loss, float32, sigmoid_focal_loss
 
 Number = Union[Tensor, float]
 
@@ -34,6 +34,7 @@ def _avg(total: Tensor, count: Tensor, avg_factor: Optional[Number]) -> Tensor:
 
 
 @torch.no_grad()
+@float32
 def teacher_regions(cls_logits: Tensor,
                     mask_logits: Tensor,
                     object_threshold: float = 0.8,
@@ -52,9 +53,9 @@ def teacher_regions(cls_logits: Tensor,
        ``score * sigmoid(mask)``;
     3. the region of a kept query is the set of pixels assigned to it where
        its own ``sigmoid(mask) >= mask_threshold``; it is dropped if it is
-       empty or if it keeps less than ``overlap_threshold`` of the query's
-       own mask (``sigmoid >= mask_threshold``), i.e. if it is mostly covered
-       by other queries.
+       empty, or if the pixels assigned to it amount to less than
+       ``overlap_threshold`` of the query's own mask (``sigmoid >=
+       mask_threshold``), i.e. if it is mostly covered by other queries.
 
     The regions of one image are therefore disjoint, as section 3.2 of the
     paper assumes ("there is no overlap for different region masks within
@@ -79,16 +80,19 @@ def teacher_regions(cls_logits: Tensor,
     probs = mask_logits.float().sigmoid()
     weighted = torch.where(keep[..., None, None], scores[..., None, None] *
                            probs, probs.new_tensor(-1.0))
-    owner = F.one_hot(weighted.argmax(1), probs.shape[1]).permute(0, 3, 1, 2)
+    owner = F.one_hot(weighted.argmax(1),
+                      probs.shape[1]).permute(0, 3, 1, 2).bool()
     own = probs >= mask_threshold
-    masks = owner.bool() & own & keep[..., None, None]
-    area = masks.flatten(2).sum(-1)
+    masks = owner & own
+    owned_area = owner.flatten(2).sum(-1)
     own_area = own.flatten(2).sum(-1)
-    valid = keep & (area > 0) & (area >= overlap_threshold * own_area)
+    valid = (keep & (own_area > 0) & (masks.flatten(2).sum(-1) > 0)
+             & (owned_area >= overlap_threshold * own_area))
     masks = masks & valid[..., None, None]
     return labels.clamp(max=num_classes - 1), masks.float(), valid
 
 
+@float32
 def pairwise_dice_similarity(student_probs: Tensor,
                              teacher_masks: Tensor,
                              eps: float = 1.0) -> Tensor:
@@ -115,6 +119,7 @@ def pairwise_dice_similarity(student_probs: Tensor,
     return (2 * inter + eps) / (total + eps)
 
 
+@float32
 def matched_contrast(similarity: Tensor,
                      matched: Tensor,
                      temperature: float,
@@ -175,6 +180,7 @@ def matched_contrast(similarity: Tensor,
     return loss, counted
 
 
+@float32
 def rmc_loss(student_mask_logits: Tensor,
              teacher_masks: Tensor,
              matched: Tensor,
@@ -206,6 +212,7 @@ def rmc_loss(student_mask_logits: Tensor,
     return _avg(loss.sum(), (matched >= 0).sum(), avg_factor)
 
 
+@float32
 def region_features(masks: Tensor, features: Tensor) -> Tensor:
     """Region features ``GAP(m . F)`` of Eq. 6 and Eq. 7.
 
@@ -220,6 +227,7 @@ def region_features(masks: Tensor, features: Tensor) -> Tensor:
                         features.float()) / masks.shape[-1]
 
 
+@float32
 def rfc_loss(student_mask_logits: Tensor,
              teacher_masks: Tensor,
              features: Tensor,
@@ -267,6 +275,7 @@ def rfc_loss(student_mask_logits: Tensor,
     return _avg(loss.sum(), (matched >= 0).sum(), avg_factor)
 
 
+@float32
 def rcc_loss(student_cls_logits: Tensor,
              teacher_labels: Tensor,
              matched: Tensor,
@@ -292,6 +301,7 @@ def rcc_loss(student_cls_logits: Tensor,
     return _avg((ce * is_matched).sum(), is_matched.sum(), avg_factor)
 
 
+@float32
 def union_logits(mask_logits: Tensor, member: Tensor,
                  eps: float = 1e-6) -> Tensor:
     """Logits of the union (probabilistic OR) of groups of soft masks.
@@ -315,6 +325,7 @@ def union_logits(mask_logits: Tensor, member: Tensor,
     return total + torch.log(-torch.expm1(-total))
 
 
+@float32
 def smc_loss(student_cls_logits: Tensor,
              student_mask_logits: Tensor,
              teacher_labels: Tensor,

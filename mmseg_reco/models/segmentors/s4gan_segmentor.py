@@ -1,4 +1,4 @@
-"""S4GAN: adversarial semi-supervised segmentation in the mean-teacher frame."""
+"""S4GAN: adversarial semi-supervised segmentation with a mean teacher."""
 import copy
 from typing import Any, Dict, Tuple, Union
 
@@ -18,8 +18,8 @@ from .semi_segmentor import (SemiSegmentor, batch_slice, head_logits,
 
 #: S4GAN's ``semi_train_cfg`` keys and defaults, from the authors' code
 #: (github.com/sud0301/semisup-semseg, ``train_s4GAN.py``: ``LAMBDA_FM``,
-#: ``LAMBDA_ST``, ``THRESHOLD_ST``) and the paper (Mittal et al., TPAMI
-#: 2019, section 3.1 and 4).
+#: ``LAMBDA_ST``, ``THRESHOLD_ST``; its README trains Cityscapes with
+#: ``--threshold-st 0.7``).
 S4GAN_TRAIN_DEFAULTS = dict(
     # weight of the feature-matching loss L_fm
     lambda_fm=0.1,
@@ -56,12 +56,12 @@ def one_hot_labels(labels: Tensor, num_classes: int,
 
 
 def feature_matching_loss(real_feats: Tensor, fake_feats: Tensor) -> Tensor:
-    """S4GAN's feature-matching loss L_fm (paper Eq. 4).
+    """S4GAN's feature-matching loss L_fm of the segmentation network.
 
     The L1 distance between the batch means of the discriminator's pooled
     features on real (image + ground truth) and fake (image + prediction)
-    pairs, averaged over channels (the authors' code; the paper writes the
-    norm without the average).
+    pairs, averaged over channels, as the authors' ``train_s4GAN.py``
+    computes it (``torch.mean(torch.abs(mean_real - mean_fake))``).
 
     Args:
         real_feats (Tensor): (Nr, C) features of real pairs.
@@ -81,9 +81,9 @@ def self_training_loss(logits: Tensor, labels: Tensor, scores: Tensor,
 
     Cross-entropy of the logits against pseudo-labels, over the pixels of
     the images whose discriminator probability is strictly above
-    ``threshold`` (paper Eq. 5; the authors' ``find_good_maps``), averaged
-    over their valid pixels. Vectorised: the filter is a per-image weight,
-    so the loss is 0 (with a graph) when no image passes.
+    ``threshold`` (the authors' ``find_good_maps``), averaged over their
+    valid pixels. Vectorised: the filter is a per-image weight, so the loss
+    is 0 (with a graph) when no image passes.
 
     Args:
         logits (Tensor): (N, K, H, W) logits of the segmentation network.
@@ -106,7 +106,7 @@ def self_training_loss(logits: Tensor, labels: Tensor, scores: Tensor,
 
 def discriminator_loss(fake_logits: Tensor,
                        real_logits: Tensor) -> Dict[str, Tensor]:
-    """The discriminator's loss L_D (paper Eq. 3), as the authors compute it.
+    """The discriminator's loss L_D, as the authors' code computes it.
 
     Binary cross-entropy with "real" = 1 for image + ground truth and
     "fake" = 0 for image + prediction, ``(L_fake + L_real) / 2``.
@@ -140,10 +140,11 @@ class S4GANSegmentor(SemiSegmentor):
     (:meth:`train_step`), with ``optim_wrapper`` an ``OptimWrapperDict``
     keyed ``'student'`` and ``'discriminator'``::
 
-        labelled (x_l, y_l), unlabelled x_u        (weak views, no mixing)
+        labelled (x_l, y_l), unlabelled x_u        (sup_aug / unsup_aug)
         logits   = student(cat(x_l, x_u))          one pass
         sup_*    : decode-head CE on the labelled logits
-        real     = D_in(x_l, one_hot(y_l));  fake = D_in(x_u, softmax(logits_u))
+        real     = D_in(x_l, one_hot(y_l))
+        fake     = D_in(x_u, softmax(logits_u))
         unsup_loss_fm = lambda_fm * L1(mean D_feat(real), mean D_feat(fake))
         pseudo, score = argmax / sigmoid(D) of the teacher's (or the
                         student's) prediction on x_u
@@ -163,14 +164,16 @@ class S4GANSegmentor(SemiSegmentor):
     ``requires_grad`` switching is needed, which keeps DDP's gradient
     reduction complete for both networks.
 
-    Hyper-parameters (``semi_train_cfg``, defaults from the authors' code
-    github.com/sud0301/semisup-semseg ``train_s4GAN.py`` and the paper,
-    section 4.2): ``lambda_fm=0.1``, ``lambda_st=1.0``, ``threshold_st=0.6``
-    (0.7 for Cityscapes); the discriminator (:class:`S4GANDiscriminator`) is
-    trained with Adam, lr 1e-4, betas (0.9, 0.99), polynomial decay (power
-    0.9), the segmentation network with the schedule it shares with the
-    other methods (ReCo, appendix A: SGD, lr 2.5e-3, momentum 0.9, weight
-    decay 5e-4, poly 0.9). The optimisers are configured in the config
+    Hyper-parameters (``semi_train_cfg``; defaults from the authors' code,
+    github.com/sud0301/semisup-semseg ``train_s4GAN.py`` and its README):
+    ``lambda_fm=0.1``, ``lambda_st=1.0``, ``threshold_st=0.6`` (Pascal VOC
+    and Context; 0.7 for Cityscapes). The discriminator
+    (:class:`S4GANDiscriminator`) is trained with Adam, lr 1e-4 (1e-5 for
+    Cityscapes), betas (0.9, 0.99), polynomial decay (power 0.9); the
+    segmentation network with the schedule it shares with the other
+    methods (ReCo, paper 000 appendix A: SGD, lr 2.5e-3, momentum 0.9,
+    weight decay 5e-4, poly 0.9; the authors of S4GAN use SGD with lr
+    2.5e-4 for DeepLabv2). The optimisers are set in the configs
     (``configs/_base_/methods/s4gan.py``), not here.
 
     Differences from the authors' code:
@@ -198,9 +201,15 @@ class S4GANSegmentor(SemiSegmentor):
       authors skip it there; an untrained discriminator rarely passes an
       image anyway).
 
-    ``sup_aug`` (photometric augmentation of the labelled images) is off by
-    default: the labelled images are the discriminator's real images, so
-    augmenting them alone would let it tell real from fake by colour.
+    Augmentation: ``sup_aug`` and ``unsup_aug`` (``StrongAugment`` without
+    mixing) run on the device on the labelled and the unlabelled images,
+    before anything else, so the teacher, the student and the discriminator
+    all see the augmented images. ReCo augments every method's images with
+    colour jitter, blur and flips (paper 000, appendix A); S4GAN itself
+    uses none. Give both the same photometric settings: the labelled images
+    are the discriminator's real images and the unlabelled ones its fake
+    images, so augmenting only one side would let it tell real from fake by
+    colour.
 
     Under distributed training use
     ``model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel')``:
@@ -214,8 +223,10 @@ class S4GANSegmentor(SemiSegmentor):
         discriminator (dict): the discriminator config, e.g.
             ``dict(type='S4GANDiscriminator')``; ``num_classes`` defaults to
             the segmentor's.
-        sup_aug (dict, optional): photometric augmentation of the labelled
-            images, see above. Default: None.
+        sup_aug (dict, optional): augmentation of the labelled images, see
+            above. Default: None.
+        unsup_aug (dict, optional): augmentation of the unlabelled images,
+            see above. Default: None.
         semi_train_cfg (dict, optional): :data:`S4GAN_TRAIN_DEFAULTS`
             (``lambda_fm``, ``lambda_st``, ``threshold_st``,
             ``pseudo_source``) and :class:`SemiSegmentor`'s keys, of which
@@ -231,6 +242,7 @@ class S4GANSegmentor(SemiSegmentor):
                  segmentor: ConfigType,
                  discriminator: ConfigType,
                  sup_aug: OptConfigType = None,
+                 unsup_aug: OptConfigType = None,
                  semi_train_cfg: OptConfigType = None,
                  semi_test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -262,6 +274,7 @@ class S4GANSegmentor(SemiSegmentor):
         if self.student.with_auxiliary_head:
             raise ValueError('S4GANSegmentor does not support auxiliary '
                              'heads; remove auxiliary_head from the segmentor')
+        self.unsup_aug = MODELS.build(unsup_aug) if unsup_aug else None
         discriminator = copy.deepcopy(discriminator)
         discriminator.setdefault('num_classes', self.student.num_classes)
         self.discriminator = MODELS.build(discriminator)
@@ -341,6 +354,13 @@ class S4GANSegmentor(SemiSegmentor):
         if self.sup_aug is not None:
             sup_inputs, gt, _ = self._augment(self.sup_aug, sup_inputs, gt)
             self._set_gt_labels(sup_samples, gt)
+        if self.unsup_aug is not None:
+            no_labels = unsup_inputs.new_full(
+                (unsup_inputs.shape[0], *unsup_inputs.shape[2:]),
+                cfg.ignore_index,
+                dtype=torch.long)
+            unsup_inputs, _, _ = self._augment(self.unsup_aug, unsup_inputs,
+                                               no_labels)
         num_labelled = sup_inputs.shape[0]
 
         outputs = self.student(
@@ -477,4 +497,3 @@ class S4GANSegmentor(SemiSegmentor):
     @property
     def num_classes(self) -> int:
         return self._unwrap(self.student).num_classes
-

@@ -121,8 +121,9 @@ class SemiSegmentor(BaseSegmentor):
         super().__init__(
             data_preprocessor=data_preprocessor or seg_preprocessor,
             init_cfg=init_cfg)
-        self.student = MODELS.build(segmentor)
-        self.teacher = MODELS.build(segmentor)
+        # mmseg's builders may edit the config they get: one copy each
+        self.student = MODELS.build(copy.deepcopy(segmentor))
+        self.teacher = MODELS.build(copy.deepcopy(segmentor))
         self.teacher.requires_grad_(False)
         self.semi_train_cfg = self._merge(SEMI_TRAIN_DEFAULTS, semi_train_cfg,
                                           'semi_train_cfg')

@@ -18,7 +18,7 @@ Two pieces live here:
   writes all classes at once with one scatter, and gathers the candidates of
   every rank first under DDP so that every rank holds the same bank.
 """
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn as nn

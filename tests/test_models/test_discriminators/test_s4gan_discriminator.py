@@ -22,8 +22,8 @@ def toy_pairs(num, size=16, generator=None):
     softmaxes of random logits, neither one-hot nor tied to the image.
     """
     images = torch.rand(num, 3, size, size, generator=generator)
-    labels = (images.sum(1) * NUM_CLASSES / 3).long().clamp(max=NUM_CLASSES -
-                                                           1)
+    labels = (images.sum(1) * NUM_CLASSES / 3).long()
+    labels = labels.clamp(max=NUM_CLASSES - 1)
     real = torch.cat(
         [images, F.one_hot(labels, NUM_CLASSES).permute(0, 3, 1, 2).float()],
         dim=1)

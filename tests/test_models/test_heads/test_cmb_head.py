@@ -199,5 +199,6 @@ def test_every_parameter_is_in_exactly_one_optimiser_group():
                  head.pred_attention):
         assert {id(p) for p in part.parameters()} <= set(seen)
     # the bank is state, not a parameter
-    assert not any(n.endswith('bank.bank') for n, _ in model.named_parameters())
+    names = [n for n, _ in model.named_parameters()]
+    assert not any(n.endswith('bank.bank') for n in names)
     assert 'method_losses.0.bank.bank' in model.state_dict()

@@ -228,3 +228,16 @@ def test_invalid_arguments():
     with pytest.raises(AssertionError):
         build_head(in_index=[0, 1])
     assert isinstance(build_head(), RegionHead)
+
+
+def test_loss_under_bfloat16_autocast_is_float32():
+    torch.manual_seed(0)
+    head = build_head()
+    head.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        outputs = head(features())
+        losses = head.loss_by_feat(outputs, samples())
+    assert outputs['seg_logits'].dtype == torch.float32
+    for key, value in losses.items():
+        assert value.dtype == torch.float32 and torch.isfinite(value), key
+    sum(v for k, v in losses.items() if 'loss' in k).backward()

@@ -370,3 +370,33 @@ def test_separate_contrastive_sums_the_labelled_and_unlabelled_terms():
     losses = _run(model, batch)
     assert torch.isfinite(losses['loss_cmb_contr'])
     assert losses['cmb_contr'] > 0
+
+
+def test_runs_under_autocast_and_keeps_the_bank_in_float32():
+    model = _model(conf_threshold=0.0)
+    term = model.method_losses[0]
+    batch = _batch(model)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        _run(model, batch)
+        term.push_candidates()
+        losses = _run(model, batch)
+    assert term.bank.bank.dtype == torch.float32
+    assert int(term.bank.count.sum()) > 0
+    for key, value in losses.items():
+        assert torch.isfinite(value).all(), key
+    assert losses['loss_cmb_contr'].dtype == torch.float32
+    sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+
+
+def test_authors_ranking_options_keep_the_fixed_candidate_layout():
+    model = _model(conf_threshold=0.0, topk_per='batch', rank_with='pred')
+    term = model.method_losses[0]
+    batch = _batch(model)
+    _run(model, batch)
+    feats, labels = term.pop_candidates()
+    assert feats.shape == (2 * NUM_CLASSES * 2, 8)
+    labels = labels.view(2, NUM_CLASSES, 2)
+    # up to 2 x K per class over the whole labelled batch
+    for c in range(NUM_CLASSES):
+        assert ((labels[:, c] == c) | (labels[:, c] == -1)).all()
+    assert (labels >= 0).any()

@@ -197,7 +197,8 @@ def test_rfc_target_gradient_is_optional():
     rfc_loss(mask_logits, masks, feats, MATCHED, detach_target=True).backward()
     detached = feats.grad.clone()
     feats.grad = None
-    rfc_loss(mask_logits, masks, feats, MATCHED, detach_target=False).backward()
+    rfc_loss(
+        mask_logits, masks, feats, MATCHED, detach_target=False).backward()
     assert not torch.allclose(detached, feats.grad)
 
 
@@ -212,3 +213,18 @@ def test_union_logits():
     assert torch.allclose(both, expected, atol=1e-5)
     empty = union_logits(logits, torch.zeros(1, 3, 1))
     assert torch.isfinite(empty).all() and (empty.sigmoid() < 1e-5).all()
+
+
+def test_losses_are_float32_under_autocast():
+    labels, masks, valid = _stripes()
+    cls = torch.randn(2, Q, K + 1).bfloat16()
+    mask_logits = torch.randn(2, Q, H, W).bfloat16()
+    feats = torch.randn(2, 6, H, W).bfloat16()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        values = (rmc_loss(mask_logits, masks, MATCHED),
+                  rfc_loss(mask_logits, masks, feats, MATCHED),
+                  rcc_loss(cls, labels, MATCHED),
+                  smc_loss(cls, mask_logits, labels, masks, valid))
+        regions = teacher_regions(cls, mask_logits)
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in values)
+    assert regions[1].dtype == torch.float32

@@ -297,3 +297,43 @@ def test_loss_holds_every_term_and_predict_uses_the_teacher():
     with torch.no_grad():
         preds = model.predict(**data)
     assert preds[0].pred_sem_seg.data.shape == (1, SIZE, SIZE)
+
+
+def test_losses_are_float32_under_autocast():
+    torch.manual_seed(0)
+    model = build()
+    set_discriminator_probability(model, 0.7)
+    data = model.data_preprocessor(batch(), True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses, (fake, real) = model.loss_student(**data)
+        losses.update(model.loss_discriminator(fake, real))
+    for key in ('unsup_loss_fm', 'unsup_loss_st', 'disc_loss_fake',
+                'disc_loss_real'):
+        assert losses[key].dtype == torch.float32, key
+        assert torch.isfinite(losses[key]), key
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+
+
+def test_augmentations_reach_real_and_fake_images():
+    torch.manual_seed(0)
+    aug = dict(
+        type='StrongAugment',
+        mix=None,
+        flip_prob=0.0,
+        jitter_prob=1.0,
+        blur_prob=0.0)
+    model = build(sup_aug=aug, unsup_aug=aug)
+    data = model.data_preprocessor(batch(), True)
+    images = data['inputs'] * model.data_preprocessor.std + \
+        model.data_preprocessor.mean
+    _, (fake, real) = model.loss_student(**data)
+    assert fake.shape == (2, 3 + NUM_CLASSES, SIZE, SIZE)
+    assert ((fake[:, :3] > -1e-4) & (fake[:, :3] < 1 + 1e-4)).all()
+    assert not torch.allclose(fake[:, :3], images[2:] / 255, atol=1e-3)
+    assert not torch.allclose(real[:, :3], images[:2] / 255, atol=1e-3)
+    # without augmentation the discriminator sees the inputs in [0, 1]
+    model = build()
+    _, (fake, real) = model.loss_student(**data)
+    torch.testing.assert_close(fake[:, :3], images[2:] / 255)
+    torch.testing.assert_close(real[:, :3], images[:2] / 255)
+    assert torch.equal(real[:, 3:].sum(1), torch.ones(2, SIZE, SIZE))

@@ -16,7 +16,9 @@ class _DequeBank:
     row."""
 
     def __init__(self, num_classes, size):
-        self.queues = [collections.deque(maxlen=size) for _ in range(num_classes)]
+        self.queues = [
+            collections.deque(maxlen=size) for _ in range(num_classes)
+        ]
 
     def push(self, feats, labels):
         for feat, label in zip(feats, labels.tolist()):

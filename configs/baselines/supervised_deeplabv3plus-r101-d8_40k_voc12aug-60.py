@@ -1,0 +1,15 @@
+# Supervised baseline (labelled images only, doubled labelled batch), ReCo Table 1: Pascal VOC 2012 + SBD, 60 class-balanced
+# labelled images (python tools/make_splits.py class-balanced
+# --dataset voc12aug --num-labelled 60).
+_base_ = [
+    '../_base_/models/deeplabv3plus_r101-d8.py',
+    '../_base_/datasets/voc12_aug.py',
+    '../_base_/schedules/schedule_40k.py',
+    '../_base_/default_runtime.py',
+    '../_base_/methods/supervised.py',
+]
+split = '60'
+train_dataloader = dict(
+    dataset=dict(ann_file=f'splits/labelled-{split}.txt'))
+model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
+model['segmentor']['decode_head']['num_classes'] = 21

@@ -1,0 +1,4 @@
+"""Evaluation metrics."""
+from .per_class_iou_metric import PerClassIoUMetric
+
+__all__ = ['PerClassIoUMetric']

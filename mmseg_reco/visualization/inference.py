@@ -1,0 +1,179 @@
+"""Load a trained segmentor and walk over its validation set.
+
+Shared by the analysis tools (``tools/analysis/``): building the model from
+its config and checkpoint (plain ``EncoderDecoder`` or ``SemiSegmentor``),
+the evaluated network inside it, pixel embeddings of the two kinds ReCo
+visualises, and batches of the validation set.
+"""
+from typing import Iterator, List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from torch import Tensor
+
+#: Embeddings the relation graph can be computed on (ReCo section 5):
+#: ``'rep'`` is R, the representation head's output (ReCo's R, the memory
+#: bank's projection Z); ``'feat'`` is the feature the classifier reads
+#: (ReCo's Z, the decoder's last feature).
+EMBEDDINGS = ('rep', 'feat')
+
+
+def init_segmentor(config: Union[str, Config],
+                   checkpoint: Optional[str] = None,
+                   device: str = 'cpu',
+                   cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a segmentor from its config and load a checkpoint.
+
+    Unlike ``mmseg.apis.init_model`` this accepts any registered segmentor
+    (e.g. ``SemiSegmentor``, which takes no ``train_cfg``). The config's
+    ``custom_imports`` are imported. ``model.dataset_meta`` comes from the
+    checkpoint's meta, or from the validation dataset's class.
+
+    Args:
+        config (str | Config): config file or object.
+        checkpoint (str, optional): checkpoint file; None keeps the
+            initial weights (tests).
+        device (str): device to put the model on. Default: ``'cpu'``.
+        cfg_options (dict, optional): overrides merged into the config.
+
+    Returns:
+        nn.Module: the model in eval mode, with ``cfg`` and
+        ``dataset_meta`` set.
+    """
+    from mmseg.registry import DATASETS, MODELS
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model = MODELS.build(cfg.model)
+    meta = {}
+    if checkpoint is not None:
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
+    dataset_meta = meta.get('dataset_meta')
+    if dataset_meta is None:
+        dataset_cls = DATASETS.get(cfg.val_dataloader.dataset.type)
+        dataset_meta = dict(getattr(dataset_cls, 'METAINFO', {}))
+    model.dataset_meta = dataset_meta
+    model.cfg = cfg
+    return model.to(device).eval()
+
+
+def evaluated_model(model: nn.Module) -> nn.Module:
+    """The network that validation runs: ``model.eval_model`` if the model
+    has one (``SemiSegmentor``: the teacher or the student, per
+    ``semi_test_cfg``), else the model."""
+    return getattr(model, 'eval_model', model)
+
+
+def build_val_dataset(cfg: Config):
+    """The validation dataset of a config (its test pipeline)."""
+    from mmseg.registry import DATASETS
+    return DATASETS.build(cfg.val_dataloader.dataset)
+
+
+def iter_batches(dataset,
+                 indices: Optional[List[int]] = None,
+                 batch_size: int = 1) -> Iterator[dict]:
+    """Collated batches (``inputs``, ``data_samples``) of dataset items.
+
+    Args:
+        dataset: an mmseg dataset with its test pipeline.
+        indices (list[int], optional): items to take. Default: all.
+        batch_size (int): items per batch. Default: 1.
+
+    Yields:
+        dict: ``pseudo_collate`` of the items.
+    """
+    indices = list(range(len(dataset))) if indices is None else indices
+    for start in range(0, len(indices), batch_size):
+        yield pseudo_collate(
+            [dataset[i] for i in indices[start:start + batch_size]])
+
+
+def _inner_head(head: nn.Module) -> nn.Module:
+    """The mmseg decode head inside a wrapping head (RepresentationHead)."""
+    return getattr(head, 'decode_head', head)
+
+
+def pixel_embeddings(segmentor: nn.Module, inputs: Tensor,
+                     embedding: str = 'rep') -> Tensor:
+    """Pixel embeddings of a batch from an mmseg ``EncoderDecoder``.
+
+    Args:
+        segmentor (nn.Module): the evaluated network (see
+            :func:`evaluated_model`), in eval mode.
+        inputs (Tensor): (N, 3, H, W) preprocessed images.
+        embedding (str): ``'rep'``: the representation branch, run as in
+            training (``decode_head.forward_train``: a ``RepresentationHead``
+            returns ``(logits, rep)``, a head of the memory-bank method a
+            dict with ``proj``) with batch norms in eval mode; ``'feat'``:
+            the input of the classifier ``conv_seg`` (after dropout, which
+            is off in eval mode). Default: ``'rep'``.
+
+    Returns:
+        Tensor: (N, D, h, w) embeddings.
+    """
+    if embedding not in EMBEDDINGS:
+        raise ValueError(f'embedding must be one of {EMBEDDINGS}, got '
+                         f'{embedding!r}')
+    head = segmentor.decode_head
+    feats = segmentor.extract_feat(inputs)
+    if embedding == 'rep':
+        if not hasattr(head, 'forward_train'):
+            raise ValueError(
+                f'{type(head).__name__} has no representation branch '
+                "(forward_train); use embedding='feat' or a model with a "
+                'RepresentationHead / CMBHead')
+        outputs = head.forward_train(feats)
+        if isinstance(outputs, dict):
+            for key in ('proj', 'rep'):
+                if key in outputs:
+                    return outputs[key]
+            raise ValueError(
+                f'{type(head).__name__}.forward_train returned the keys '
+                f"{sorted(outputs)}; expected 'proj' (projections) or 'rep'")
+        if isinstance(outputs, (tuple, list)) and len(outputs) >= 2:
+            return outputs[1]
+        raise ValueError(
+            f'{type(head).__name__}.forward_train returned '
+            f'{type(outputs).__name__}; expected (logits, rep) or a dict with '
+            "'proj'")
+    inner = _inner_head(head)
+    conv_seg = getattr(inner, 'conv_seg', None)
+    if conv_seg is None:
+        raise ValueError(
+            f'{type(inner).__name__} has no conv_seg classifier; '
+            "embedding='feat' needs an mmseg BaseDecodeHead")
+    captured: List[Tensor] = []
+    handle = conv_seg.register_forward_pre_hook(
+        lambda module, args: captured.append(args[0]))
+    try:
+        head.forward(feats)
+    finally:
+        handle.remove()
+    if len(captured) != 1:
+        raise RuntimeError(f'the classifier ran {len(captured)} times in '
+                           'one forward; expected once')
+    return captured[0]
+
+
+def valid_region(feat_size: Tuple[int, int], batch_size: Tuple[int, int],
+                 img_shape: Tuple[int, int]) -> Tuple[int, int]:
+    """Rows and columns of a feature map that cover the unpadded image.
+
+    Args:
+        feat_size (tuple[int, int]): (h, w) of the feature map.
+        batch_size (tuple[int, int]): (H, W) of the padded batch input.
+        img_shape (tuple[int, int]): (H', W') of the image before padding.
+
+    Returns:
+        tuple[int, int]: the number of rows and columns to keep.
+    """
+    rows = -(-img_shape[0] * feat_size[0] // batch_size[0])
+    cols = -(-img_shape[1] * feat_size[1] // batch_size[1])
+    return min(rows, feat_size[0]), min(cols, feat_size[1])
