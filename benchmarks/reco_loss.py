@@ -29,7 +29,7 @@ The last line printed is the headline wall-clock speed-up,
 
 Example::
 
-    python benchmarks/reco_loss.py                 # cpu, ~1.5 minutes
+    python benchmarks/reco_loss.py                 # cpu, 1-3 minutes
     python benchmarks/reco_loss.py --device cuda
 """
 import argparse
@@ -76,8 +76,13 @@ def parse_args():
         '--ref-warmup',
         type=int,
         default=0,
-        help='untimed runs of the reference (about a minute each on CPU)')
+        help='untimed runs of the reference (25-40 s of CPU time each)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=0,
+        help='CPU threads for both (0: torch default)')
     parser.add_argument(
         '--memory-child', action='store_true', help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -173,6 +178,8 @@ def peak_extra(args, rep, label, prob):
 
 def main():
     args = parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     if args.memory_child:
         peak_extra_cpu(args)
         return

@@ -116,11 +116,10 @@ class Classifier(nn.Module):
         from mmseg.registry import MODELS
         self.backbone = MODELS.build(backbone)
         self.backbone.init_weights()
-        channels = self.backbone.feat_dim if hasattr(
-            self.backbone, 'feat_dim') else None
-        if channels is None:
-            with torch.no_grad():
-                channels = self.backbone(torch.zeros(1, 3, 32, 32))[-1].shape[1]
+        self.backbone.eval()
+        with torch.no_grad():
+            channels = self.backbone(torch.zeros(1, 3, 32, 32))[-1].shape[1]
+        self.backbone.train()
         self.head = nn.ModuleDict(dict(fc=nn.Linear(channels, num_classes)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -233,6 +232,11 @@ def verify_loading(config: str, checkpoint: str,
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     import mmseg_reco  # noqa: F401  (registry, checkpoint allow-list)
+    from mmengine.logging import MMLogger
+
+    # mmengine's per-parameter initialisation report is long: warnings only
+    MMLogger.get_instance(
+        f'pretrain_backbone_{time.time_ns()}', log_level='WARNING')
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     demo = _prepare_demo()

@@ -149,8 +149,8 @@ class CheckpointCompatibilityHook(Hook):
         if self.check_classes and not self.ignore_keys:
             problems += self._class_problems(runner, meta)
         saved_sig = meta.get('model_signature')
+        sig = model_signature(model)
         if saved_sig is not None:
-            sig = model_signature(model)
             keys = ['type', 'decode_head', 'method_losses'] if resuming \
                 else []
             if not self.ignore_keys:
@@ -159,7 +159,13 @@ class CheckpointCompatibilityHook(Hook):
                 problems.append(f'it was saved by {_describe(saved_sig)}, '
                                 f'this model is {_describe(sig)}')
         mode = 'resume' if resuming else ('init' if training else 'eval')
-        problems += self._state_problems(model, state, mode)
+        state_problems = self._state_problems(model, state, mode)
+        problems += state_problems
+        if state_problems and saved_sig is not None and \
+                saved_sig != sig and not any('saved by' in p
+                                             for p in problems):
+            problems.append(f'it was saved by {_describe(saved_sig)}, this '
+                            f'model is {_describe(sig)}')
         if problems:
             action = 'resume from' if resuming else 'load'
             raise IncompatibleCheckpointError(

@@ -37,7 +37,10 @@ class RandomStateHook(Hook):
         checkpoint['rng_state'] = state
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        self._pending = checkpoint.get('rng_state')
+        # only a resumed run continues the saved draws; ``load_from``
+        # (initialisation, evaluation) keeps the run's own seed
+        if getattr(runner, '_resume', False):
+            self._pending = checkpoint.get('rng_state')
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:

@@ -208,6 +208,14 @@ def _downsample_labels(labels: Tensor, size: Tuple[int, int]) -> Tensor:
         labels[:, None].float(), size=size, mode='nearest')[:, 0].long()
 
 
+def _downsample_float(values: Tensor, size: Tuple[int, int]) -> Tensor:
+    """Nearest-neighbour downsampling of (N, H, W) float maps to ``size``."""
+    if tuple(values.shape[-2:]) == tuple(size):
+        return values
+    return F.interpolate(
+        values[:, None].float(), size=size, mode='nearest')[:, 0]
+
+
 def _rows(features: Tensor) -> Tensor:
     """(N, D, h, w) -> (N*h*w, D)."""
     return features.permute(0, 2, 3, 1).reshape(-1, features.shape[1])
@@ -278,8 +286,11 @@ class CMBLoss(nn.Module):
       (``detach_attention_input``; the paper does not say); the bank
       attention sees L2-normalised entries, here the raw projections of
       Eq. 8;
-    - an EMA decay ``min(1 - 1/(t+1), 0.99)`` and B/2 unlabelled images x
-      A = 2 augmentations (configured in the segmentor and hooks, not here).
+    - an EMA decay that grows towards 1 with a warm-up (versions of the code
+      use ``min(1 - 1/(t+1), 0.99)`` or a cosine schedule from 0.995 to 1)
+      instead of the paper's fixed 0.997 (``MeanTeacherHook``), and B/2
+      unlabelled images x A = 2 strong views (the segmentor and sampler);
+      these are configured outside this loss.
 
     Args:
         num_classes (int): number of classes C.
@@ -503,7 +514,7 @@ class CMBLoss(nn.Module):
             feats, labels = self._select(model.teacher,
                                          batch.inputs[:num_l],
                                          batch.labels[:num_l])
-            return feats.view(-1, self.feat_dim), labels.view(-1)
+            return feats.reshape(-1, self.feat_dim), labels.reshape(-1)
         feats = batch.inputs.new_zeros(num_l, num_classes, k, self.feat_dim,
                                        dtype=torch.float32)
         labels = torch.full((num_l, num_classes, k), -1, dtype=torch.long,
@@ -589,7 +600,7 @@ class CMBLoss(nn.Module):
         is_unlabelled = torch.zeros_like(labels, dtype=torch.bool)
         is_unlabelled[num_l:] = True
         if self.unlabelled_threshold is not None:
-            conf = _downsample_labels_float(batch.confidence, size)
+            conf = _downsample_float(batch.confidence, size)
             reject = is_unlabelled & (conf < self.unlabelled_threshold)
             labels = torch.where(reject, torch.full_like(labels, -1), labels)
         labels = labels.reshape(-1)
@@ -652,11 +663,3 @@ class CMBLoss(nn.Module):
             pseudo * self.loss_pseudo_weight * self.warmup_factor('pseudo'),
             f'loss_{name}_ent': ent * self.loss_ent_weight,
         }
-
-
-def _downsample_labels_float(values: Tensor, size) -> Tensor:
-    """Nearest-neighbour downsampling of (N, H, W) float maps."""
-    if tuple(values.shape[-2:]) == tuple(size):
-        return values
-    return F.interpolate(values[:, None].float(), size=size,
-                         mode='nearest')[:, 0]

@@ -1,9 +1,11 @@
 """ReCo's regional contrast inside the mean teacher (ReCo Eq. 6)."""
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
+import torch
 import torch.nn as nn
 from torch import Tensor
 
+from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 
@@ -25,18 +27,34 @@ class ReCoSemiLoss(nn.Module):
     ``loss_rep=None``: the loss lives here, so that the supervised part of
     the step does not count ReCo a second time on labelled pixels.
 
+    Partial labels (ReCo Table 3): with ``partial_threshold`` set, the
+    unknown (``ignore_index``) pixels of labelled images where the student's
+    maximum softmax probability reaches the threshold also take part, labelled
+    with the student's prediction (:meth:`fill_confident_predictions`). The
+    paper does not describe this step; it follows the authors'
+    ``train_semisup_partial.py``, which uses the fixed threshold 0.97 there.
+    With ``partial_threshold`` >= the ReCo loss's ``strong_threshold`` these
+    pixels are easy: they enter the class prototypes and the negative keys,
+    never the hard queries.
+
     Args:
         loss (dict): the ReCo loss config. Default: ``dict(type='ReCoLoss')``.
         weak_threshold (float): minimum teacher confidence (softmax
             probability) of an unlabelled pixel. Default: 0.7 (ReCo code).
+        partial_threshold (float, optional): minimum student confidence of an
+            unknown pixel of a labelled image to join with the student's
+            prediction as its label. None (default) keeps only the ground
+            truth; 0.97 in the partial-label configs (ReCo code).
     """
 
     def __init__(self,
                  loss: ConfigType = dict(type='ReCoLoss'),
-                 weak_threshold: float = 0.7):
+                 weak_threshold: float = 0.7,
+                 partial_threshold: Optional[float] = None):
         super().__init__()
         self.loss = MODELS.build(loss)
         self.weak_threshold = weak_threshold
+        self.partial_threshold = partial_threshold
 
     def forward(self, model: nn.Module, outputs: Any,
                 batch: SemiBatch) -> Dict[str, Tensor]:
@@ -61,6 +79,44 @@ class ReCoSemiLoss(nn.Module):
                 'have loss_rep=None (ReCoSemiLoss computes the loss over '
                 'labelled and unlabelled pixels together)')
         logits, rep = outputs
+        labels = batch.labels
+        if self.partial_threshold is not None:
+            labels = self.fill_confident_predictions(logits, batch,
+                                                     model.align_corners)
         valid = batch.confidence >= self.weak_threshold
         return head.loss_rep_by_feat(
-            logits, rep, batch.labels, valid, loss_rep=self.loss)
+            logits, rep, labels, valid, loss_rep=self.loss)
+
+    @torch.no_grad()
+    def fill_confident_predictions(self, logits: Tensor, batch: SemiBatch,
+                                   align_corners: bool = False) -> Tensor:
+        """Labels with the student's confident predictions filled in.
+
+        On the labelled images, every ``ignore_index`` pixel where the
+        student's maximum softmax probability (logits resized bilinearly to
+        the label size, as the authors do) is at least ``partial_threshold``
+        takes the student's predicted class. Known labels and the unlabelled
+        images' pseudo-labels are unchanged. Labelled pixels have confidence
+        1, so the filled pixels pass the ``weak_threshold`` mask.
+
+        Args:
+            logits (Tensor): (N, K, h, w) student logits.
+            batch (SemiBatch): labels (N, H, W); the first ``num_labelled``
+                are ground truth.
+            align_corners (bool): of the bilinear resize. Default: False.
+
+        Returns:
+            Tensor: (N, H, W) long labels.
+        """
+        num = batch.num_labelled
+        gt = batch.labels[:num]
+        prob = torch.softmax(
+            resize(
+                logits[:num].detach().float(),
+                size=gt.shape[1:],
+                mode='bilinear',
+                align_corners=align_corners),
+            dim=1)
+        conf, pred = prob.max(dim=1)
+        fill = (gt == batch.ignore_index) & (conf >= self.partial_threshold)
+        return torch.cat([torch.where(fill, pred, gt), batch.labels[num:]])

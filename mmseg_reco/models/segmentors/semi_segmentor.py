@@ -69,6 +69,7 @@ class SemiSegmentor(BaseSegmentor):
 
         labelled, unlabelled = split_batch(batch)       (gt present or not)
         pseudo, conf         = get_pseudo_labels(unlabelled)   teacher, no grad
+        pseudo, conf         = merge_partial_labels(...)   partial labels win
         batch                = strong_view(labelled, unlabelled, pseudo, conf)
         outputs              = student(labelled + strong unlabelled)  one pass
         losses  = sup_*   : the student's decode/auxiliary head losses (gt)
@@ -188,6 +189,7 @@ class SemiSegmentor(BaseSegmentor):
             return self.loss_supervised(sup_inputs, sup_samples)
         pseudo, conf, teacher_outputs = self.get_pseudo_labels(
             unsup_inputs, unsup_samples)
+        pseudo, conf = self.merge_partial_labels(pseudo, conf, unsup_samples)
         batch = self.strong_view(sup_inputs, sup_samples, unsup_inputs,
                                  pseudo, conf)
         batch.teacher_outputs = teacher_outputs
@@ -209,13 +211,19 @@ class SemiSegmentor(BaseSegmentor):
     def split_batch(
         self, inputs: Tensor, data_samples: SampleList
     ) -> Tuple[Tensor, SampleList, Optional[Tensor], SampleList]:
-        """Labelled samples carry ``gt_sem_seg``; unlabelled ones do not.
+        """Split the batch into labelled and unlabelled samples.
+
+        A sample is unlabelled when it has no ``gt_sem_seg`` or when its
+        meta information holds ``unlabelled=True`` (``MarkUnlabelled``: an
+        image of ReCo's partial-label protocol, whose labels then override
+        the pseudo-labels, see :meth:`merge_partial_labels`).
 
         Returns:
             tuple: labelled inputs (Nl, 3, H, W) and samples, unlabelled
             inputs (Nu, 3, H, W) or None, and their samples.
         """
-        is_sup = [('gt_sem_seg' in s) for s in data_samples]
+        is_sup = [('gt_sem_seg' in s and not s.metainfo.get('unlabelled'))
+                  for s in data_samples]
         if not any(is_sup):
             raise ValueError('a semi-supervised batch holds no labelled '
                              'sample; check the sampler (num_labelled)')
@@ -247,6 +255,39 @@ class SemiSegmentor(BaseSegmentor):
             align_corners=self.align_corners)
         conf, pseudo = torch.softmax(logits, dim=1).max(dim=1)
         return pseudo, conf, outputs
+
+    def merge_partial_labels(self, pseudo: Tensor, conf: Tensor,
+                             data_samples: SampleList
+                             ) -> Tuple[Tensor, Tensor]:
+        """Ground truth of unlabelled samples overrides the pseudo-labels.
+
+        ReCo's partial-label protocol (paper 000, Table 3): every training
+        image is also unlabelled and keeps its partial labels. Where such a
+        label is known (not ``ignore_index``), it replaces the teacher's
+        pseudo-label with confidence 1, before the strong view is built (as
+        the authors' ``train_semisup_partial.py``). Samples without
+        ``gt_sem_seg`` keep their pseudo-labels.
+
+        Args:
+            pseudo (Tensor): (Nu, H, W) long teacher pseudo-labels.
+            conf (Tensor): (Nu, H, W) their confidence.
+            data_samples (list[SegDataSample]): the unlabelled samples.
+
+        Returns:
+            tuple[Tensor, Tensor]: pseudo-labels (Nu, H, W) and confidence
+            (Nu, H, W) with the known labels merged in.
+        """
+        if not any('gt_sem_seg' in s for s in data_samples):
+            return pseudo, conf
+        ignore = self.semi_train_cfg.ignore_index
+        gt = torch.stack([
+            s.gt_sem_seg.data[0].to(pseudo.device)
+            if 'gt_sem_seg' in s else torch.full_like(pseudo[0], ignore)
+            for s in data_samples
+        ]).long()
+        known = gt != ignore
+        return (torch.where(known, gt, pseudo),
+                torch.where(known, torch.ones_like(conf), conf))
 
     def strong_view(self, sup_inputs: Tensor, sup_samples: SampleList,
                     unsup_inputs: Tensor, pseudo: Tensor,

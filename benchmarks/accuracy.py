@@ -1,0 +1,364 @@
+"""Accuracy of the semi-supervised methods on the demo canvases, over seeds.
+
+Trains each method (Supervised, ClassMix and ReCo + ClassMix by default;
+``--methods`` adds the memory bank, RC2L, S4GAN, CutMix, CutOut whose demo
+configs exist) for ``--seeds`` with the same iteration budget, on the
+class-balanced labelled split ``splits/labelled-60.txt`` (the other
+training canvases unlabelled), every run starting from the backbone
+pre-trained on Fashion-MNIST by ``tools/pretrain_backbone.py`` (run first
+when its checkpoint is missing). Each method's config is used as it is,
+apart from: the iteration budget (the poly schedule's end, and iteration
+counts of warm-ups and ramp-ups scaled by budget / config iterations), the
+seed, the backbone's ``init_cfg``, ``PerClassIoUMetric`` as evaluator and
+the checkpoint/log intervals.
+
+Then prints the per-class IoU table (mean ± half the range over seeds,
+``tools/analysis/aggregate.py``), writes it as CSV and markdown, draws the
+loss/mIoU curves of every run, the seed-0 predictions of every method side
+by side, and the relation graph and dendrogram of every seed-0 model (on
+the classifier's input Z, and on the representation R where the model has
+one). The last line is the headline: ReCo + ClassMix minus Supervised mIoU.
+
+Every run is a ``tools/train.py`` process on a config written into its work
+dir (``<work-dir>/<method>/seed<k>/<config name>.py``); a finished run is
+not trained again (``--rerun`` forces it).
+
+    python benchmarks/accuracy.py                          # CPU default
+    python benchmarks/accuracy.py --methods all            # every method
+    python benchmarks/accuracy.py --device cuda --full     # bigger settings
+    python benchmarks/accuracy.py --iters 20 --seeds 0     # smoke test
+"""
+import argparse
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from collections import OrderedDict
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from mmengine.config import Config  # noqa: E402
+
+#: key -> (name in tables, config); a method runs when its config exists.
+METHODS = OrderedDict([
+    ('supervised',
+     ('Supervised', 'configs/baselines/'
+      'supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+    ('cutout', ('CutOut', 'configs/baselines/'
+                'cutout_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+    ('cutmix', ('CutMix', 'configs/baselines/'
+                'cutmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+    ('classmix', ('ClassMix', 'configs/baselines/'
+                  'classmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+    ('reco', ('ReCo+ClassMix', 'configs/reco/reco-classmix_deeplabv3plus-'
+              'r18-d8-rep_1k_fashion-canvas-60.py')),
+    ('cmb', ('Memory bank', 'configs/cmb/'
+             'cmb_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+    ('s4gan', ('S4GAN', 'configs/s4gan/'
+                's4gan_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+    ('supervised-region',
+     ('Supervised (region model)',
+      'configs/rc2l/supervised_region-r18_1k_fashion-canvas-60.py')),
+    ('rc2l', ('RC2L', 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py')),
+])
+DEFAULT_METHODS = ('supervised', 'classmix', 'reco')
+#: CPU default and ``--full`` settings: iterations and evaluations per run.
+SETTINGS = dict(
+    default=dict(iters=400, evals=4),
+    full=dict(iters=4000, evals=8))
+#: Iteration counts in configs that follow the schedule's length.
+SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
+DATA_ROOT = 'data/fashion_canvas'
+DEFAULT_PRETRAINED = 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth'
+HEADLINE = ('reco', 'supervised')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        '--methods', nargs='+', default=list(DEFAULT_METHODS),
+        help=f"methods to train, of {list(METHODS)}, or 'all' (every one "
+        f'whose config exists). Default: {" ".join(DEFAULT_METHODS)}')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--iters', type=int, default=None,
+                        help='iterations per run (default: '
+                        f"{SETTINGS['default']['iters']}, with --full "
+                        f"{SETTINGS['full']['iters']})")
+    parser.add_argument('--evals', type=int, default=None,
+                        help='evaluations per run, evenly spaced (the curves)')
+    parser.add_argument('--full', action='store_true',
+                        help='bigger settings (for a GPU)')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--work-dir', default='work_dirs/benchmark_accuracy')
+    parser.add_argument('--pretrained', default=DEFAULT_PRETRAINED,
+                        help='backbone checkpoint (made by '
+                        'tools/pretrain_backbone.py when missing)')
+    parser.add_argument('--no-pretrained', action='store_true',
+                        help='start from random weights')
+    parser.add_argument('--pretrain-args', default='',
+                        help='extra arguments for tools/pretrain_backbone.py')
+    parser.add_argument('--split-per-seed', action='store_true',
+                        help='seed k > 0 uses splits/labelled-60-seed<k>.txt '
+                        '(tools/make_splits.py --seed k) instead of one split')
+    parser.add_argument('--num-workers', type=int, default=None,
+                        help='data loader workers (default: the configs)')
+    parser.add_argument('--rerun', action='store_true',
+                        help='train again runs that finished before')
+    parser.add_argument('--no-pictures', action='store_true')
+    parser.add_argument('--pictures-max-images', type=int, default=None,
+                        help='validation images for the relation graphs '
+                        '(default: all)')
+    args = parser.parse_args(argv)
+    setting = SETTINGS['full' if args.full else 'default']
+    args.iters = args.iters or setting['iters']
+    args.evals = args.evals or setting['evals']
+    if args.methods == ['all']:
+        args.methods = [k for k, (_, c) in METHODS.items()
+                        if osp.isfile(osp.join(REPO, c))]
+    unknown = [m for m in args.methods if m not in METHODS]
+    if unknown:
+        parser.error(f'unknown methods {unknown}; choose from {list(METHODS)}')
+    return args
+
+
+def _load_tool(path):
+    name = 'tool_' + osp.splitext(osp.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scale_schedule(node, factor):
+    """Scale iteration counts of warm-ups and ramp-ups in place."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SCHEDULE_KEYS and isinstance(value, int) and value > 0:
+                node[key] = max(1, round(value * factor))
+            else:
+                _scale_schedule(value, factor)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _scale_schedule(item, factor)
+
+
+def _schedulers(node):
+    """The scheduler configs of ``param_scheduler`` (a list, or a dict of
+    lists per optimiser)."""
+    if isinstance(node, dict) and 'type' not in node:
+        for value in node.values():
+            yield from _schedulers(value)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _schedulers(item)
+    elif node is not None:
+        yield node
+
+
+def run_config(config, work_dir, seed, args):
+    """The config of one run, with the benchmark's overrides."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    config_iters = cfg.train_cfg.max_iters
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed, deterministic=False)
+    cfg.train_cfg.max_iters = args.iters
+    cfg.train_cfg.val_interval = max(1, args.iters // args.evals)
+    for scheduler in _schedulers(cfg.get('param_scheduler')):
+        if scheduler.get('end') == config_iters:
+            scheduler['end'] = args.iters
+    _scale_schedule(cfg.model, args.iters / config_iters)
+    _scale_schedule(cfg.get('custom_hooks', []), args.iters / config_iters)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=False, interval=args.iters,
+        max_keep_ckpts=1, save_last=True, save_optimizer=False)
+    cfg.default_hooks.logger.interval = max(1, min(20, args.iters // 20))
+    metric = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
+    cfg.val_evaluator = cfg.test_evaluator = metric
+    imports = cfg.get('custom_imports', dict(imports=[]))
+    imports = dict(imports, imports=list(imports['imports']) +
+                   ['mmseg_reco.evaluation'])
+    cfg.custom_imports = imports
+    segmentor = cfg.model.get('segmentor', cfg.model)
+    if not args.no_pretrained:
+        segmentor.backbone.init_cfg = dict(
+            type='Pretrained', checkpoint=osp.abspath(args.pretrained),
+            prefix='backbone.')
+    if args.split_per_seed and seed > 0:
+        labelled = cfg.train_dataloader.dataset.datasets[0]
+        unlabelled = cfg.train_dataloader.dataset.datasets[1]
+        for ds in (labelled, unlabelled):
+            stem, ext = osp.splitext(ds.ann_file)
+            ds.ann_file = f'{stem}-seed{seed}{ext}'
+            path = osp.join(ds.data_root, ds.ann_file)
+            if not osp.isfile(osp.join(REPO, path)):
+                raise FileNotFoundError(
+                    f'{path} missing: python tools/make_splits.py '
+                    'class-balanced --dataset fashion_canvas --data-root '
+                    f'{DATA_ROOT} --num-labelled 60 --seed {seed}')
+    if args.num_workers is not None:
+        for loader in (cfg.train_dataloader, cfg.val_dataloader,
+                       cfg.test_dataloader):
+            loader.num_workers = args.num_workers
+            loader.persistent_workers = args.num_workers > 0
+    return cfg
+
+
+def finished(work_dir, iters):
+    """Whether a run holds its final evaluation and checkpoint."""
+    from mmseg_reco.visualization import read_evaluation
+    result = read_evaluation(work_dir) if osp.isdir(work_dir) else None
+    return (result is not None and result.get('step') == iters
+            and osp.isfile(osp.join(work_dir, f'iter_{iters}.pth')))
+
+
+def train(method, seed, args):
+    """Train one run in a ``tools/train.py`` process; returns seconds."""
+    name, config = METHODS[method]
+    work_dir = osp.join(args.work_dir, method, f'seed{seed}')
+    if not args.rerun and finished(work_dir, args.iters):
+        print(f'{name} seed {seed}: finished before, kept ({work_dir})')
+        return work_dir, None
+    os.makedirs(work_dir, exist_ok=True)
+    cfg = run_config(config, work_dir, seed, args)
+    config_path = osp.join(work_dir, osp.basename(config))
+    cfg.dump(config_path)
+    env = dict(os.environ)
+    if args.device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''
+    command = [sys.executable, 'tools/train.py', config_path,
+               '--work-dir', work_dir]
+    start = time.time()
+    with open(osp.join(work_dir, 'console.log'), 'w') as log:
+        code = subprocess.call(command, cwd=REPO, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    seconds = time.time() - start
+    if code != 0:
+        raise RuntimeError(f'{name} seed {seed} failed (exit {code}); see '
+                           f'{osp.join(work_dir, "console.log")}')
+    from mmseg_reco.visualization import read_evaluation
+    result = read_evaluation(work_dir) or {}
+    print(f'{name} seed {seed}: mIoU {result.get("mIoU", float("nan")):.2f} '
+          f'after {args.iters} iterations, {seconds:.0f} s', flush=True)
+    return work_dir, seconds
+
+
+def ensure_pretrained(args):
+    if args.no_pretrained or osp.isfile(args.pretrained):
+        return
+    print(f'{args.pretrained} missing: running tools/pretrain_backbone.py',
+          flush=True)
+    command = [sys.executable, 'tools/pretrain_backbone.py', '--out',
+               args.pretrained, '--device', args.device
+               ] + args.pretrain_args.split()
+    start = time.time()
+    subprocess.check_call(command, cwd=REPO)
+    print(f'pre-training took {time.time() - start:.0f} s', flush=True)
+
+
+def pictures(runs, args):
+    """Curves of every run; predictions and relation graphs at seed 0."""
+    out = args.work_dir
+    curves = _load_tool('tools/analysis/plot_curves.py')
+    group = '/([^/]+)/seed[0-9]+$'
+    all_dirs = [d for dirs in runs.values() for d in dirs]
+    curves.main(all_dirs + ['--out', osp.join(out, 'curves.png'),
+                            '--group', group, '--smooth', '3'])
+    first = OrderedDict(
+        (method, dirs[0]) for method, dirs in runs.items() if dirs)
+    models = []
+    for method, work_dir in first.items():
+        name, config = METHODS[method]
+        config_path = osp.join(work_dir, osp.basename(config))
+        checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
+        models.append((name, config_path, checkpoint))
+    compare = _load_tool('tools/analysis/compare_predictions.py')
+    compare.main([f'{n}={c}:{k}' for n, c, k in models] + [
+        '--num-images', '6', '--out', osp.join(out, 'predictions.png'),
+        '--device', args.device
+    ])
+    relation = _load_tool('tools/analysis/relation_graph.py')
+    for (method, _), (name, config_path, checkpoint) in zip(
+            first.items(), models):
+        embeddings = ['feat']
+        if method in ('reco', 'cmb'):
+            embeddings.append('rep')
+        argv = [config_path, checkpoint, '--out',
+                osp.join(out, 'relation_graph', method), '--title', name,
+                '--device', args.device, '--embedding'] + embeddings
+        if args.pictures_max_images:
+            argv += ['--max-images', str(args.pictures_max_images)]
+        try:
+            relation.main(argv)
+        except ValueError as exc:  # e.g. a region model has no conv_seg
+            print(f'{name}: no relation graph ({exc})')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.chdir(REPO)
+    start = time.time()
+    ensure_pretrained(args)
+    for method in args.methods:
+        if not osp.isfile(METHODS[method][1]):
+            raise FileNotFoundError(f'{method}: {METHODS[method][1]} missing')
+    labelled = osp.join(DATA_ROOT, 'splits', 'labelled-60.txt')
+    if not osp.isfile(labelled):
+        raise FileNotFoundError(
+            f'{labelled} missing: python tools/make_splits.py class-balanced '
+            f'--dataset fashion_canvas --data-root {DATA_ROOT} '
+            '--num-labelled 60 --seed 0')
+    print(f'methods {args.methods}, seeds {args.seeds}, {args.iters} '
+          f'iterations per run, device {args.device}', flush=True)
+    runs, times = OrderedDict(), {}
+    for seed in args.seeds:
+        for method in args.methods:
+            work_dir, seconds = train(method, seed, args)
+            runs.setdefault(method, []).append(work_dir)
+            if seconds is not None:
+                times[(method, seed)] = seconds
+    train_time = time.time() - start
+    for method in args.methods:
+        spent = [t for (m, _), t in times.items() if m == method]
+        if spent:
+            print(f'{METHODS[method][0]}: {sum(spent) / len(spent):.0f} s '
+                  f'per run ({args.iters} iterations)')
+    aggregate = _load_tool('tools/analysis/aggregate.py')
+    names = {d: METHODS[m][0] for m, dirs in runs.items() for d in dirs}
+    table, _ = aggregate.aggregate_work_dirs(
+        [d for dirs in runs.values() for d in dirs], names=names)
+    from mmseg_reco.visualization import format_markdown, write_csv
+    markdown = format_markdown(table)
+    write_csv(table, osp.join(args.work_dir, 'accuracy.csv'))
+    with open(osp.join(args.work_dir, 'accuracy.md'), 'w') as f:
+        f.write(markdown + '\n')
+    with open(osp.join(args.work_dir, 'settings.json'), 'w') as f:
+        json.dump(dict(vars(args), train_seconds=round(train_time)), f,
+                  indent=1)
+    if not args.no_pictures:
+        pictures(runs, args)
+    total = time.time() - start
+    print()
+    print(f'{len(args.methods)} methods x {len(args.seeds)} seeds, '
+          f'{args.iters} iterations per run, {args.device}; per-class IoU '
+          '(mean ± half range over seeds), last evaluation:')
+    print(markdown)
+    print(f'total time {total / 60:.1f} min (training {train_time / 60:.1f} '
+          f'min); files in {args.work_dir}')
+    miou = {m: table[METHODS[m][0]]['mIoU'][0] for m in args.methods}
+    for a, b in (('classmix', 'supervised'), ('reco', 'classmix')):
+        if a in miou and b in miou:
+            print(f'{METHODS[a][0]} - {METHODS[b][0]}: '
+                  f'{miou[a] - miou[b]:+.1f} mIoU')
+    top, base = HEADLINE
+    if top not in miou or base not in miou:
+        top, base = max(miou, key=miou.get), args.methods[0]
+    print(f'{METHODS[top][0]} - {METHODS[base][0]}: '
+          f'{miou[top] - miou[base]:+.1f} mIoU')
+
+
+if __name__ == '__main__':
+    main()

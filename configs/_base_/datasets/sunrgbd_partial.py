@@ -1,0 +1,47 @@
+# SUN RGB-D with ReCo's partial labels ("Partial Labels Full Dataset", paper
+# 000 section 4.1; the paper evaluates this protocol on VOC and Cityscapes
+# only, Table 3). Every training image is labelled, but only on a few pixels
+# per class (label folder <train label folder>_<split>, e.g.
+# ann_dir/train_p1pct), and is also unlabelled: its weak view keeps the
+# partial labels (MarkUnlabelled), which override the teacher's
+# pseudo-labels where they exist (SemiSegmentor.merge_partial_labels). Both
+# split files list the whole training set. Batches as in ./sunrgbd_semi.py:
+# 5 labelled + 5 unlabelled.
+# Default split: 1% of the pixels of each class
+# (python tools/make_splits.py partial --dataset sunrgbd --share 1%).
+_base_ = ['./sunrgbd_semi.py']
+partial_split = 'p1pct'
+labelled_split = f'splits/labelled-{partial_split}.txt'
+unlabelled_split = f'splits/unlabelled-{partial_split}.txt'
+partial_prefix = dict(
+    _base_.train_prefix,
+    seg_map_path=f"{_base_.train_prefix['seg_map_path']}_{partial_split}")
+# mmseg's PackSegInputs meta keys plus MarkUnlabelled's marker
+unlabelled_meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
+                        'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                        'reduce_zero_label', 'unlabelled')
+# the weak view of ./sunrgbd_semi.py, with the partial labels
+partial_weak_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
+    dict(type='Pad', size={{_base_.crop_size}}),
+    dict(type='MarkUnlabelled'),
+    dict(type='PackSegInputs', meta_keys=unlabelled_meta_keys),
+]
+labelled_dataset = dict(
+    type={{_base_.dataset_type}},
+    data_root={{_base_.data_root}},
+    data_prefix=partial_prefix,
+    ann_file=labelled_split,
+    pipeline={{_base_.train_pipeline}})
+# the same images and labels through the weak pipeline
+unlabelled_dataset = dict(
+    labelled_dataset,
+    ann_file=unlabelled_split,
+    pipeline=partial_weak_pipeline)
+train_dataloader = dict(
+    dataset=dict(datasets=[labelled_dataset, unlabelled_dataset]))
+# replace, not update, the base's UnlabelledDataset config (leaf configs
+# read this variable)
+unlabelled_dataset = dict(unlabelled_dataset, _delete_=True)

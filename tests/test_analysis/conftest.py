@@ -1,0 +1,78 @@
+"""Helpers for the analysis tests: load tools as modules, fake run dirs."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+#: classes of the fake runs
+CLASSES = ('background', 'T-shirt/top', 'Trouser')
+
+
+def _load_tool(relpath):
+    """A script under tools/ or benchmarks/ as a module."""
+    name = 'under_test_' + relpath.replace('/', '_').replace('.py', '')
+    spec = importlib.util.spec_from_file_location(name,
+                                                  osp.join(REPO, relpath))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_run(work_dir, evals, config='method_a_cfg', train_steps=(10, 20),
+              timestamp='20240101_000000', losses=None):
+    """A fake mmengine work dir.
+
+    Args:
+        work_dir (str): folder to create.
+        evals (list[dict]): per evaluation ``step``, ``mIoU`` and optional
+            per-class ``IoU.<class>`` keys.
+        config (str | None): config name dumped into the work dir.
+        train_steps (tuple[int]): steps of the training records.
+        timestamp (str): launch folder name.
+        losses (list[float], optional): loss per training record.
+    """
+    launch = osp.join(work_dir, timestamp, 'vis_data')
+    os.makedirs(launch, exist_ok=True)
+    if config:
+        with open(osp.join(work_dir, config + '.py'), 'w') as f:
+            f.write('# config\n')
+    losses = losses or [1.0 / (1 + k) for k in range(len(train_steps))]
+    lines = []
+    for step, loss in zip(train_steps, losses):
+        lines.append(dict(lr=0.01, loss=loss, time=0.1, iter=step, step=step))
+    for record in evals:
+        lines.append(dict(dict(aAcc=90.0, mAcc=50.0, data_time=0.01,
+                               time=0.02), **record))
+    lines.sort(key=lambda r: r['step'])
+    with open(osp.join(launch, 'scalars.json'), 'w') as f:
+        for line in lines:
+            f.write(json.dumps(line) + '\n')
+    return work_dir
+
+
+@pytest.fixture
+def write_run():
+    """:func:`_write_run`: writes a fake mmengine work dir."""
+    return _write_run
+
+
+@pytest.fixture
+def load_tool():
+    """:func:`_load_tool`: a script as a module."""
+    return _load_tool
+
+
+@pytest.fixture
+def tools():
+    """The analysis scripts as modules."""
+    return dict(
+        aggregate=_load_tool('tools/analysis/aggregate.py'),
+        plot_curves=_load_tool('tools/analysis/plot_curves.py'),
+        relation_graph=_load_tool('tools/analysis/relation_graph.py'),
+        compare_predictions=_load_tool(
+            'tools/analysis/compare_predictions.py'))
