@@ -1,3 +1,4 @@
 from .hooks import MeanTeacherHook, RandomStateHook
+from .optimizers import MultiOptimWrapperConstructor
 
-__all__ = ['MeanTeacherHook', 'RandomStateHook']
+__all__ = ['MeanTeacherHook', 'MultiOptimWrapperConstructor', 'RandomStateHook']

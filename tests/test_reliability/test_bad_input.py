@@ -162,24 +162,18 @@ def test_empty_unlabelled_split_is_refused(data_root):
 
 
 def test_empty_labelled_split_is_refused_when_the_dataset_is_built(data_root):
-    # an empty labelled set would make mmengine's InfiniteSampler (the
-    # supervised configs) loop forever without yielding a batch
+    # the message must name the split file (mmengine's serialisation of an
+    # empty data list fails with numpy's 'need at least one array to
+    # concatenate')
     write_split(data_root, 'empty', [])
     with pytest.raises(ValueError, match='empty.txt'):
         labelled(data_root, 'empty')
 
 
-@requires_demo
-def test_empty_sets_are_refused_by_the_semi_sampler(data_root):
-    from mmengine.dataset import ConcatDataset
-    write_split(data_root, 'one', STEMS[:1])
-    one = labelled(data_root, 'one')
-    empty = labelled(data_root, 'one')
-    empty.data_list = []
+def test_empty_sets_are_refused_by_the_semi_sampler():
+    from torch.utils.data import ConcatDataset
     sampler = dict(type='LabelledUnlabelledSampler', batch_size=4, seed=0)
     with pytest.raises(ValueError, match='labelled dataset .* is empty'):
-        DATA_SAMPLERS.build(
-            dict(sampler, dataset=ConcatDataset([empty, one])))
+        DATA_SAMPLERS.build(dict(sampler, dataset=ConcatDataset([[], [1]])))
     with pytest.raises(ValueError, match='unlabelled dataset .* is empty'):
-        DATA_SAMPLERS.build(
-            dict(sampler, dataset=ConcatDataset([one, empty])))
+        DATA_SAMPLERS.build(dict(sampler, dataset=ConcatDataset([[1], []])))

@@ -160,9 +160,14 @@ class MeanTeacherHook(Hook):
                 raise AttributeError(
                     f'MeanTeacherHook needs model.{name} (an nn.Module); '
                     f'{type(model).__name__} has none')
+        # MMSeparateDistributedDataParallel wraps each sub-module
+        pair = [
+            m.module if is_model_wrapper(m) else m
+            for m in (model.student, model.teacher)
+        ]
         for kind in ('named_parameters', 'named_buffers'):
-            student = [(n, t.shape) for n, t in getattr(model.student, kind)()]
-            teacher = [(n, t.shape) for n, t in getattr(model.teacher, kind)()]
+            student = [(n, t.shape) for n, t in getattr(pair[0], kind)()]
+            teacher = [(n, t.shape) for n, t in getattr(pair[1], kind)()]
             if student != teacher:
                 diff = [(s, t) for s, t in zip(student, teacher) if s != t]
                 raise ValueError(
