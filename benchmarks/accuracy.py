@@ -104,6 +104,9 @@ def parse_args(argv=None):
     parser.add_argument('--split-per-seed', action='store_true',
                         help='seed k > 0 uses splits/labelled-60-seed<k>.txt '
                         '(tools/make_splits.py --seed k) instead of one split')
+    parser.add_argument('--val-images', type=int, default=None,
+                        help='evaluate on the first N validation canvases '
+                        'only (smoke tests; default: all 300)')
     parser.add_argument('--num-workers', type=int, default=None,
                         help='data loader workers (default: the configs)')
     parser.add_argument('--rerun', action='store_true',
@@ -199,6 +202,9 @@ def run_config(config, work_dir, seed, args):
                     f'{path} missing: python tools/make_splits.py '
                     'class-balanced --dataset fashion_canvas --data-root '
                     f'{DATA_ROOT} --num-labelled 60 --seed {seed}')
+    if args.val_images is not None:
+        for loader in (cfg.val_dataloader, cfg.test_dataloader):
+            loader.dataset.indices = args.val_images
     if args.num_workers is not None:
         for loader in (cfg.train_dataloader, cfg.val_dataloader,
                        cfg.test_dataloader):

@@ -61,5 +61,7 @@ if [ -z "${SKIP_DEMO_DATA:-}" ]; then
   "$PY" tools/prepare_demo.py
   "$PY" tools/make_splits.py class-balanced --dataset fashion_canvas \
     --data-root data/fashion_canvas --num-labelled 60 --seed 0
+  "$PY" tools/make_splits.py partial --dataset fashion_canvas \
+    --data-root data/fashion_canvas --share 1% --seed 0
 fi
 step "ready"

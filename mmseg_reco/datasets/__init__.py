@@ -3,11 +3,12 @@ from .fashion_canvas import FashionCanvasDataset
 from .gta5 import GTA5Dataset
 from .samplers import LabelledUnlabelledSampler
 from .sunrgbd import SUNRGBDDataset
+from .transforms import CheckSegLabels, MarkUnlabelled
 from .unlabelled_dataset import UnlabelledDataset
 from .voc_aug import VOCAugDataset
 
 __all__ = [
-    'CityscapesSplitDataset', 'FashionCanvasDataset', 'GTA5Dataset',
+    'CheckSegLabels', 'MarkUnlabelled', 'CityscapesSplitDataset', 'FashionCanvasDataset', 'GTA5Dataset',
     'LabelledUnlabelledSampler', 'SUNRGBDDataset', 'UnlabelledDataset',
     'VOCAugDataset'
 ]

@@ -54,7 +54,6 @@ def test_known_numbers_give_known_table(tmp_path, write_run):
     lines = text.splitlines()
     assert lines[0] == ('| Method | background | T-shirt/top | Trouser | '
                         'mIoU | runs |')
-    assert '| method_a | 92.0 ± 2.0 | 12.0 ± 2.0 | 30.0 ± 10.0 | 42.0 ± 2.0 '
     assert lines[2].startswith('| method_a | 92.0 ± 2.0 | 12.0 ± 2.0 | '
                                '30.0 ± 10.0 | 42.0 ± 2.0 | 3 |')
     path = str(tmp_path / 'table.csv')

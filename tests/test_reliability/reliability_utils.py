@@ -7,6 +7,7 @@ each iteration's logged values and image paths; :class:`Kill` stops a run
 at the start of an iteration as ``kill -9`` would (no ``after_train``
 hooks, nothing saved).
 """
+import functools
 import importlib
 import os.path as osp
 import pkgutil
@@ -179,3 +180,23 @@ def model_state(runner) -> Dict[str, torch.Tensor]:
     model = runner.model
     model = getattr(model, 'module', model)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@functools.lru_cache(maxsize=None)
+def model_and_batch(name: str):
+    """A freshly built model of ``name`` (train mode) and one demo batch.
+
+    Cached: tests that share it must leave the weights unchanged (no
+    optimiser step).
+    """
+    from mmseg.registry import MODELS
+    torch.manual_seed(0)
+    cfg = small_cfg(name, '/tmp/unused', iters=1)
+    if name == 'cmb':
+        # |X_l| (MemoryBankHook sets it in a Runner)
+        cfg.model.method_losses[0].num_labelled_images = 60
+    batch = next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0)))
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model.train()
+    return model, batch

@@ -24,6 +24,7 @@ from typing import List, Optional, Sequence, Tuple
 import mmcv
 import numpy as np
 import torch
+from mmengine.config import DictAction
 
 import mmseg_reco  # noqa: F401  (registers components)
 from mmseg_reco.visualization import (build_val_dataset, init_segmentor,
@@ -56,6 +57,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out', default='predictions.png',
                         help='output PNG')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='config overrides for every model, key=value')
     return parser.parse_args(argv)
 
 
@@ -86,7 +89,8 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     dataset, meta = None, None
     images, gts, titles, predictions = [], [], [], OrderedDict()
     for name, config, checkpoint in args.models:
-        model = init_segmentor(config, checkpoint, args.device)
+        model = init_segmentor(config, checkpoint, args.device,
+                               args.cfg_options)
         if dataset is None:
             meta = model.dataset_meta
             dataset = build_val_dataset(model.cfg)

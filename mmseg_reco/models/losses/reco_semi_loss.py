@@ -34,8 +34,8 @@ class ReCoSemiLoss(nn.Module):
     paper does not describe this step; it follows the authors'
     ``train_semisup_partial.py``, which uses the fixed threshold 0.97 there.
     With ``partial_threshold`` >= the ReCo loss's ``strong_threshold`` these
-    pixels are easy: they enter the class prototypes and the negative keys,
-    never the hard queries.
+    pixels are easy (up to the resizing of the logits): they enter the
+    class prototypes and the negative keys, hardly ever the hard queries.
 
     Args:
         loss (dict): the ReCo loss config. Default: ``dict(type='ReCoLoss')``.

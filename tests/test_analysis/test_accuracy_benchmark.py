@@ -1,0 +1,66 @@
+"""benchmarks/accuracy.py: the overrides it applies to each run's config."""
+import os.path as osp
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture(scope='module')
+def bench():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'accuracy_under_test', osp.join(REPO, 'benchmarks', 'accuracy.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_defaults(bench):
+    args = bench.parse_args([])
+    assert args.methods == ['supervised', 'classmix', 'reco']
+    assert args.seeds == [0, 1, 2]
+    assert args.iters == bench.SETTINGS['default']['iters']
+    full = bench.parse_args(['--full', '--device', 'cuda'])
+    assert full.iters == bench.SETTINGS['full']['iters'] > args.iters
+    every = bench.parse_args(['--methods', 'all'])
+    assert set(args.methods) <= set(every.methods)
+    assert all(osp.isfile(osp.join(REPO, bench.METHODS[m][1]))
+               for m in every.methods)
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--methods', 'no-such-method'])
+
+
+@pytest.mark.parametrize('method', ['supervised', 'reco', 'cmb', 'rc2l'])
+def test_run_config(bench, method, tmp_path):
+    config = bench.METHODS[method][1]
+    if not osp.isfile(osp.join(REPO, config)):
+        pytest.skip(f'{config} missing')
+    args = bench.parse_args(['--iters', '100', '--evals', '4',
+                             '--val-images', '5'])
+    cfg = bench.run_config(config, str(tmp_path), 3, args)
+    assert cfg.train_cfg.max_iters == 100
+    assert cfg.train_cfg.val_interval == 25
+    assert cfg.randomness.seed == 3
+    assert all(s['end'] == 100 for s in bench._schedulers(
+        cfg.param_scheduler) if 'end' in s)
+    assert cfg.val_evaluator.type == 'PerClassIoUMetric'
+    assert 'mmseg_reco.evaluation' in cfg.custom_imports.imports
+    assert cfg.val_dataloader.dataset.indices == 5
+    init = cfg.model.segmentor.backbone.init_cfg
+    assert init.type == 'Pretrained' and init.prefix == 'backbone.'
+    assert cfg.default_hooks.checkpoint.interval == 100
+    if method == 'cmb':
+        # warm-up scaled with the schedule: 200 of 1000 -> 20 of 100
+        assert cfg.model.method_losses[0].warmup_iters == 20
+    # the written config is what tools/train.py runs
+    path = str(tmp_path / 'cfg.py')
+    cfg.dump(path)
+    assert osp.getsize(path) > 0
+
+
+def test_no_pretrained(bench, tmp_path):
+    args = bench.parse_args(['--no-pretrained'])
+    cfg = bench.run_config(bench.METHODS['supervised'][1], str(tmp_path), 0,
+                           args)
+    assert cfg.model.segmentor.backbone.get('init_cfg') is None
