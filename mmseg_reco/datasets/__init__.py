@@ -8,7 +8,7 @@ from .unlabelled_dataset import UnlabelledDataset
 from .voc_aug import VOCAugDataset
 
 __all__ = [
-    'CheckSegLabels', 'MarkUnlabelled', 'CityscapesSplitDataset', 'FashionCanvasDataset', 'GTA5Dataset',
-    'LabelledUnlabelledSampler', 'SUNRGBDDataset', 'UnlabelledDataset',
-    'VOCAugDataset'
+    'CheckSegLabels', 'CityscapesSplitDataset', 'FashionCanvasDataset',
+    'GTA5Dataset', 'LabelledUnlabelledSampler', 'MarkUnlabelled',
+    'SUNRGBDDataset', 'UnlabelledDataset', 'VOCAugDataset'
 ]

@@ -1,4 +1,6 @@
 from .hooks import MeanTeacherHook, RandomStateHook
 from .optimizers import MultiOptimWrapperConstructor
 
-__all__ = ['MeanTeacherHook', 'MultiOptimWrapperConstructor', 'RandomStateHook']
+__all__ = [
+    'MeanTeacherHook', 'MultiOptimWrapperConstructor', 'RandomStateHook'
+]

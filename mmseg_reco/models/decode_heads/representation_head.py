@@ -146,8 +146,9 @@ class RepresentationHead(BaseModule):
             self._tapped.append(args[0])
 
     # ------------------------------------------------------------------
-    def forward(self, inputs: List[Tensor]) -> Union[Tensor, Tuple[Tensor,
-                                                                    Tensor]]:
+    def forward(
+            self,
+            inputs: List[Tensor]) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         """Logits, plus the representation in training mode.
 
         Args:

@@ -1,7 +1,6 @@
 """Confidence-weighted cross-entropy on pseudo-labels (ReCo Eq. 6)."""
 from typing import Dict
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
@@ -78,7 +77,7 @@ class PseudoLabelCELoss(nn.Module):
 
     def forward(self, logits: Tensor, labels: Tensor,
                 confidence: Tensor) -> Dict[str, Tensor]:
-        """Returns ``{loss_name: weighted loss, 'confident_ratio': mean eta}``."""
+        """``{loss_name: weighted loss, 'confident_ratio': mean eta}``."""
         out = pseudo_label_ce(logits, labels, confidence, self.threshold,
                               self.ignore_index)
         return {

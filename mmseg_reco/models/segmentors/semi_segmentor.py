@@ -1,7 +1,7 @@
 """Mean-teacher semi-supervised segmentor shared by every method."""
 import copy
 import math
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -206,7 +206,8 @@ class SemiSegmentor(BaseSegmentor):
             inputs, gt, _ = self._augment(self.sup_aug, inputs,
                                           self._gt_labels(data_samples))
             self._set_gt_labels(data_samples, gt)
-        return rename_loss_dict('sup_', self.student.loss(inputs, data_samples))
+        losses = self.student.loss(inputs, data_samples)
+        return rename_loss_dict('sup_', losses)
 
     def split_batch(
         self, inputs: Tensor, data_samples: SampleList
