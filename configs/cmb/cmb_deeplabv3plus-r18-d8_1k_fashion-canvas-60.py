@@ -9,7 +9,6 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/methods/cmb.py',
 ]
-custom_imports = _base_.cmb_imports
 num_classes = 11
 feat_dim = 64
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)

@@ -20,7 +20,6 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/methods/cmb.py',
 ]
-custom_imports = _base_.cmb_imports
 num_classes = 19
 split = '1of30'
 data_root = 'data/cityscapes'

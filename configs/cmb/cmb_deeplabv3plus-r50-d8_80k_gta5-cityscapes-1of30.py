@@ -16,7 +16,6 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/methods/cmb.py',
 ]
-custom_imports = _base_.cmb_imports
 num_classes = 19
 split = '1of30'
 # |X_l| of the Cityscapes split (ceil(2975 / 30)): K = max(1, 256 // 100)

@@ -16,7 +16,6 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/methods/cmb.py',
 ]
-custom_imports = _base_.cmb_imports
 num_classes = 21
 split = '1of50'
 

@@ -1,6 +1,7 @@
-from .hooks import MeanTeacherHook, RandomStateHook
+from .hooks import MeanTeacherHook, MemoryBankHook, RandomStateHook
 from .optimizers import MultiOptimWrapperConstructor
 
 __all__ = [
-    'MeanTeacherHook', 'MultiOptimWrapperConstructor', 'RandomStateHook'
+    'MeanTeacherHook', 'MemoryBankHook', 'MultiOptimWrapperConstructor',
+    'RandomStateHook'
 ]

@@ -42,6 +42,11 @@ def init_cpu_dist(cfg) -> None:
     when the process group already exists, so starting it here with gloo
     lets ``tools/dist_train.sh CONFIG 2`` run on CPUs.
 
+    mmengine's Runner gives the DDP wrapper ``device_ids=[LOCAL_RANK]``,
+    which torch refuses for a CPU module; ``model_wrapper_cfg`` gets
+    ``device_ids=None`` here (mmengine's default wrapper when the config
+    has none).
+
     torch's ``SyncBatchNorm`` refuses CPU tensors under a process group
     ("SyncBatchNorm expected input tensor to be on GPU ..."), so SyncBN
     layers of ``cfg.model`` become BN here, with a warning: each rank then
@@ -56,6 +61,12 @@ def init_cpu_dist(cfg) -> None:
         dist.init_process_group(backend='gloo')
     env_cfg = cfg.setdefault('env_cfg', {})
     env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
     if cfg.get('sync_bn'):  # the Runner's BN -> SyncBN conversion
         cfg.sync_bn = None
         print_log('sync_bn is ignored on CPU (gloo)', logger='current',

@@ -12,15 +12,6 @@
 # (per-class weights alpha: ``loss_decode.class_weight``, Cityscapes/GTA5
 # only); the other three terms and the memory bank live in CMBLoss.
 _base_ = ['./mean_teacher.py']
-# the method's modules (a leaf sets custom_imports = _base_.cmb_imports)
-cmb_imports = dict(
-    imports=[
-        'mmseg_reco',
-        'mmseg_reco.models.decode_heads.cmb_head',
-        'mmseg_reco.models.losses.cmb_loss',
-        'mmseg_reco.engine.hooks.memory_bank_hook',
-    ],
-    allow_failed_imports=False)
 # projection g, prediction q (Linear-BN-ReLU-Linear, 256) and 2 x C attention
 # modules (Linear-BN-LeakyReLU-Linear-Sigmoid, 256 -> 1) on the feature the
 # inner head passes to its classifier

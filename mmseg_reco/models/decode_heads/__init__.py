@@ -1,3 +1,4 @@
+from .cmb_head import CMBHead
 from .representation_head import RepresentationHead
 
-__all__ = ['RepresentationHead']
+__all__ = ['CMBHead', 'RepresentationHead']
