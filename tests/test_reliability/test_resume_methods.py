@@ -6,6 +6,8 @@ stopped) and the final model state (student, EMA teacher, memory bank and
 its pointers, discriminator) equal an uninterrupted run's with the same
 seed, bit for bit on a CPU.
 """
+import shutil
+
 import pytest
 import torch
 
@@ -36,9 +38,19 @@ def test_resume_repeats_uninterrupted_run(name, tmp_path):
                   checkpoint_interval=KILLED_AFTER))
     full = run(cfg)
 
-    cfg.work_dir = str(tmp_path / 'killed')
-    killed = run(cfg, kill_after=KILLED_AFTER)
-    assert max(killed.logs) == KILLED_AFTER
+    # the run killed right after iteration k left iter_k.pth and
+    # last_checkpoint in its work_dir: the same files as the uninterrupted
+    # run's at iteration k (tests/test_tools/test_train_resume.py kills a
+    # real process with SIGKILL)
+    killed = tmp_path / 'killed'
+    killed.mkdir()
+    ckpt = f'iter_{KILLED_AFTER}.pth'
+    shutil.copy(tmp_path / 'full' / ckpt, killed / ckpt)
+    (killed / 'last_checkpoint').write_text(str(killed / ckpt))
+    # it loads under torch's weights_only default (teacher, bank, optimiser
+    # states, message hub)
+    assert torch.load(killed / ckpt)['meta']['iter'] == KILLED_AFTER
+    cfg.work_dir = str(killed)
     resumed = run(cfg, resume=True)
 
     steps = list(range(KILLED_AFTER + 1, TOTAL + 1))
