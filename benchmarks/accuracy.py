@@ -59,7 +59,7 @@ METHODS = OrderedDict([
     ('cmb', ('Memory bank', 'configs/cmb/'
              'cmb_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
     ('s4gan', ('S4GAN', 'configs/s4gan/'
-                's4gan_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+               's4gan_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
     ('supervised-region',
      ('Supervised (region model)',
       'configs/rc2l/supervised_region-r18_1k_fashion-canvas-60.py')),
@@ -73,6 +73,9 @@ SETTINGS = dict(
 #: Iteration counts in configs that follow the schedule's length.
 SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
 DATA_ROOT = 'data/fashion_canvas'
+#: Table columns: the demo's classes (FashionCanvasDataset).
+CLASSES = ('background', 'T-shirt/top', 'Trouser', 'Pullover', 'Dress',
+           'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
 DEFAULT_PRETRAINED = 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth'
 HEADLINE = ('reco', 'supervised')
 
@@ -252,6 +255,17 @@ def train(method, seed, args):
     return work_dir, seconds
 
 
+def projected(times, todo, done):
+    """Seconds the runs ``todo`` take: measured ones, plus the remaining
+    ones at their method's mean (or the overall mean) time."""
+    overall = sum(times.values()) / len(times)
+    total = sum(times.values())
+    for seed, method in todo[done + 1:]:
+        spent = [t for (m, _), t in times.items() if m == method]
+        total += sum(spent) / len(spent) if spent else overall
+    return total
+
+
 def ensure_pretrained(args):
     if args.no_pretrained or osp.isfile(args.pretrained):
         return
@@ -267,12 +281,16 @@ def ensure_pretrained(args):
 
 def pictures(runs, args):
     """Curves of every run; predictions and relation graphs at seed 0."""
+    from mmseg_reco.visualization import load_scalars, plot_curves
     out = args.work_dir
-    curves = _load_tool('tools/analysis/plot_curves.py')
-    group = '/([^/]+)/seed[0-9]+$'
-    all_dirs = [d for dirs in runs.values() for d in dirs]
-    curves.main(all_dirs + ['--out', osp.join(out, 'curves.png'),
-                            '--group', group, '--smooth', '3'])
+    records, groups = OrderedDict(), {}
+    for method, dirs in runs.items():
+        for work_dir in dirs:
+            records[work_dir] = load_scalars(work_dir)
+            groups[work_dir] = METHODS[method][0]
+    plot_curves(records, osp.join(out, 'curves.png'), groups=groups,
+                window=3, title=f'{args.iters} iterations per run')
+    print(f'wrote {osp.join(out, "curves.png")}')
     first = OrderedDict(
         (method, dirs[0]) for method, dirs in runs.items() if dirs)
     models = []
@@ -320,12 +338,16 @@ def main(argv=None):
     print(f'methods {args.methods}, seeds {args.seeds}, {args.iters} '
           f'iterations per run, device {args.device}', flush=True)
     runs, times = OrderedDict(), {}
-    for seed in args.seeds:
-        for method in args.methods:
-            work_dir, seconds = train(method, seed, args)
-            runs.setdefault(method, []).append(work_dir)
-            if seconds is not None:
-                times[(method, seed)] = seconds
+    todo = [(seed, method) for seed in args.seeds for method in args.methods]
+    for k, (seed, method) in enumerate(todo):
+        work_dir, seconds = train(method, seed, args)
+        runs.setdefault(method, []).append(work_dir)
+        if seconds is None:
+            continue
+        times[(method, seed)] = seconds
+        print(f'  elapsed {(time.time() - start) / 60:.1f} min, projected '
+              f'training total {projected(times, todo, k) / 60:.0f} min',
+              flush=True)
     train_time = time.time() - start
     for method in args.methods:
         spent = [t for (m, _), t in times.items() if m == method]
@@ -335,7 +357,8 @@ def main(argv=None):
     aggregate = _load_tool('tools/analysis/aggregate.py')
     names = {d: METHODS[m][0] for m, dirs in runs.items() for d in dirs}
     table, _ = aggregate.aggregate_work_dirs(
-        [d for dirs in runs.values() for d in dirs], names=names)
+        [d for dirs in runs.values() for d in dirs], names=names,
+        class_names=CLASSES)
     from mmseg_reco.visualization import format_markdown, write_csv
     markdown = format_markdown(table)
     write_csv(table, osp.join(args.work_dir, 'accuracy.csv'))

@@ -78,8 +78,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='training iterations. Default: 600 (about 4 '
                         'minutes on 2 free CPU cores)')
     parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--optimizer', default='sgd',
+                        choices=['sgd', 'adamw'],
+                        help='SGD with Nesterov momentum, or AdamW')
     parser.add_argument('--lr', type=float, default=0.05,
-                        help='peak SGD learning rate (cosine decay)')
+                        help='peak learning rate (cosine decay)')
     parser.add_argument('--warmup-iters', type=int, default=50,
                         help='linear learning-rate warm-up')
     parser.add_argument('--momentum', type=float, default=0.9)
@@ -253,10 +256,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         (no_decay if param.ndim <= 1 else decay).append(param)
-    optimizer = torch.optim.SGD(
-        [dict(params=decay, weight_decay=args.weight_decay),
-         dict(params=no_decay, weight_decay=0.0)],
-        lr=args.lr, momentum=args.momentum, nesterov=True)
+    groups = [dict(params=decay, weight_decay=args.weight_decay),
+              dict(params=no_decay, weight_decay=0.0)]
+    if args.optimizer == 'sgd':
+        optimizer = torch.optim.SGD(groups, lr=args.lr,
+                                    momentum=args.momentum, nesterov=True)
+    else:
+        optimizer = torch.optim.AdamW(groups, lr=args.lr)
     model.train()
     start = time.time()
     seen_loss, seen_correct, seen = 0.0, 0, 0

@@ -7,7 +7,6 @@ visualises, and batches of the validation set.
 """
 from typing import Iterator, List, Optional, Tuple, Union
 
-import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate

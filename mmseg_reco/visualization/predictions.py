@@ -58,8 +58,7 @@ def plot_prediction_grid(images: List[np.ndarray],
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    assert len(images) == len(gts) and len(images) > 0, (len(images),
-                                                          len(gts))
+    assert len(images) == len(gts) > 0, (len(images), len(gts))
     for name, preds in predictions.items():
         assert len(preds) == len(images), (name, len(preds), len(images))
     columns = ['image', 'ground truth'] + list(predictions)

@@ -49,8 +49,7 @@ def accumulate_class_sums(feats: Tensor,
         tuple[Tensor, Tensor]: updated sums (K, D) and counts (K,), float64
         on ``feats``' device.
     """
-    assert feats.dim() == 4 and labels.dim() == 3, (feats.shape,
-                                                     labels.shape)
+    assert feats.dim() == 4 and labels.dim() == 3, (feats.shape, labels.shape)
     num, dim = feats.shape[:2]
     assert labels.shape[0] == num, (feats.shape, labels.shape)
     if sums is None:
@@ -69,7 +68,8 @@ def accumulate_class_sums(feats: Tensor,
     extra_sums = sums.new_zeros(num_classes + 1, dim)
     extra_sums.index_add_(0, index, table)
     extra_counts = counts.new_zeros(num_classes + 1)
-    extra_counts.index_add_(0, index, torch.ones_like(index, dtype=torch.float64))
+    extra_counts.index_add_(0, index,
+                            torch.ones_like(index, dtype=torch.float64))
     return sums + extra_sums[:num_classes], counts + extra_counts[:num_classes]
 
 

@@ -24,7 +24,7 @@ def _load_tool(relpath):
 
 
 def _write_run(work_dir, evals, config='method_a_cfg', train_steps=(10, 20),
-              timestamp='20240101_000000', losses=None):
+               timestamp='20240101_000000', losses=None):
     """A fake mmengine work dir.
 
     Args:

@@ -1,8 +1,8 @@
 """Small in-process training runs on the demo data for the reliability tests.
 
 Every method's demo config is shrunk to a batch of 4 (2 labelled + 2
-unlabelled for the semi-supervised ones), no workers, no validation, and
-run for a few iterations with mmengine's Runner. :class:`Recorder` keeps
+unlabelled for the semi-supervised ones) of 32 x 32 crops, no workers, no
+validation, and run for a few iterations with mmengine's Runner. :class:`Recorder` keeps
 each iteration's logged values and image paths; :class:`Kill` stops a run
 at the start of an iteration as ``kill -9`` would (no ``after_train``
 hooks, nothing saved).
@@ -52,6 +52,8 @@ METHOD_CONFIGS = {
 
 #: Images per batch in the small runs (half labelled for semi configs).
 BATCH = 4
+#: Side of the training crop in the small runs (the demo configs: 64).
+CROP = 32
 
 
 def method_config(name: str) -> str:
@@ -72,7 +74,8 @@ def small_cfg(name: str,
               work_dir,
               iters: int,
               checkpoint_interval: int = -1,
-              batch: int = BATCH) -> Config:
+              batch: int = BATCH,
+              crop: Optional[int] = CROP) -> Config:
     """The demo config of ``name`` shrunk to a few CPU iterations.
 
     Args:
@@ -81,6 +84,9 @@ def small_cfg(name: str,
         iters (int): ``train_cfg.max_iters``.
         checkpoint_interval (int): ``CheckpointHook`` interval (-1: none).
         batch (int): images per batch.
+        crop (int, optional): side of the training crop instead of the
+            config's (64 on the demo data); None keeps the config's.
+            Default: :data:`CROP`.
 
     Returns:
         Config: the config, with ``NonFiniteLossHook`` and
@@ -93,6 +99,11 @@ def small_cfg(name: str,
     loader.persistent_workers = False
     for sub in _datasets(loader.dataset):
         sub.data_root = DEMO
+        if crop is not None:
+            for transform in sub.pipeline:
+                for key in ('scale', 'crop_size', 'size'):
+                    if key in transform:
+                        transform[key] = (crop, crop)
     if loader.sampler.type == 'LabelledUnlabelledSampler':
         share = loader.sampler.num_labelled / loader.sampler.batch_size
         loader.sampler.batch_size = batch

@@ -32,10 +32,11 @@ def _overrides(name, cfg):
 
 @pytest.mark.parametrize('name', list(METHOD_CONFIGS))
 def test_resume_repeats_uninterrupted_run(name, tmp_path):
-    cfg = _overrides(
-        name,
-        small_cfg(name, tmp_path / 'full', TOTAL,
-                  checkpoint_interval=KILLED_AFTER))
+    cfg = _overrides(name,
+                     small_cfg(name, tmp_path / 'full', TOTAL))
+    # one checkpoint, at iteration k (each costs a config dump)
+    cfg.default_hooks.checkpoint.update(
+        interval=10 * TOTAL, save_begin=KILLED_AFTER)
     full = run(cfg)
 
     # the run killed right after iteration k left iter_k.pth and

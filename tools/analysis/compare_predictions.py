@@ -9,10 +9,11 @@ the first model's config, with its own data preprocessor; a
 Models are given as ``[NAME=]CONFIG:CHECKPOINT``; NAME defaults to the
 config's file name.
 
-Example:
+Example (``docs/analysis.md`` has it with the demo configs)::
+
     python tools/analysis/compare_predictions.py \
-        Supervised=configs/baselines/supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py:work_dirs/sup/iter_1000.pth \
-        ReCo=configs/reco/reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py:work_dirs/reco/iter_1000.pth \
+        Supervised=SUP_CONFIG:work_dirs/sup/iter_1000.pth \
+        ReCo=RECO_CONFIG:work_dirs/reco/iter_1000.pth \
         --num-images 6 --out predictions.png
 """
 import argparse

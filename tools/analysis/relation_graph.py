@@ -18,10 +18,11 @@ Writes into ``--out``: ``relation_graph_<embedding>.csv`` (the matrix, class
 names as header and index), ``relation_graph_<embedding>.png`` (heatmap)
 and ``dendrogram_<embedding>.png``.
 
-Example:
-    python tools/analysis/relation_graph.py \
-        configs/reco/reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py \
-        work_dirs/reco/iter_1000.pth --out work_dirs/reco/relation
+Example (the config dumped into a run's work dir is the one it trained
+with)::
+
+    python tools/analysis/relation_graph.py work_dirs/reco/CONFIG.py \
+        work_dirs/reco/iter_1000.pth --embedding rep feat --out DIR
 """
 import argparse
 import os
@@ -147,8 +148,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                         method=args.linkage)
         written[name] = dict(paths, matrix=graph)
         print(f'{name}: wrote ' + ', '.join(paths.values()))
-    print(f'relation graph over {min(len(dataset), args.max_images or len(dataset))} '
-          f'images in {time.time() - start:.1f} s')
+    num = min(len(dataset), args.max_images or len(dataset))
+    print(f'relation graph over {num} images in {time.time() - start:.1f} s')
     return written
 
 

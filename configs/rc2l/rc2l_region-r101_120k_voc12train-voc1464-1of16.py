@@ -1,0 +1,41 @@
+# RC2L (shared/papers/004, Tables 1-2): 1/16 (92) labelled images,
+# split files from: python tools/make_splits.py voc1464 --ratio 1/16
+# section 4.1: batch 16 (8 labelled + 8 unlabelled), 512x512 crops,
+# 120k iterations, alpha = 2.0 (Table 4).
+_base_ = [
+    '../_base_/models/region_r101.py',
+    '../_base_/datasets/voc12_aug_semi.py',
+    '../_base_/schedules/schedule_120k.py',
+    '../_base_/default_runtime.py',
+    '../_base_/methods/rc2l.py',
+]
+crop_size = (512, 512)
+split = 'voc1464-1of16'
+batch_size = 16
+# the paper's crop size in both training pipelines
+_sized = dict(RandomCrop=dict(crop_size=crop_size), Pad=dict(size=crop_size))
+labelled_pipeline = [
+    dict(t, **_sized.get(t['type'], {}))
+    for t in _base_.labelled_dataset['pipeline']
+]
+weak_pipeline = [
+    dict(t, **_sized.get(t['type'], {}))
+    for t in _base_.unlabelled_dataset['pipeline']
+]
+train_dataloader = dict(
+    batch_size=batch_size,
+    sampler=dict(batch_size=batch_size, num_labelled=batch_size // 2),
+    dataset=dict(datasets=[
+        dict(
+            _base_.labelled_dataset,
+            ann_file=f'splits/labelled-{split}.txt',
+            pipeline=labelled_pipeline),
+        dict(
+            _base_.unlabelled_dataset,
+            ann_file=f'splits/unlabelled-{split}.txt',
+            pipeline=weak_pipeline),
+    ]))
+model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
+model['segmentor']['decode_head']['num_classes'] = 21
+model['method_losses'][0]['alpha'] = 2.0
+optim_wrapper = dict(_delete_=True, **_base_.rc2l_optim_wrapper)

@@ -1,0 +1,15 @@
+# RC2L (shared/papers/004, Tables 1-2): 1/8 (183) labelled images;
+# split files from: python tools/make_splits.py voc1464 --ratio 1/8
+_base_ = ['./rc2l_region-r101_120k_voc12train-voc1464-1of16.py']
+split = 'voc1464-1of8'
+train_dataloader = dict(
+    dataset=dict(datasets=[
+        dict(
+            _base_.labelled_dataset,
+            ann_file=f'splits/labelled-{split}.txt',
+            pipeline=_base_.labelled_pipeline),
+        dict(
+            _base_.unlabelled_dataset,
+            ann_file=f'splits/unlabelled-{split}.txt',
+            pipeline=_base_.weak_pipeline),
+    ]))
