@@ -50,25 +50,37 @@ def parse_args():
 
 
 def enable_amp(cfg):
-    """Switch the optimiser wrapper to AmpOptimWrapper.
+    """Switch the optimiser wrapper(s) to mixed precision.
 
-    fp16 on CUDA; on a CPU-only machine autocast uses bfloat16, which needs
-    no loss scaling.
+    fp16 ``AmpOptimWrapper`` with dynamic loss scaling on CUDA; on a
+    machine without CUDA, ``AutocastOptimWrapper``: bfloat16 autocast, which
+    needs no loss scaling (mmengine's ``AmpOptimWrapper`` refuses to start
+    without a GPU). A dict of wrappers (``MultiOptimWrapperConstructor``,
+    S4GAN) is switched wrapper by wrapper.
     """
     import torch
-    optim_wrapper = cfg.optim_wrapper.type
-    if optim_wrapper == 'AmpOptimWrapper':
-        print_log('AMP training is already enabled in your config.',
-                  logger='current', level=logging.WARNING)
-        return
-    assert optim_wrapper == 'OptimWrapper', (
-        '`--amp` is only supported when the optimizer wrapper type is '
-        f'`OptimWrapper` but got {optim_wrapper}.')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    if torch.cuda.is_available():
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    optim_wrapper = cfg.optim_wrapper
+    if 'type' in optim_wrapper:
+        wrappers = [optim_wrapper]
     else:
-        cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+        wrappers = [
+            w for w in optim_wrapper.values()
+            if isinstance(w, dict) and 'type' in w
+        ]
+    for wrapper in wrappers:
+        if wrapper.type in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
+            print_log('AMP training is already enabled in your config.',
+                      logger='current', level=logging.WARNING)
+            continue
+        assert wrapper.type == 'OptimWrapper', (
+            '`--amp` is only supported when the optimizer wrapper type is '
+            f'`OptimWrapper` but got {wrapper.type}.')
+        if torch.cuda.is_available():
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            wrapper.type = 'AutocastOptimWrapper'
+            wrapper.setdefault('dtype', 'bfloat16')
 
 
 def main():

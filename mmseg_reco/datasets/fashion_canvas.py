@@ -1,9 +1,11 @@
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .splits import SplitFileMixin
+
 
 @DATASETS.register_module()
-class FashionCanvasDataset(BaseSegDataset):
+class FashionCanvasDataset(SplitFileMixin, BaseSegDataset):
     """Fashion-MNIST canvases: the offline demo dataset.
 
     Built by ``tools/prepare_demo.py``: 64x64 RGB canvases holding 2-4

@@ -1,7 +1,2 @@
-from .hooks import MeanTeacherHook, MemoryBankHook, RandomStateHook
-from .optimizers import MultiOptimWrapperConstructor
-
-__all__ = [
-    'MeanTeacherHook', 'MemoryBankHook', 'MultiOptimWrapperConstructor',
-    'RandomStateHook'
-]
+from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403

@@ -2,10 +2,8 @@
 
 Every method's demo config is shrunk to a batch of 4 (2 labelled + 2
 unlabelled for the semi-supervised ones) of 32 x 32 crops, no workers, no
-validation, and run for a few iterations with mmengine's Runner. :class:`Recorder` keeps
-each iteration's logged values and image paths; :class:`Kill` stops a run
-at the start of an iteration as ``kill -9`` would (no ``after_train``
-hooks, nothing saved).
+validation, and run for a few iterations with mmengine's Runner.
+:class:`Recorder` keeps each iteration's logged values and image paths.
 """
 import functools
 import importlib
@@ -47,7 +45,8 @@ METHOD_CONFIGS = {
     'reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py',
     'cmb': 'configs/cmb/cmb_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py',
     'rc2l': 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py',
-    's4gan': 'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py',
+    's4gan':
+    'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py',
 }
 
 #: Images per batch in the small runs (half labelled for semi configs).
@@ -149,39 +148,15 @@ class Recorder(Hook):
         ]
 
 
-class Killed(RuntimeError):
-    """Raised by :class:`Kill`."""
-
-
-class Kill(Hook):
-    """Stop the run before iteration ``after + 1`` starts, like kill -9."""
-
-    priority = 'HIGHEST'
-
-    def __init__(self, after: int) -> None:
-        self.after = after
-
-    def before_train_iter(self, runner, batch_idx: int,
-                          data_batch=None) -> None:
-        if runner.iter == self.after:
-            raise Killed(f'killed after iteration {self.after}')
-
-
-def run(cfg: Config,
-        kill_after: Optional[int] = None,
-        resume: bool = False) -> Recorder:
-    """Build a Runner from ``cfg``, train, and return its recorder."""
+def run(cfg: Config, resume: bool = False) -> Recorder:
+    """Build a Runner from ``cfg``, train, and return its recorder (with the
+    runner as ``recorder.runner``)."""
     cfg = cfg.copy()
     cfg.resume = resume
     runner = Runner.from_cfg(cfg)
     recorder = Recorder()
     runner.register_hook(recorder)
-    if kill_after is not None:
-        runner.register_hook(Kill(kill_after))
-    try:
-        runner.train()
-    except Killed:
-        pass
+    runner.train()
     recorder.runner = runner
     return recorder
 

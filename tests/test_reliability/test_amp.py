@@ -1,10 +1,11 @@
 """Mixed precision: bf16 autocast on CPU for every method.
 
 - On a fixed batch, the losses under ``torch.autocast('cpu', bfloat16)``
-  are finite and within ``RTOL`` (relative) + ``ATOL`` of float32 with the
-  same random draws. Measured on the demo models at initialisation: at
-  most 1.1 % (RC2L's class loss, whose Hungarian matching can change with
-  the precision of its costs), below 0.1 % for the other methods.
+  are finite and within ``RTOL`` (relative, per method) + ``ATOL`` of
+  float32 with the same random draws. Measured on freshly initialised demo
+  models, 4 batches each, 32 and 64 pixel crops: at most 0.24 % for ReCo,
+  ReCo + ClassMix, the memory bank and S4GAN; 2.6 % for RC2L, whose class
+  loss follows the Hungarian matching, which bf16 costs can change.
 - ``tools/train.py --amp`` (its ``enable_amp``) selects
   ``AutocastOptimWrapper`` on a machine without CUDA, and two training
   iterations of every method under it give finite losses.
@@ -22,7 +23,9 @@ from mmseg_reco.engine.optimizers.autocast_optim_wrapper import \
 from reliability_utils import (METHOD_CONFIGS, REPO, model_and_batch,
                                requires_demo, run, small_cfg)
 
-RTOL = 0.03
+RTOL = 0.01
+#: methods whose losses depend on a discrete matching
+RTOL_MATCHING = {'rc2l': 0.05}
 ATOL = 1e-3
 
 
@@ -45,7 +48,8 @@ def test_bf16_losses_match_float32_on_a_fixed_batch(name):
     for key in full:
         assert torch.isfinite(torch.tensor(half[key])), key
         if 'loss' in key:
-            assert half[key] == pytest.approx(full[key], rel=RTOL,
+            rel = RTOL_MATCHING.get(name, RTOL)
+            assert half[key] == pytest.approx(full[key], rel=rel,
                                               abs=ATOL), key
 
 

@@ -9,6 +9,7 @@ import copy
 
 import pytest
 import torch
+
 from reliability_utils import METHOD_CONFIGS, model_and_batch, requires_demo
 
 pytestmark = requires_demo
@@ -16,7 +17,10 @@ pytestmark = requires_demo
 IGNORE = 255
 ONE_CLASS = 3
 #: the ReCo loss key of the two ReCo configs
-RECO_KEYS = {'reco-sup': 'decode.loss_reco', 'reco-classmix': 'unsup_loss_reco'}
+RECO_KEYS = {
+    'reco-sup': 'decode.loss_reco',
+    'reco-classmix': 'unsup_loss_reco'
+}
 
 
 def labelled_samples(batch):

@@ -15,7 +15,7 @@ from PIL import Image
 from mmseg.registry import DATASETS, DATA_SAMPLERS
 from mmseg_reco.datasets.transforms.check_seg_labels import (CheckSegLabels,
                                                              bad_label_ids)
-from reliability_utils import DEMO, requires_demo
+from reliability_utils import DEMO
 
 NUM_CLASSES = 11
 STEMS = ['train_00000', 'train_00001', 'train_00002']
@@ -80,7 +80,7 @@ def edit_label(root, stem, fn):
 # --------------------------------------------------------------------------
 # label ids and sizes
 def test_clean_labels_pass_with_ignore_pixels(data_root):
-    edit_label(data_root, STEMS[0], lambda l: np.where(l == 0, 255, l))
+    edit_label(data_root, STEMS[0], lambda lab: np.where(lab == 0, 255, lab))
     dataset = labelled(data_root)
     for index in range(len(dataset)):
         assert dataset[index]['data_samples'].gt_sem_seg.data.max() <= 255
@@ -104,7 +104,7 @@ def test_label_ids_outside_the_classes_name_the_file(data_root):
 
 
 def test_image_and_label_of_different_sizes_are_refused(data_root):
-    edit_label(data_root, STEMS[2], lambda l: l[:48, :40])
+    edit_label(data_root, STEMS[2], lambda lab: lab[:48, :40])
     with pytest.raises(ValueError, match=r'train_00002.png.* is 48x40 but '
                        r'its image .* is 64x64'):
         labelled(data_root)[2]

@@ -219,6 +219,37 @@ def test_memory_bank_is_the_same_on_every_rank(empty_rank, tmp_path):
 
 
 # --------------------------------------------------------------------------
+# a non-finite loss on one rank stops every rank
+def _nonfinite_job(rank):
+    import math
+    from types import SimpleNamespace
+
+    from mmengine.logging import MessageHub
+
+    from mmseg_reco.engine.hooks.nonfinite_loss_hook import (
+        NonFiniteLossError, NonFiniteLossHook)
+    hub = MessageHub.get_instance(f'nonfinite_rank{rank}')
+    values = dict(loss=1.0, sup_loss_ce=1.0)
+    if rank == 1:
+        values.update(loss=math.nan, sup_loss_ce=math.nan)
+    for key, value in values.items():
+        hub.update_scalar(f'train/{key}', value)
+    runner = SimpleNamespace(message_hub=hub, iter=9)
+    try:
+        NonFiniteLossHook().after_train_iter(runner, 9, outputs=values)
+    except NonFiniteLossError as error:
+        return str(error)
+    return None
+
+
+def test_nonfinite_loss_on_one_rank_stops_every_rank(tmp_path):
+    messages = spawn(_nonfinite_job, tmp_path)
+    for message in messages:
+        assert message is not None
+        assert 'iteration 10: sup_loss_ce=nan, loss=nan on rank 1' in message
+
+
+# --------------------------------------------------------------------------
 # SyncBN
 def _sync_bn_job(rank):
     bn = nn.SyncBatchNorm(3)
@@ -275,17 +306,40 @@ def model_grads(model, batch, seed):
 def _semi_job(rank, model, batch):
     from mmengine.model import MMDistributedDataParallel
     ddp = MMDistributedDataParallel(module=model)
-    return model_grads(ddp, split_batch(batch, rank), seed=100 + rank)
+    losses, grads = model_grads(ddp, split_batch(batch, rank),
+                                seed=100 + rank)
+    # memory-bank terms gather every rank's candidates
+    banks = {}
+    for name, term in model.named_modules():
+        if callable(getattr(term, 'push_candidates', None)):
+            term.push_candidates()
+            banks.update({
+                f'{name}.{k}': v.clone()
+                for k, v in term.state_dict().items() if 'bank.' in k
+            })
+    return losses, grads, banks
+
+
+def ignore_rank0_labels(batch):
+    """Every labelled pixel of rank 0's half set to the ignore index."""
+    batch = copy.deepcopy(batch)
+    lab = [s for s in batch['data_samples'] if 'gt_sem_seg' in s]
+    for sample in lab[0::WORLD]:
+        sample.gt_sem_seg.data.fill_(255)
+    return batch
 
 
 @requires_demo
+@pytest.mark.parametrize('degenerate', [False, True])
 @pytest.mark.parametrize('name', ['reco-classmix', 'cmb'])
 def test_mean_teacher_gradient_is_the_mean_of_per_half_gradients(
-        name, tmp_path):
+        name, degenerate, tmp_path):
     model, _ = model_and_batch(name)
     cfg = small_cfg(name, '/tmp/unused', iters=1, batch=2 * 4)
     from mmengine.runner import Runner
     batch = next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0)))
+    if degenerate:
+        batch = ignore_rank0_labels(batch)
     state = copy.deepcopy(model.state_dict())
     ranks = spawn(_semi_job, tmp_path, model, batch)
     halves = []
@@ -293,14 +347,22 @@ def test_mean_teacher_gradient_is_the_mean_of_per_half_gradients(
         model.load_state_dict(state)
         halves.append(model_grads(model, split_batch(batch, rank),
                                   seed=100 + rank))
+    model.load_state_dict(state)
     mean = {k: (halves[0][1][k] + halves[1][1][k]) / WORLD
             for k in halves[0][1]}
-    for rank, (losses, grads) in enumerate(ranks):
+    for rank, (losses, grads, _) in enumerate(ranks):
+        # the same keys on every rank, also with no valid labelled pixel
         assert losses.keys() == halves[rank][0].keys()
         for key in losses:
             torch.testing.assert_close(
                 losses[key], halves[rank][0][key], rtol=RTOL, atol=ATOL)
         assert_close_grads(grads, mean)
+    banks = [b for _, _, b in ranks]
+    assert banks[0].keys() == banks[1].keys()
+    assert (name == 'cmb') == bool(banks[0])
+    for key in banks[0]:
+        assert torch.equal(banks[0][key], banks[1][key]), key
+
 
 # --------------------------------------------------------------------------
 # every method's demo config under the Runner, 2 ranks

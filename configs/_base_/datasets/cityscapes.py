@@ -12,6 +12,7 @@ train_prefix = dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train')
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=19),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
@@ -19,6 +20,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=19),
     dict(type='PackSegInputs'),
 ]
 labelled_dataset = dict(

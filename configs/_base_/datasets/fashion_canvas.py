@@ -7,6 +7,7 @@ labelled_split = 'splits/train.txt'
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=11),
     dict(
         type='RandomResize',
         scale=crop_size,
@@ -21,6 +22,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=11),
     dict(type='PackSegInputs'),
 ]
 labelled_dataset = dict(

@@ -21,6 +21,7 @@ unlabelled_meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
 partial_weak_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=11),
     dict(
         type='RandomResize',
         scale={{_base_.crop_size}},

@@ -10,6 +10,7 @@ gta5_root = 'data/gta5'
 gta5_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=19),
     dict(type='Resize', scale=(1024, 512), keep_ratio=True),
     dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
     dict(type='RandomFlip', prob=0.5),

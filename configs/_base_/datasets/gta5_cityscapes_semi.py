@@ -15,6 +15,7 @@ unlabelled_split = 'splits/unlabelled-1of30.txt'
 gta5_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=19),
     dict(type='Resize', scale=(1024, 512), keep_ratio=True),
     dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
     dict(type='RandomFlip', prob=0.5),

@@ -14,6 +14,7 @@ train_prefix = dict(img_path='img_dir/train', seg_map_path='ann_dir/train')
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=37),
     dict(
         type='RandomResize',
         scale=scale,
@@ -27,6 +28,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=37),
     dict(type='PackSegInputs'),
 ]
 labelled_dataset = dict(

@@ -24,6 +24,7 @@ unlabelled_meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
 partial_weak_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=37),
     dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
     dict(type='Pad', size={{_base_.crop_size}}),
     dict(type='MarkUnlabelled'),

@@ -16,6 +16,7 @@ train_prefix = dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=21),
     dict(
         type='RandomResize',
         scale=scale,
@@ -31,6 +32,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=21),
     dict(type='PackSegInputs'),
 ]
 labelled_dataset = dict(

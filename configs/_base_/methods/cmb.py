@@ -77,8 +77,7 @@ semi_model = dict(
     semi_test_cfg=dict(predict_on='student'))
 # Eq. 2 with a fixed tau = 0.997 (section 4.2); parameters only, teacher in
 # train mode (the authors' code). The bank is filled from the first iteration
-# (the authors' code: MemoryBankHook(start_iter=1000)). RandomStateHook
-# makes --resume exact.
+# (the authors' code: MemoryBankHook(start_iter=1000)).
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
@@ -86,5 +85,4 @@ custom_hooks = [
         buffers='skip',
         teacher_mode='train'),
     dict(type='MemoryBankHook', start_iter=0),
-    dict(type='RandomStateHook'),
 ]

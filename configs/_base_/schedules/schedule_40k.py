@@ -26,4 +26,8 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
     # torch generator state in checkpoints: exact --resume
-    rng_state=dict(type='RandomStateHook'))
+    rng_state=dict(type='RandomStateHook'),
+    # stop on a non-finite loss before anything is saved
+    nonfinite_loss=dict(type='NonFiniteLossHook'),
+    # refuse checkpoints of another method or class count
+    checkpoint_check=dict(type='CheckpointCompatibilityHook'))

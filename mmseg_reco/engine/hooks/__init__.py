@@ -1,5 +1,12 @@
+from .checkpoint_compatibility_hook import (CheckpointCompatibilityHook,
+                                            IncompatibleCheckpointError)
 from .mean_teacher_hook import MeanTeacherHook
 from .memory_bank_hook import MemoryBankHook
+from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .random_state_hook import RandomStateHook
 
-__all__ = ['MeanTeacherHook', 'MemoryBankHook', 'RandomStateHook']
+__all__ = [
+    'CheckpointCompatibilityHook', 'IncompatibleCheckpointError',
+    'MeanTeacherHook', 'MemoryBankHook', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'RandomStateHook'
+]
