@@ -71,6 +71,7 @@ default_hooks = dict(checkpoint=dict(interval=8000))
 labelled_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
+    dict(type='CheckSegLabels', num_classes=19),
     dict(
         type='RandomApply',
         transforms=[

@@ -76,6 +76,7 @@ def _labelled_pipeline(scale):
     return [
         dict(type='LoadImageFromFile'),
         dict(type='LoadAnnotations'),
+        dict(type='CheckSegLabels', num_classes=19),
         dict(
             type='RandomApply',
             transforms=[
