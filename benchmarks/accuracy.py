@@ -33,6 +33,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
@@ -68,7 +69,7 @@ METHODS = OrderedDict([
 DEFAULT_METHODS = ('supervised', 'classmix', 'reco')
 #: CPU default and ``--full`` settings: iterations and evaluations per run.
 SETTINGS = dict(
-    default=dict(iters=400, evals=4),
+    default=dict(iters=800, evals=4),
     full=dict(iters=4000, evals=8))
 #: Iteration counts in configs that follow the schedule's length.
 SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
@@ -216,10 +217,27 @@ def run_config(config, work_dir, seed, args):
     return cfg
 
 
-def finished(work_dir, iters):
-    """Whether a run holds its final evaluation and checkpoint."""
+def run_settings(method, seed, args):
+    """What a run's result depends on, beyond its config file."""
+    return dict(
+        method=method, seed=seed, iters=args.iters, evals=args.evals,
+        pretrained=None if args.no_pretrained else osp.abspath(
+            args.pretrained),
+        split_per_seed=args.split_per_seed, val_images=args.val_images)
+
+
+def finished(work_dir, settings):
+    """Whether a run with these settings holds its final evaluation and
+    checkpoint."""
     from mmseg_reco.visualization import read_evaluation
-    result = read_evaluation(work_dir) if osp.isdir(work_dir) else None
+    path = osp.join(work_dir, 'benchmark_run.json')
+    if not osp.isfile(path):
+        return False
+    with open(path) as f:
+        if json.load(f) != settings:
+            return False
+    iters = settings['iters']
+    result = read_evaluation(work_dir)
     return (result is not None and result.get('step') == iters
             and osp.isfile(osp.join(work_dir, f'iter_{iters}.pth')))
 
@@ -228,10 +246,15 @@ def train(method, seed, args):
     """Train one run in a ``tools/train.py`` process; returns seconds."""
     name, config = METHODS[method]
     work_dir = osp.join(args.work_dir, method, f'seed{seed}')
-    if not args.rerun and finished(work_dir, args.iters):
+    settings = run_settings(method, seed, args)
+    if not args.rerun and finished(work_dir, settings):
         print(f'{name} seed {seed}: finished before, kept ({work_dir})')
         return work_dir, None
-    os.makedirs(work_dir, exist_ok=True)
+    if osp.isdir(work_dir):  # an unfinished or outdated run: start afresh
+        shutil.rmtree(work_dir)
+    os.makedirs(work_dir)
+    with open(osp.join(work_dir, 'benchmark_run.json'), 'w') as f:
+        json.dump(settings, f)
     cfg = run_config(config, work_dir, seed, args)
     config_path = osp.join(work_dir, osp.basename(config))
     cfg.dump(config_path)

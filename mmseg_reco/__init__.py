@@ -9,6 +9,6 @@ from .utils import register_safe_globals
 
 register_safe_globals()
 
-from . import datasets, engine, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 
 __version__ = '0.1.0'

@@ -156,8 +156,10 @@ def pixel_embeddings(segmentor: nn.Module, inputs: Tensor,
     finally:
         handle.remove()
     if len(captured) != 1:
-        raise RuntimeError(f'the classifier ran {len(captured)} times in '
-                           'one forward; expected once')
+        raise ValueError(
+            f'the classifier conv_seg of {type(inner).__name__} ran '
+            f"{len(captured)} times in one forward; embedding='feat' needs "
+            'a head that calls it once')
     return captured[0]
 
 

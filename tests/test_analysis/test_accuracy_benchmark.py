@@ -64,3 +64,29 @@ def test_no_pretrained(bench, tmp_path):
     cfg = bench.run_config(bench.METHODS['supervised'][1], str(tmp_path), 0,
                            args)
     assert cfg.model.segmentor.backbone.get('init_cfg') is None
+
+
+def test_finished_runs_are_kept_only_with_same_settings(bench, tmp_path,
+                                                        write_run):
+    import json
+    args = bench.parse_args(['--iters', '100'])
+    settings = bench.run_settings('reco', 1, args)
+    run = write_run(str(tmp_path / 'reco' / 'seed1'),
+                    [dict(step=50, mIoU=1.0), dict(step=100, mIoU=2.0)])
+    assert not bench.finished(run, settings)  # no settings file
+    with open(osp.join(run, 'benchmark_run.json'), 'w') as f:
+        json.dump(settings, f)
+    assert not bench.finished(run, settings)  # no final checkpoint
+    open(osp.join(run, 'iter_100.pth'), 'w').close()
+    assert bench.finished(run, settings)
+    other = bench.run_settings('reco', 1, bench.parse_args(
+        ['--iters', '100', '--no-pretrained']))
+    assert not bench.finished(run, other)
+
+
+def test_projected_time(bench):
+    todo = [(0, 'a'), (0, 'b'), (1, 'a'), (1, 'b')]
+    # after the first run (a: 10 s): everything at 10 s
+    assert bench.projected({('a', 0): 10.0}, todo, 0) == 40.0
+    # after two runs: each method at its own time
+    assert bench.projected({('a', 0): 10.0, ('b', 0): 30.0}, todo, 1) == 80.0

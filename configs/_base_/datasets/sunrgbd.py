@@ -56,5 +56,6 @@ val_dataloader = dict(
         ann_file='splits/val.txt',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# mmseg's IoUMetric, plus one 'IoU.<class>' key per class in scalars.json
+val_evaluator = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
