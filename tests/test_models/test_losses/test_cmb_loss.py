@@ -3,7 +3,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 
@@ -16,26 +15,8 @@ from mmseg_reco.models.losses.cmb_loss import (class_balance_weights,
                                                prediction_entropy,
                                                weighted_pseudo_ce)
 from mmseg_reco.models.utils.semi_batch import SemiBatch
-
-
-def reference_contrastive_loss(pred, labels, pred_scores, bank, bank_valid,
-                               bank_scores):
-    """Eq. 8-11 written out with a loop over classes and the full
-    prediction x entry distance matrix."""
-    num_classes = bank.shape[0]
-    total = pred.new_zeros(())
-    for c in range(num_classes):
-        rows = labels == c
-        preds, s_p = pred[rows], pred_scores[rows]
-        entries, s_z = bank[c][bank_valid[c]], bank_scores[c][bank_valid[c]]
-        if len(preds) == 0 or len(entries) == 0:
-            continue
-        w_p = len(preds) / s_p.sum() * s_p  # Eq. 8
-        w_z = len(entries) / s_z.sum() * s_z  # Eq. 8 for the bank entries
-        cos = F.normalize(preds, dim=1) @ F.normalize(entries, dim=1).t()
-        dist = w_p[:, None] * w_z[None, :] * (1 - cos)  # Eq. 9-10
-        total = total + dist.sum() / (len(preds) * len(entries))  # Eq. 11
-    return total / num_classes
+from mmseg_reco.testing.cmb_reference import \
+    cmb_contrastive_loss_reference as reference_contrastive_loss
 
 
 def _random_problem(seed=0, rows=50, num_classes=5, size=6, dim=8,
