@@ -156,6 +156,9 @@ def _train_losses(log):
     ]
 
 
+# slow: the default suite trains the demo config in
+# tests/test_reliability (resume, DDP, AMP)
+@pytest.mark.slow
 def test_demo_config_trains_fills_the_bank_and_evaluates(
         tiny_canvas, tmp_path):
     log = _train(tiny_canvas, tmp_path, iters=3)

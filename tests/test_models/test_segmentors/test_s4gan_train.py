@@ -71,6 +71,9 @@ def assert_states_close(a, b, path='optimizer'):
         assert a == b, path
 
 
+# slow: the default suite covers S4GAN resume in
+# tests/test_reliability/test_resume_methods.py
+@pytest.mark.slow
 def test_four_iterations_then_resume_restores_both_optimisers(
         demo_root, tmp_path):
     first = tmp_path / 'first'
