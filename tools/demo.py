@@ -38,6 +38,8 @@ def parse_args():
     parser.add_argument('--num-pictures', type=int, default=4)
     parser.add_argument('--scale', type=int, default=4,
                         help='upscaling of the 64x64 pictures')
+    parser.add_argument('--checkpoint',
+                        help='skip training: draw with these weights')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -57,13 +59,14 @@ def draw_predictions(runner: Runner, out_dir: str, num: int,
         with torch.no_grad():
             sample = model.test_step(pseudo_collate([dataset[index]]))[0]
         image = mmcv.imread(sample.img_path, channel_order='rgb')
+        # add_datasample writes ground truth | prediction side by side
+        path = osp.join(out_dir, osp.basename(sample.img_path))
         visualizer.add_datasample(
             'pair', image, sample, draw_gt=True, draw_pred=True,
-            show=False, with_labels=False)
-        gt_pred = visualizer.get_image()
+            show=False, with_labels=False, out_file=path)
+        gt_pred = mmcv.imread(path, channel_order='rgb')
         picture = np.concatenate([image, gt_pred], axis=1)
         picture = mmcv.imrescale(picture, scale, interpolation='nearest')
-        path = osp.join(out_dir, f'{osp.basename(sample.img_path)}')
         mmcv.imwrite(picture[..., ::-1], path)
         paths.append(path)
     return paths
@@ -81,7 +84,10 @@ def main():
     # 64x64 PNGs load fast: one worker leaves the cores to the model
     cfg.train_dataloader.num_workers = cfg.val_dataloader.num_workers = 1
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    if args.checkpoint:
+        runner.load_checkpoint(args.checkpoint)
+    else:
+        runner.train()
     paths = draw_predictions(runner, osp.join(args.work_dir, 'predictions'),
                              args.num_pictures, args.scale)
     print(f'prediction pictures (input | ground truth | prediction): '
