@@ -95,9 +95,9 @@ def child(config: str, labelled: int, amp: bool) -> dict:
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
+    from mmengine.structures import PixelData
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
-    from mmengine.structures import PixelData
 
     import mmseg_reco  # noqa: F401 (registers the components)
 
