@@ -33,8 +33,8 @@ def parse_args():
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--iters', type=int, default=800,
-                        help='training iterations (about 0.45 s each on '
-                        'one CPU core)')
+                        help='training iterations (about 0.3 s each on 2 '
+                        'idle CPU cores)')
     parser.add_argument('--num-pictures', type=int, default=4)
     parser.add_argument('--scale', type=int, default=4,
                         help='upscaling of the 64x64 pictures')
