@@ -1,8 +1,9 @@
 """Accuracy of the semi-supervised methods on the demo canvases, over seeds.
 
-Trains each method (Supervised, ClassMix and ReCo + ClassMix by default;
-``--methods`` adds the memory bank, RC2L, S4GAN, CutMix, CutOut whose demo
-configs exist) for ``--seeds`` with the same iteration budget, on the
+Trains each method (by default Supervised, ClassMix, ReCo + ClassMix, the
+memory bank, the supervised region model and RC2L; ``--methods`` adds
+S4GAN, CutMix and CutOut) for ``--seeds`` with the same iteration budget,
+``--jobs`` runs at a time on ``--threads`` CPU threads each, on the
 class-balanced labelled split ``splits/labelled-60.txt`` (the other
 training canvases unlabelled), every run starting from the backbone
 pre-trained on Fashion-MNIST by ``tools/pretrain_backbone.py`` (run first
@@ -16,8 +17,8 @@ Then prints the per-class IoU table (mean ± half the range over seeds,
 ``tools/analysis/aggregate.py``), writes it as CSV and markdown, draws the
 loss/mIoU curves of every run, the seed-0 predictions of every method side
 by side, and the relation graph and dendrogram of every seed-0 model (on
-the classifier's input Z, and on the representation R where the model has
-one). The last line is the headline: ReCo + ClassMix minus Supervised mIoU.
+the classifier's input Z or a region model's mask features, and on the
+representation R where the model has one). The last line is the headline: ReCo + ClassMix minus Supervised mIoU.
 
 Every run is a ``tools/train.py`` process on a config written into its work
 dir (``<work-dir>/<method>/seed<k>/<config name>.py``); a finished run is
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -66,7 +68,8 @@ METHODS = OrderedDict([
       'configs/rc2l/supervised_region-r18_1k_fashion-canvas-60.py')),
     ('rc2l', ('RC2L', 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py')),
 ])
-DEFAULT_METHODS = ('supervised', 'classmix', 'reco')
+DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb', 'supervised-region',
+                   'rc2l')
 #: CPU default and ``--full`` settings: iterations and evaluations per run.
 SETTINGS = dict(
     default=dict(iters=800, evals=4),
@@ -113,6 +116,11 @@ def parse_args(argv=None):
                         'only (smoke tests; default: all 300)')
     parser.add_argument('--num-workers', type=int, default=None,
                         help='data loader workers (default: the configs)')
+    parser.add_argument('--jobs', type=int, default=None,
+                        help='runs trained at the same time (default: 2 on '
+                        'CPU with two or more cores, 1 on CUDA)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads per run (default: cores // jobs)')
     parser.add_argument('--rerun', action='store_true',
                         help='train again runs that finished before')
     parser.add_argument('--no-pictures', action='store_true')
@@ -123,6 +131,13 @@ def parse_args(argv=None):
     setting = SETTINGS['full' if args.full else 'default']
     args.iters = args.iters or setting['iters']
     args.evals = args.evals or setting['evals']
+    if args.jobs is None:
+        args.jobs = 1 if args.device == 'cuda' else min(
+            2, os.cpu_count() or 1)
+    if args.jobs < 1:
+        parser.error('--jobs must be at least 1')
+    if args.threads is None:
+        args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
     if args.methods == ['all']:
         args.methods = [k for k, (_, c) in METHODS.items()
                         if osp.isfile(osp.join(REPO, c))]
@@ -261,6 +276,8 @@ def train(method, seed, args):
     env = dict(os.environ)
     if args.device == 'cpu':
         env['CUDA_VISIBLE_DEVICES'] = ''
+    for key in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
+        env[key] = str(args.threads)
     command = [sys.executable, 'tools/train.py', config_path,
                '--work-dir', work_dir]
     start = time.time()
@@ -278,15 +295,52 @@ def train(method, seed, args):
     return work_dir, seconds
 
 
-def projected(times, todo, done):
-    """Seconds the runs ``todo`` take: measured ones, plus the remaining
-    ones at their method's mean (or the overall mean) time."""
+def projected(times, todo, jobs):
+    """Wall seconds of all runs ``todo``: measured ones, plus the others
+    at their method's mean (or the overall mean) time, shared by ``jobs``
+    runs at a time."""
     overall = sum(times.values()) / len(times)
     total = sum(times.values())
-    for seed, method in todo[done + 1:]:
+    for seed, method in todo:
+        if (method, seed) in times:
+            continue
         spent = [t for (m, _), t in times.items() if m == method]
         total += sum(spent) / len(spent) if spent else overall
-    return total
+    return total / jobs
+
+
+def train_all(todo, args, start):
+    """Train the runs ``todo`` (``(seed, method)`` pairs), ``args.jobs``
+    at a time; returns their work dirs and the seconds of those trained.
+
+    A failed run stops the others from starting; the ones already running
+    finish, and the first failure is raised.
+    """
+    work_dirs, times = {}, {}
+    failures = []
+
+    def one(seed, method):
+        if failures:
+            return
+        try:
+            work_dir, seconds = train(method, seed, args)
+        except Exception as exc:  # reported after the running ones end
+            failures.append(exc)
+            return
+        work_dirs[(seed, method)] = work_dir
+        if seconds is not None:
+            times[(method, seed)] = seconds
+            print(f'  elapsed {(time.time() - start) / 60:.1f} min, '
+                  'projected training total '
+                  f'{projected(times, todo, args.jobs) / 60:.0f} min',
+                  flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for future in [pool.submit(one, s, m) for s, m in todo]:
+            future.result()
+    if failures:
+        raise failures[0]
+    return work_dirs, times
 
 
 def ensure_pretrained(args):
@@ -360,17 +414,13 @@ def main(argv=None):
             '--num-labelled 60 --seed 0')
     print(f'methods {args.methods}, seeds {args.seeds}, {args.iters} '
           f'iterations per run, device {args.device}', flush=True)
-    runs, times = OrderedDict(), {}
+    print(f'{args.jobs} run(s) at a time, {args.threads} CPU thread(s) '
+          'each', flush=True)
     todo = [(seed, method) for seed in args.seeds for method in args.methods]
-    for k, (seed, method) in enumerate(todo):
-        work_dir, seconds = train(method, seed, args)
-        runs.setdefault(method, []).append(work_dir)
-        if seconds is None:
-            continue
-        times[(method, seed)] = seconds
-        print(f'  elapsed {(time.time() - start) / 60:.1f} min, projected '
-              f'training total {projected(times, todo, k) / 60:.0f} min',
-              flush=True)
+    work_dirs, times = train_all(todo, args, start)
+    runs = OrderedDict(
+        (method, [work_dirs[(seed, method)] for seed in args.seeds])
+        for method in args.methods)
     train_time = time.time() - start
     for method in args.methods:
         spent = [t for (m, _), t in times.items() if m == method]
@@ -395,7 +445,8 @@ def main(argv=None):
     total = time.time() - start
     print()
     print(f'{len(args.methods)} methods x {len(args.seeds)} seeds, '
-          f'{args.iters} iterations per run, {args.device}; per-class IoU '
+          f'{args.iters} iterations per run, {args.device} ({args.jobs} '
+          f'run(s) at a time, {args.threads} thread(s) each); per-class IoU '
           '(mean ± half range over seeds), last evaluation:')
     print(markdown)
     print(f'total time {total / 60:.1f} min (training {train_time / 60:.1f} '

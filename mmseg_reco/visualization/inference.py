@@ -112,7 +112,11 @@ def pixel_embeddings(segmentor: nn.Module, inputs: Tensor,
             returns ``(logits, rep)``, a head of the memory-bank method a
             dict with ``proj``) with batch norms in eval mode; ``'feat'``:
             the input of the classifier ``conv_seg`` (after dropout, which
-            is off in eval mode). Default: ``'rep'``.
+            is off in eval mode), or for a mask-classification head whose
+            ``forward`` returns a dict with ``mask_features`` (the RC2L
+            ``RegionHead``) those per-pixel features, which the mask
+            embeddings of the queries are multiplied with. Default:
+            ``'rep'``.
 
     Returns:
         Tensor: (N, D, h, w) embeddings.
@@ -145,9 +149,13 @@ def pixel_embeddings(segmentor: nn.Module, inputs: Tensor,
     inner = _inner_head(head)
     conv_seg = getattr(inner, 'conv_seg', None)
     if conv_seg is None:
+        outputs = head.forward(feats)
+        if isinstance(outputs, dict) and 'mask_features' in outputs:
+            return outputs['mask_features']
         raise ValueError(
-            f'{type(inner).__name__} has no conv_seg classifier; '
-            "embedding='feat' needs an mmseg BaseDecodeHead")
+            f'{type(inner).__name__} has no conv_seg classifier and its '
+            "forward returns no 'mask_features'; embedding='feat' needs an "
+            'mmseg BaseDecodeHead or a mask-classification head')
     captured: List[Tensor] = []
     handle = conv_seg.register_forward_pre_hook(
         lambda module, args: captured.append(args[0]))

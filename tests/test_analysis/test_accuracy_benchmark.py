@@ -1,4 +1,5 @@
 """benchmarks/accuracy.py: the overrides it applies to each run's config."""
+import os
 import os.path as osp
 
 import pytest
@@ -86,7 +87,19 @@ def test_finished_runs_are_kept_only_with_same_settings(bench, tmp_path,
 
 def test_projected_time(bench):
     todo = [(0, 'a'), (0, 'b'), (1, 'a'), (1, 'b')]
-    # after the first run (a: 10 s): everything at 10 s
-    assert bench.projected({('a', 0): 10.0}, todo, 0) == 40.0
+    # after the first run (a: 10 s): everything at 10 s, one at a time
+    assert bench.projected({('a', 0): 10.0}, todo, 1) == 40.0
     # after two runs: each method at its own time
     assert bench.projected({('a', 0): 10.0, ('b', 0): 30.0}, todo, 1) == 80.0
+    # two runs at a time share the wall time
+    assert bench.projected({('a', 0): 10.0, ('b', 0): 30.0}, todo, 2) == 40.0
+
+
+def test_jobs_and_threads_defaults(bench):
+    args = bench.parse_args(['--no-pretrained'])
+    assert args.jobs == min(2, os.cpu_count() or 1)
+    assert args.threads == max(1, (os.cpu_count() or 1) // args.jobs)
+    assert bench.parse_args(['--device', 'cuda']).jobs == 1
+    assert bench.parse_args(['--jobs', '3', '--threads', '1']).threads == 1
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--jobs', '0'])

@@ -22,6 +22,7 @@ RECO_SUP = ('configs/reco/'
 SUPERVISED = ('configs/baselines/'
               'supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')
 CMB = 'configs/cmb/cmb_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py'
+RC2L = 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py'
 
 
 def is_png(path):
@@ -174,3 +175,14 @@ def test_tool_rep_needs_representation_head(tools, tmp_path):
 def test_tool_on_memory_bank_projections(tools, tmp_path):
     ckpt = save_initial(CMB, str(tmp_path / 'model.pth'))
     check_written(run_tool(tools, CMB, ckpt, tmp_path / 'out'), ['rep'])
+
+
+@needs_demo
+@pytest.mark.skipif(not osp.exists(osp.join(REPO, RC2L)),
+                    reason='RC2L demo config missing')
+def test_tool_on_region_head_mask_features(tools, tmp_path):
+    """RC2L: Z is the RegionHead's per-pixel mask features."""
+    ckpt = save_initial(RC2L, str(tmp_path / 'model.pth'))
+    written = run_tool(tools, RC2L, ckpt, tmp_path / 'out', '--embedding',
+                       'feat')
+    check_written(written, ['feat'])

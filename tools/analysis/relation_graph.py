@@ -12,7 +12,8 @@ Embeddings (``--embedding``): ``rep`` is ReCo's R, the output of the
 representation head (``RepresentationHead``; for the memory-bank method's
 ``CMBHead`` the projection); ``feat`` is ReCo's Z, the feature the
 classifier reads, available for every mmseg decode head (so a supervised
-model without a representation head can be compared).
+model without a representation head can be compared), and for RC2L's
+``RegionHead`` its per-pixel mask features.
 
 Writes into ``--out``: ``relation_graph_<embedding>.csv`` (the matrix, class
 names as header and index), ``relation_graph_<embedding>.png`` (heatmap)
