@@ -55,6 +55,61 @@ _NORM_EPS = 1e-8
 _SUM_EPS = 1e-12
 
 
+class _ClassWeightedUnitSum(torch.autograd.Function):
+    """``out[c] = sum_{m: cls_m = c} coef_m pred_m / max(|pred_m|, eps)``.
+
+    The class sums of the L2-normalised, weighted predictions of Eq. 8-11,
+    without materialising the normalised (M, D) copy and its autograd graph
+    (``F.normalize`` records five (M, D) element-wise ops forward and about
+    ten backward). With ``n = max(|p|, eps)`` and the upstream gradient
+    ``g`` (C, D), the gradients are::
+
+        d/dp    = coef g_c / n - coef (g_c . p) p / n^3   (the second term
+                  only where |p| > eps, as F.normalize's clamp)
+        d/dcoef = (g_c . p) / n
+
+    Forward and backward are a few passes over (M, D): the norm, one scaled
+    ``index_add``, and in backward a gather of ``g``, a row dot product and
+    two in-place updates of the gathered rows (one (M, D) allocation).
+
+    Args:
+        pred (Tensor): (M, D) float predictions.
+        cls (Tensor): (M,) long class in ``[0, C)``.
+        coef (Tensor): (M,) float weight (0 leaves a row out).
+        num_classes (int): C.
+
+    Returns:
+        Tensor: (C, D) class sums.
+    """
+
+    @staticmethod
+    def forward(ctx, pred: Tensor, cls: Tensor, coef: Tensor,
+                num_classes: int) -> Tensor:
+        norm = torch.linalg.vector_norm(pred, dim=1)
+        clamped = norm.clamp(min=_NORM_EPS)
+        scale = coef / clamped  # (M,)
+        out = pred.new_zeros(num_classes, pred.shape[1]).index_add_(
+            0, cls, pred * scale[:, None])
+        ctx.save_for_backward(pred, cls, coef, clamped, norm > _NORM_EPS)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        pred, cls, coef, norm, unclamped = ctx.saved_tensors
+        grad_rows = grad_out.index_select(0, cls)  # (M, D), new memory
+        # (M,) g_c . p as a batched (1, D) @ (D, 1): no (M, D) temporary
+        dot = torch.bmm(grad_rows[:, None], pred[:, :, None]).view(-1)
+        inv = norm.reciprocal()
+        grad_pred = grad_coef = None
+        if ctx.needs_input_grad[2]:
+            grad_coef = dot * inv
+        if ctx.needs_input_grad[0]:
+            radial = coef * dot * inv.pow(3) * unclamped.to(pred.dtype)
+            grad_pred = grad_rows.mul_((coef * inv)[:, None]).addcmul_(
+                pred, radial[:, None], value=-1.0)
+        return grad_pred, None, grad_coef, None
+
+
 def cmb_contrastive_loss(pred: Tensor, labels: Tensor, pred_scores: Tensor,
                          bank: Tensor, bank_valid: Tensor,
                          bank_scores: Tensor) -> Dict[str, Tensor]:
@@ -72,7 +127,10 @@ def cmb_contrastive_loss(pred: Tensor, labels: Tensor, pred_scores: Tensor,
     exactly: with ``s_p = S_p / sum S_p`` and ``s_z = S_z / sum S_z``,
     ``term_c = 1 - <sum_p s_p p/|p|, sum_z s_z z/|z|>``. The loss is computed
     in this form, in float32, without the |P_c| x |Z'_c| similarity matrix and
-    without a loop over classes: O(M C + M D + C psi D).
+    without a loop over classes: O(M D + C psi D). The class sums of the
+    normalised predictions are one autograd function
+    (:class:`_ClassWeightedUnitSum`) with a hand-written backward, so the
+    normalised (M, D) copy is never stored.
 
     A class without predictions or without bank entries adds 0 (the division
     by C still counts it, as Eq. 11 and the authors' code do). The loss stays
@@ -107,18 +165,21 @@ def cmb_contrastive_loss(pred: Tensor, labels: Tensor, pred_scores: Tensor,
     assert bank_valid.shape == bank_scores.shape == bank.shape[:2]
     valid = (labels >= 0) & (labels < num_classes)
     cls = labels.clamp(0, num_classes - 1)
-    member = F.one_hot(cls, num_classes).float() * valid[:, None].float()
-    weights = member * pred_scores.float()[:, None]  # (M, C)
-    pred_hat = F.normalize(pred.float(), dim=1, eps=_NORM_EPS)
-    pred_mean = weights.t() @ pred_hat  # (C, D)
-    pred_mean = pred_mean / weights.sum(0).clamp(min=_SUM_EPS)[:, None]
+    coef = pred_scores.float() * valid.float()  # (M,)
+    pred_mean = _ClassWeightedUnitSum.apply(pred.float(), cls, coef,
+                                            num_classes)  # (C, D)
+    weight_sum = coef.new_zeros(num_classes).index_add(0, cls, coef)
+    pred_mean = pred_mean / weight_sum.clamp(min=_SUM_EPS)[:, None]
 
     bank_weights = bank_scores.float() * bank_valid.float()  # (C, psi)
     bank_hat = F.normalize(bank.float(), dim=2, eps=_NORM_EPS)
     bank_mean = torch.einsum('cn,cnd->cd', bank_weights, bank_hat)
     bank_mean = bank_mean / bank_weights.sum(1).clamp(min=_SUM_EPS)[:, None]
 
-    present = (member.sum(0) > 0) & bank_valid.any(1)
+    members = torch.zeros(
+        num_classes, dtype=torch.long, device=labels.device).index_add(
+            0, cls, valid.long())
+    present = (members > 0) & bank_valid.any(1)
     per_class = 1.0 - (pred_mean * bank_mean).sum(1)
     loss = (per_class * present.float()).sum() / num_classes
     return dict(loss=loss, num_classes=present.sum())

@@ -47,6 +47,36 @@ def test_matches_per_class_reference(seed):
     assert int(out['num_classes']) == present
 
 
+@pytest.mark.parametrize('seed', [0, 1])
+def test_gradients_match_per_class_reference(seed):
+    problem = list(_random_problem(seed, dtype=torch.float32))
+    leaves = (0, 2, 5)  # pred, pred_scores, bank_scores
+
+    def grads(fn):
+        inputs = [t.clone().requires_grad_(i in leaves)
+                  for i, t in enumerate(problem)]
+        loss = fn(*inputs)
+        loss = loss['loss'] if isinstance(loss, dict) else loss
+        return torch.autograd.grad(loss, [inputs[i] for i in leaves])
+
+    for got, expected in zip(grads(cmb_contrastive_loss),
+                             grads(reference_contrastive_loss)):
+        torch.testing.assert_close(got, expected.to(got.dtype), rtol=1e-4,
+                                   atol=1e-6)
+
+
+def test_class_weighted_unit_sum_gradcheck():
+    from mmseg_reco.models.losses.cmb_loss import _ClassWeightedUnitSum
+    g = torch.Generator().manual_seed(0)
+    pred = torch.randn(30, 5, generator=g, dtype=torch.float64)
+    coef = torch.rand(30, generator=g, dtype=torch.float64)
+    cls = torch.randint(0, 4, (30, ), generator=g)
+    pred.requires_grad_(True)
+    coef.requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda p, c: _ClassWeightedUnitSum.apply(p, cls, c, 4), (pred, coef))
+
+
 def test_bank_weights_are_really_normalised_per_class():
     pred, labels, pred_scores, bank, bank_valid, bank_scores = \
         _random_problem(3)
