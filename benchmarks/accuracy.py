@@ -18,7 +18,8 @@ Then prints the per-class IoU table (mean ± half the range over seeds,
 loss/mIoU curves of every run, the seed-0 predictions of every method side
 by side, and the relation graph and dendrogram of every seed-0 model (on
 the classifier's input Z or a region model's mask features, and on the
-representation R where the model has one). The last line is the headline: ReCo + ClassMix minus Supervised mIoU.
+representation R where the model has one). The last line is the
+headline: ReCo + ClassMix minus Supervised mIoU.
 
 Every run is a ``tools/train.py`` process on a config written into its work
 dir (``<work-dir>/<method>/seed<k>/<config name>.py``); a finished run is
@@ -37,6 +38,7 @@ import os.path as osp
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -68,8 +70,8 @@ METHODS = OrderedDict([
       'configs/rc2l/supervised_region-r18_1k_fashion-canvas-60.py')),
     ('rc2l', ('RC2L', 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py')),
 ])
-DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb', 'supervised-region',
-                   'rc2l')
+DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb',
+                   'supervised-region', 'rc2l')
 #: CPU default and ``--full`` settings: iterations and evaluations per run.
 SETTINGS = dict(
     default=dict(iters=800, evals=4),
@@ -232,6 +234,16 @@ def run_config(config, work_dir, seed, args):
     return cfg
 
 
+_PRINT_LOCK = threading.Lock()
+
+
+def _say(line):
+    """Print one whole line, also when several runs report at once."""
+    with _PRINT_LOCK:
+        sys.stdout.write(line + '\n')
+        sys.stdout.flush()
+
+
 def run_settings(method, seed, args):
     """What a run's result depends on, beyond its config file."""
     return dict(
@@ -263,7 +275,7 @@ def train(method, seed, args):
     work_dir = osp.join(args.work_dir, method, f'seed{seed}')
     settings = run_settings(method, seed, args)
     if not args.rerun and finished(work_dir, settings):
-        print(f'{name} seed {seed}: finished before, kept ({work_dir})')
+        _say(f'{name} seed {seed}: finished before, kept ({work_dir})')
         return work_dir, None
     if osp.isdir(work_dir):  # an unfinished or outdated run: start afresh
         shutil.rmtree(work_dir)
@@ -290,9 +302,21 @@ def train(method, seed, args):
                            f'{osp.join(work_dir, "console.log")}')
     from mmseg_reco.visualization import read_evaluation
     result = read_evaluation(work_dir) or {}
-    print(f'{name} seed {seed}: mIoU {result.get("mIoU", float("nan")):.2f} '
-          f'after {args.iters} iterations, {seconds:.0f} s', flush=True)
+    _say(f'{name} seed {seed}: mIoU {result.get("mIoU", float("nan")):.2f} '
+         f'after {args.iters} iterations, {seconds:.0f} s')
+    with open(osp.join(work_dir, 'benchmark_time.json'), 'w') as f:
+        json.dump(dict(seconds=round(seconds, 1), jobs=args.jobs,
+                       threads=args.threads), f)
     return work_dir, seconds
+
+
+def recorded_seconds(work_dir):
+    """Training seconds of a run, as written when it was trained."""
+    path = osp.join(work_dir, 'benchmark_time.json')
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)['seconds']
 
 
 def projected(times, todo, jobs):
@@ -330,10 +354,9 @@ def train_all(todo, args, start):
         work_dirs[(seed, method)] = work_dir
         if seconds is not None:
             times[(method, seed)] = seconds
-            print(f'  elapsed {(time.time() - start) / 60:.1f} min, '
-                  'projected training total '
-                  f'{projected(times, todo, args.jobs) / 60:.0f} min',
-                  flush=True)
+            _say(f'  elapsed {(time.time() - start) / 60:.1f} min, '
+                 'projected training total '
+                 f'{projected(times, todo, args.jobs) / 60:.0f} min')
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for future in [pool.submit(one, s, m) for s, m in todo]:
@@ -422,11 +445,15 @@ def main(argv=None):
         (method, [work_dirs[(seed, method)] for seed in args.seeds])
         for method in args.methods)
     train_time = time.time() - start
+    run_seconds = {}
     for method in args.methods:
-        spent = [t for (m, _), t in times.items() if m == method]
+        spent = [recorded_seconds(d) for d in runs[method]]
+        spent = [t for t in spent if t is not None]
         if spent:
-            print(f'{METHODS[method][0]}: {sum(spent) / len(spent):.0f} s '
-                  f'per run ({args.iters} iterations)')
+            run_seconds[method] = sum(spent) / len(spent)
+            kept = '' if len(times) == len(todo) else ' (incl. kept runs)'
+            print(f'{METHODS[method][0]}: {run_seconds[method]:.0f} s '
+                  f'per run ({args.iters} iterations){kept}')
     aggregate = _load_tool('tools/analysis/aggregate.py')
     names = {d: METHODS[m][0] for m, dirs in runs.items() for d in dirs}
     table, _ = aggregate.aggregate_work_dirs(
@@ -438,8 +465,9 @@ def main(argv=None):
     with open(osp.join(args.work_dir, 'accuracy.md'), 'w') as f:
         f.write(markdown + '\n')
     with open(osp.join(args.work_dir, 'settings.json'), 'w') as f:
-        json.dump(dict(vars(args), train_seconds=round(train_time)), f,
-                  indent=1)
+        json.dump(dict(vars(args), train_seconds=round(train_time),
+                       runs_trained_now=len(times),
+                       seconds_per_run=run_seconds), f, indent=1)
     if not args.no_pictures:
         pictures(runs, args)
     total = time.time() - start

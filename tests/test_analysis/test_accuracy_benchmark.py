@@ -19,7 +19,8 @@ def bench():
 
 def test_defaults(bench):
     args = bench.parse_args([])
-    assert args.methods == ['supervised', 'classmix', 'reco']
+    assert args.methods == ['supervised', 'classmix', 'reco', 'cmb',
+                            'supervised-region', 'rc2l']
     assert args.seeds == [0, 1, 2]
     assert args.iters == bench.SETTINGS['default']['iters']
     full = bench.parse_args(['--full', '--device', 'cuda'])

@@ -50,8 +50,8 @@ def topk_per_image_class(scores: Tensor, labels: Tensor, valid: Tensor,
     Returns:
         tuple[Tensor, Tensor]: ``index`` (N, C, k) long, positions into M of
         the selected entries of class c in image n, best first; ``keep``
-        (N, C, k) bool, False where image n has fewer than ``k + 1`` valid
-        entries of class c (the index there is meaningless).
+        (N, C, k) bool, False at rank r where image n has r or fewer
+        valid entries of class c (the index there is meaningless).
     """
     assert scores.shape == labels.shape == valid.shape and scores.dim() == 2
     assert k >= 1, f'k must be >= 1, got {k}'
