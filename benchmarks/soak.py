@@ -66,8 +66,9 @@ class SoakHook(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, interval: int):
+    def __init__(self, interval: int, report_every: int = 0):
         self.interval = interval
+        self.report_every = report_every
         self.times = []
         self.memory = []  # (iteration, MiB)
         self._start = None
@@ -81,6 +82,11 @@ class SoakHook(Hook):
         done = runner.iter + 1
         if done % self.interval == 0 or done == runner.max_iters:
             self.memory.append((done, rss_mib()))
+        if self.report_every and done % self.report_every == 0:
+            recent = self.times[-self.report_every:]
+            print(f'  iteration {done}/{runner.max_iters}: RSS '
+                  f'{rss_mib():.1f} MiB, {sum(recent) / len(recent):.3f} '
+                  's/iter', flush=True)
 
 
 def build_cfg(args, work_dir: str) -> Config:
@@ -120,7 +126,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         cfg = build_cfg(args, tmp)
         runner = Runner.from_cfg(cfg)
-        hook = SoakHook(args.interval)
+        hook = SoakHook(args.interval, report_every=max(args.iters // 10, 1))
         runner.register_hook(hook)
         print(f'ReCo + ClassMix soak: {args.iters} iterations, batch '
               f'{args.batch_size} ({args.batch_size // 2} labelled), '
