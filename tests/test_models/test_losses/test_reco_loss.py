@@ -109,7 +109,7 @@ def test_gradient_only_at_query_pixels():
     assert torch.equal(touched, queries)
 
 
-@pytest.mark.parametrize('method', ['gather', 'sorted'])
+@pytest.mark.parametrize('method', ['gather', 'sorted', 'dense'])
 @pytest.mark.parametrize('chunk_size', [1, 7, 1000])
 def test_gathered_dot_methods(method, chunk_size):
     gen = seeded(1)
