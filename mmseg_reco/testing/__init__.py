@@ -1,4 +1,5 @@
-"""Plain reference implementations used by the tests and benchmarks."""
+"""Reference implementations, memory probes and tiny model configs used by
+the tests and benchmarks."""
 from .cmb_reference import (bank_push_reference,
                             cmb_contrastive_loss_reference,
                             topk_per_image_class_reference)

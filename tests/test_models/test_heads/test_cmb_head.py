@@ -12,6 +12,7 @@ import mmseg_reco.models.losses.cmb_loss  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.decode_heads.cmb_head import ClassWiseAttention
+from mmseg_reco.testing.tiny_models import tiny_resnet
 
 NUM_CLASSES = 4
 NORM = dict(type='BN', requires_grad=True)
@@ -161,9 +162,7 @@ def test_supervised_loss_is_the_inner_heads():
 def test_every_parameter_is_in_exactly_one_optimiser_group():
     segmentor = dict(
         type='EncoderDecoder',
-        backbone=dict(
-            type='ResNetV1c', depth=18, base_channels=8, stem_channels=8,
-            norm_cfg=NORM, dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1)),
+        backbone=tiny_resnet(),
         decode_head=dict(
             type='CMBHead',
             proj_dim=8,

@@ -10,6 +10,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.decode_heads.region_head import (
     RegionHead, semantic_inference, sine_position_encoding)
+from mmseg_reco.testing.tiny_models import tiny_preprocessor, tiny_resnet
 
 NUM_CLASSES = 4
 IN_CHANNELS = [8, 16, 32, 64]
@@ -184,18 +185,8 @@ def test_predict_through_encoder_decoder():
     model = MODELS.build(
         ConfigDict(
             type='EncoderDecoder',
-            data_preprocessor=dict(
-                type='SegDataPreProcessor',
-                mean=[123.675, 116.28, 103.53],
-                std=[58.395, 57.12, 57.375],
-                size_divisor=1,
-                bgr_to_rgb=True),
-            backbone=dict(
-                type='ResNetV1c',
-                depth=18,
-                base_channels=8,
-                stem_channels=8,
-                norm_cfg=dict(type='BN', requires_grad=True)),
+            data_preprocessor=tiny_preprocessor(size_divisor=1),
+            backbone=tiny_resnet(dilations=None, strides=None),
             decode_head=copy.deepcopy(HEAD),
             test_cfg=dict(mode='whole')))
     model.init_weights()

@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from mmseg_reco.testing.tiny_models import tiny_aspp_head, tiny_resnet
 
 NUM_CLASSES = 4
 NORM = dict(type='BN', requires_grad=True)
@@ -156,14 +157,7 @@ def test_inside_encoder_decoder_predict_returns_logits():
             type='EncoderDecoder',
             data_preprocessor=dict(
                 type='SegDataPreProcessor', mean=[0, 0, 0], std=[1, 1, 1]),
-            backbone=dict(
-                type='ResNetV1c',
-                depth=18,
-                base_channels=8,
-                stem_channels=8,
-                norm_cfg=NORM,
-                dilations=(1, 1, 2, 4),
-                strides=(1, 2, 1, 1)),
+            backbone=tiny_resnet(),
             decode_head=dict(
                 type='RepresentationHead',
                 rep_dim=8,
@@ -171,16 +165,7 @@ def test_inside_encoder_decoder_predict_returns_logits():
                 norm_cfg=NORM,
                 loss_rep=dict(
                     type='ReCoLoss', num_queries=8, num_negatives=16),
-                decode_head=dict(
-                    type='DepthwiseSeparableASPPHead',
-                    in_channels=64,
-                    in_index=3,
-                    channels=16,
-                    dilations=(1, 2),
-                    c1_in_channels=8,
-                    c1_channels=4,
-                    num_classes=NUM_CLASSES,
-                    norm_cfg=NORM)),
+                decode_head=tiny_aspp_head(NUM_CLASSES)),
             test_cfg=dict(mode='whole')))
     inputs = torch.rand(2, 3, 64, 64)
     model.train()

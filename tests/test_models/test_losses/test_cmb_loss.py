@@ -17,6 +17,8 @@ from mmseg_reco.models.losses.cmb_loss import (class_balance_weights,
 from mmseg_reco.models.utils.semi_batch import SemiBatch
 from mmseg_reco.testing.cmb_reference import \
     cmb_contrastive_loss_reference as reference_contrastive_loss
+from mmseg_reco.testing.tiny_models import (NORM, tiny_aspp_head,
+                                            tiny_preprocessor, tiny_resnet)
 
 
 def _random_problem(seed=0, rows=50, num_classes=5, size=6, dim=8,
@@ -180,28 +182,17 @@ def test_class_balance_weights():
 # ----------------------------------------------------------------------
 # CMBLoss inside the semi-supervised segmentor
 NUM_CLASSES = 4
-NORM = dict(type='BN', requires_grad=True)
 SEGMENTOR = dict(
     type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        size=(32, 32)),
-    backbone=dict(
-        type='ResNetV1c', depth=18, base_channels=8, stem_channels=8,
-        norm_cfg=NORM, dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1)),
+    data_preprocessor=tiny_preprocessor(32),
+    backbone=tiny_resnet(),
     decode_head=dict(
         type='CMBHead',
         proj_dim=8,
         proj_hidden=8,
         attention_hidden=4,
         norm_cfg=NORM,
-        decode_head=dict(
-            type='DepthwiseSeparableASPPHead', in_channels=64, in_index=3,
-            channels=16, dilations=(1, 2), c1_in_channels=8, c1_channels=4,
-            num_classes=NUM_CLASSES, norm_cfg=NORM)),
+        decode_head=tiny_aspp_head(NUM_CLASSES)),
     test_cfg=dict(mode='whole'))
 
 

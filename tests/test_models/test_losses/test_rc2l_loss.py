@@ -11,25 +11,13 @@ from mmseg.structures import SegDataSample
 from mmseg_reco.models.decode_heads.region_head import RegionHead  # noqa: F401
 from mmseg_reco.models.losses.rc2l_loss import RC2LLoss
 from mmseg_reco.models.utils.semi_batch import SemiBatch
+from mmseg_reco.testing.tiny_models import tiny_preprocessor, tiny_resnet
 
 NUM_CLASSES = 4
-NORM = dict(type='BN', requires_grad=True)
 SEGMENTOR = dict(
     type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        size_divisor=1,
-        bgr_to_rgb=True),
-    backbone=dict(
-        type='ResNetV1c',
-        depth=18,
-        base_channels=8,
-        stem_channels=8,
-        norm_cfg=NORM,
-        dilations=(1, 1, 1, 2),
-        strides=(1, 2, 2, 1)),
+    data_preprocessor=tiny_preprocessor(size_divisor=1),
+    backbone=tiny_resnet(dilations=(1, 1, 1, 2), strides=(1, 2, 2, 1)),
     decode_head=dict(
         type='RegionHead',
         in_channels=[8, 16, 32, 64],

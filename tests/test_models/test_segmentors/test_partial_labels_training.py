@@ -16,6 +16,7 @@ import mmseg_reco.datasets.transforms.mark_unlabelled  # noqa: F401
 from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.utils.semi_batch import SemiBatch
+from mmseg_reco.testing.tiny_models import tiny_segmentor
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -26,40 +27,7 @@ DEMO_SPLIT = osp.join(REPO, 'data/fashion_canvas/splits/labelled-p1pct.txt')
 IGNORE = 255
 NUM_CLASSES = 4
 SIZE = 32
-NORM = dict(type='BN', requires_grad=True)
-SEGMENTOR = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        size=(SIZE, SIZE),
-        bgr_to_rgb=True),
-    backbone=dict(
-        type='ResNetV1c',
-        depth=18,
-        base_channels=8,
-        stem_channels=8,
-        norm_cfg=NORM,
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1)),
-    decode_head=dict(
-        type='RepresentationHead',
-        rep_dim=8,
-        tap='sep_bottleneck',
-        norm_cfg=NORM,
-        loss_rep=None,
-        decode_head=dict(
-            type='DepthwiseSeparableASPPHead',
-            in_channels=64,
-            in_index=3,
-            channels=16,
-            dilations=(1, 2),
-            c1_in_channels=8,
-            c1_channels=4,
-            num_classes=NUM_CLASSES,
-            norm_cfg=NORM)),
-    test_cfg=dict(mode='whole'))
+SEGMENTOR = tiny_segmentor(NUM_CLASSES, SIZE)
 RECO = dict(
     type='ReCoSemiLoss',
     partial_threshold=0.97,

@@ -15,37 +15,11 @@ from mmseg.structures import SegDataSample
 from mmseg_reco.models.segmentors.s4gan_segmentor import (
     discriminator_loss, feature_matching_loss, one_hot_labels,
     self_training_loss)
+from mmseg_reco.testing.tiny_models import NORM, tiny_segmentor
 
 NUM_CLASSES = 4
 SIZE = 32
-NORM = dict(type='BN', requires_grad=True)
-SEGMENTOR = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        size=(SIZE, SIZE),
-        bgr_to_rgb=True),
-    backbone=dict(
-        type='ResNetV1c',
-        depth=18,
-        base_channels=8,
-        stem_channels=8,
-        norm_cfg=NORM,
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1)),
-    decode_head=dict(
-        type='DepthwiseSeparableASPPHead',
-        in_channels=64,
-        in_index=3,
-        channels=16,
-        dilations=(1, 2),
-        c1_in_channels=8,
-        c1_channels=4,
-        num_classes=NUM_CLASSES,
-        norm_cfg=NORM),
-    test_cfg=dict(mode='whole'))
+SEGMENTOR = tiny_segmentor(NUM_CLASSES, SIZE, representation=False)
 
 
 def build(**kwargs):

@@ -8,42 +8,10 @@ from mmengine.structures import PixelData
 import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from mmseg_reco.testing.tiny_models import tiny_segmentor
 
 NUM_CLASSES = 4
-NORM = dict(type='BN', requires_grad=True)
-SEGMENTOR = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        size=(32, 32),
-        bgr_to_rgb=True),
-    backbone=dict(
-        type='ResNetV1c',
-        depth=18,
-        base_channels=8,
-        stem_channels=8,
-        norm_cfg=NORM,
-        dilations=(1, 1, 2, 4),
-        strides=(1, 2, 1, 1)),
-    decode_head=dict(
-        type='RepresentationHead',
-        rep_dim=8,
-        tap='sep_bottleneck',
-        norm_cfg=NORM,
-        loss_rep=None,
-        decode_head=dict(
-            type='DepthwiseSeparableASPPHead',
-            in_channels=64,
-            in_index=3,
-            channels=16,
-            dilations=(1, 2),
-            c1_in_channels=8,
-            c1_channels=4,
-            num_classes=NUM_CLASSES,
-            norm_cfg=NORM)),
-    test_cfg=dict(mode='whole'))
+SEGMENTOR = tiny_segmentor(NUM_CLASSES, 32)
 
 
 def build(**kwargs):
