@@ -417,7 +417,7 @@ def pictures(runs, args):
             argv += ['--max-images', str(args.pictures_max_images)]
         try:
             relation.main(argv)
-        except ValueError as exc:  # e.g. a region model has no conv_seg
+        except ValueError as exc:  # a head without the embedding
             print(f'{name}: no relation graph ({exc})')
 
 

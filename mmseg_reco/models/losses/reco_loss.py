@@ -434,7 +434,7 @@ _DENSE_MAX_BYTES = 256 * 2**20
 
 
 def _default_dot_method(device: torch.device, num_pixels: int,
-                        num_keys: int, num_rows: int = 0) -> str:
+                        num_keys: int, num_rows: int) -> str:
     """``'dense'`` for a small table, else ``'sorted'`` on CPU and
     ``'gather'`` elsewhere.
 
