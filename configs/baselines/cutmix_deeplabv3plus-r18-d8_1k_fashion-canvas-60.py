@@ -6,3 +6,4 @@ _base_ = [
     '../_base_/methods/cutmix.py',
 ]
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
+model['strong_aug']['scale_range'] = _base_.strong_scale_range

@@ -12,3 +12,4 @@ model = dict(
     **_base_.semi_model,
 )
 model['segmentor']['decode_head']['loss_rep'] = None
+model['strong_aug']['scale_range'] = _base_.strong_scale_range

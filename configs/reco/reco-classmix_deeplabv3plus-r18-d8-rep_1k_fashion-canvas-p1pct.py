@@ -12,3 +12,4 @@ _base_ = [
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
 # the ReCo loss over labelled + unlabelled pixels lives in ReCoSemiLoss
 model['segmentor']['decode_head']['loss_rep'] = None
+model['strong_aug']['scale_range'] = _base_.strong_scale_range

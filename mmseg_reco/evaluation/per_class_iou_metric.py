@@ -21,7 +21,16 @@ class PerClassIoUMetric(IoUMetric):
     ground truth nor in the predictions) get no key, since NaN is not valid
     JSON. ``tools/analysis/aggregate.py`` reads these keys.
 
+    ``pred_key`` names the prediction a data sample is scored by
+    (default ``'pred_sem_seg'``); with ``SemiSegmentor``'s
+    ``semi_test_cfg.predict_both`` a second metric with
+    ``pred_key='student_pred_sem_seg'`` (or ``'teacher_pred_sem_seg'``) and
+    a ``prefix`` scores the other model in the same evaluation, e.g.
+    ``student/mIoU``.
+
     Args:
+        pred_key (str): the data sample field holding the prediction.
+            Default: ``'pred_sem_seg'``.
         class_metrics (Sequence[str]): per-class metrics to return, any of
             ``'IoU'``, ``'Acc'``, ``'Dice'``, ``'Fscore'``, ``'Precision'``,
             ``'Recall'`` that ``iou_metrics`` computes. Default: ``('IoU',)``.
@@ -36,9 +45,12 @@ class PerClassIoUMetric(IoUMetric):
         'mFscore': {'Fscore', 'Precision', 'Recall'},
     }
 
-    def __init__(self, class_metrics: Sequence[str] = ('IoU', ),
+    def __init__(self,
+                 class_metrics: Sequence[str] = ('IoU', ),
+                 pred_key: str = 'pred_sem_seg',
                  **kwargs) -> None:
         super().__init__(**kwargs)
+        self.pred_key = pred_key
         computed = set()
         for metric in self.metrics:
             computed |= self.CLASS_METRICS[metric]
@@ -48,6 +60,21 @@ class PerClassIoUMetric(IoUMetric):
                 f'class_metrics {unknown} are not computed by iou_metrics='
                 f'{self.metrics}; choose from {sorted(computed)}')
         self.class_metrics = tuple(class_metrics)
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        """Score the prediction under ``pred_key`` (see the class doc)."""
+        if self.pred_key != 'pred_sem_seg':
+            missing = [i for i, s in enumerate(data_samples)
+                       if self.pred_key not in s]
+            if missing:
+                raise KeyError(
+                    f'PerClassIoUMetric(pred_key={self.pred_key!r}): the '
+                    'predictions hold no such field; for a SemiSegmentor set '
+                    'model.semi_test_cfg.predict_both=True')
+            data_samples = [
+                dict(s, pred_sem_seg=s[self.pred_key]) for s in data_samples
+            ]
+        super().process(data_batch, data_samples)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         """The summary of ``IoUMetric`` plus ``<metric>.<class>`` keys.

@@ -22,13 +22,7 @@ partial_weak_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='CheckSegLabels', num_classes=11),
-    dict(
-        type='RandomResize',
-        scale={{_base_.crop_size}},
-        ratio_range=(1.0, 1.5),
-        keep_ratio=True),
     dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
-    dict(type='RandomFlip', prob=0.5),
     dict(type='Pad', size={{_base_.crop_size}}, pad_val=dict(img=0, seg=255)),
     dict(type='MarkUnlabelled'),
     dict(type='PackSegInputs', meta_keys=unlabelled_meta_keys),

@@ -1,21 +1,21 @@
 # Fashion-MNIST canvases for semi-supervised training: every batch holds
 # ``num_labelled`` labelled images and the rest unlabelled (image list only).
-# The unlabelled images go through the weak pipeline (resize, crop, flip);
-# their strong views are built on the device by the model (StrongAugment).
+# The unlabelled weak view is a crop of the unscaled canvas, as the teacher
+# sees test canvases (the authors' unlabelled loader: scale (1, 1), no
+# augmentation); the strong view's random rescale (``strong_scale_range``,
+# the labelled pipeline's range), mixing, flip, colour jitter and blur run on
+# the device (StrongAugment), so the student sees the same zoom range on
+# labelled and unlabelled canvases.
 _base_ = ['./fashion_canvas.py']
 labelled_split = 'splits/labelled-60.txt'
 unlabelled_split = 'splits/unlabelled-60.txt'
 batch_size = 8
 num_labelled = 4
+# the random scale of the unlabelled strong view (StrongAugment)
+strong_scale_range = (1.0, 1.5)
 weak_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(
-        type='RandomResize',
-        scale={{_base_.crop_size}},
-        ratio_range=(1.0, 1.5),
-        keep_ratio=True),
     dict(type='RandomCrop', crop_size={{_base_.crop_size}}),
-    dict(type='RandomFlip', prob=0.5),
     dict(type='Pad', size={{_base_.crop_size}}, pad_val=dict(img=0, seg=255)),
     dict(type='PackSegInputs'),
 ]

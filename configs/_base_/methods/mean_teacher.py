@@ -4,7 +4,11 @@
 #                          **_base_.semi_model)
 # Unlabelled strong view, built on the device from the teacher's crop:
 # random rescale -> mixing -> flip -> colour jitter (p=0.8) -> blur (p=0.5).
-strong_aug = dict(type='StrongAugment', mix='classmix', scale_range=(1.0, 1.5))
+# The rescale range is the dataset's: each ``_base_/datasets/*_semi.py``
+# sets ``strong_scale_range`` and a leaf config writes it in
+#   model['strong_aug']['scale_range'] = _base_.strong_scale_range
+# (StrongAugment's default, (1, 1), leaves the scale alone).
+strong_aug = dict(type='StrongAugment', mix='classmix')
 # labelled images: the same photometric augmentation (their geometric
 # augmentation is in the data pipeline)
 sup_aug = dict(
@@ -17,15 +21,20 @@ semi_model = dict(
     # pixels with confidence >= 0.97)
     pseudo_loss=dict(type='PseudoLabelCELoss', threshold=0.97),
     method_losses=[],
-    semi_train_cfg=dict(unsup_weight=1.0, rampup_iters=0),
+    # the student runs on the labelled and on the strong batch separately
+    # (BatchNorm statistics per batch, as the authors' step)
+    semi_train_cfg=dict(
+        unsup_weight=1.0, rampup_iters=0, student_forward='separate'),
     # ReCo evaluates the teacher
     semi_test_cfg=dict(predict_on='teacher'))
 # teacher = d * teacher + (1 - d) * student, d = min(1 - 1/(iter+1), 0.99);
-# parameters only, teacher kept in train mode (BN batch statistics)
+# parameters only; the teacher's BatchNorm in train mode (batch statistics of
+# the batch it labels), its dropout always off
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
         max_momentum=0.99,
         buffers='skip',
-        teacher_mode='train')
+        teacher_mode='train',
+        teacher_dropout=False)
 ]

@@ -39,7 +39,11 @@ model = dict(
         dilations=(6, 12, 18, 24),
         num_classes=num_classes,
         align_corners=False,
+        # mean over the labelled (non-ignored) pixels, as the authors' CE
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=1.0,
+            avg_non_ignore=True)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

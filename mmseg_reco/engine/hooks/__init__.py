@@ -3,10 +3,11 @@ from .checkpoint_compatibility_hook import (CheckpointCompatibilityHook,
 from .mean_teacher_hook import MeanTeacherHook
 from .memory_bank_hook import MemoryBankHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .pseudo_label_quality_hook import PseudoLabelQualityHook
 from .random_state_hook import RandomStateHook
 
 __all__ = [
     'CheckpointCompatibilityHook', 'IncompatibleCheckpointError',
     'MeanTeacherHook', 'MemoryBankHook', 'NonFiniteLossError',
-    'NonFiniteLossHook', 'RandomStateHook'
+    'NonFiniteLossHook', 'PseudoLabelQualityHook', 'RandomStateHook'
 ]

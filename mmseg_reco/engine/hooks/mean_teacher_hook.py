@@ -36,6 +36,37 @@ def _lerp_(teacher: List[torch.Tensor], student: List[torch.Tensor],
     torch._foreach_copy_(teacher, teacher32)
 
 
+def is_dropout(module: nn.Module) -> bool:
+    """Whether ``module`` drops activations at random in train mode.
+
+    ``torch.nn``'s dropout layers (``Dropout``, ``Dropout1d/2d/3d``,
+    ``AlphaDropout``, ...) and drop-path layers (mmcv's and timm's
+    ``DropPath``, recognised by class name).
+    """
+    return (isinstance(module, nn.modules.dropout._DropoutNd)
+            or type(module).__name__ == 'DropPath')
+
+
+def set_teacher_mode(teacher: nn.Module,
+                     norm_train: bool,
+                     dropout: bool = False) -> None:
+    """Put the teacher's normalisation and dropout layers in their modes.
+
+    Args:
+        teacher (nn.Module): the teacher network.
+        norm_train (bool): train mode (batch statistics) for the
+            normalisation layers and every other module; False puts the
+            whole teacher in eval mode.
+        dropout (bool): keep dropout/drop-path active when ``norm_train``.
+            Default: False.
+    """
+    teacher.train(norm_train)
+    if norm_train and not dropout:
+        for module in teacher.modules():
+            if is_dropout(module):
+                module.eval()
+
+
 @HOOKS.register_module()
 class MeanTeacherHook(Hook):
     """Update the teacher as an exponential moving average of the student.
@@ -79,10 +110,25 @@ class MeanTeacherHook(Hook):
     - ``'ema'``: floating-point buffers are averaged like the parameters;
       integer ones (``num_batches_tracked``) are copied.
 
-    The teacher's mode (``teacher_mode``) is set before training, before
-    every training iteration (the loop calls ``runner.model.train()`` each
-    iteration, which would otherwise switch the teacher back to train mode)
-    and after every validation.
+    The teacher's mode is set separately for its normalisation layers and
+    for its dropout layers:
+
+    - ``teacher_mode`` governs normalisation: ``'train'`` (ReCo and the
+      memory bank: BatchNorm normalises with the statistics of the batch the
+      teacher labels, as the authors' ``ema.model.train()``) or ``'eval'``
+      (RC2L: running statistics).
+    - ``teacher_dropout`` governs dropout (``nn.Dropout*``, ``DropPath``):
+      off by default in either mode, so the teacher's pseudo-labels are a
+      deterministic function of its weights and input batch. The authors'
+      networks have no dropout in the teacher's path; mmseg's decode heads
+      have ``Dropout2d(0.1)`` before their classifier (``dropout_ratio``)
+      and transformer decoders have their own, which would otherwise perturb
+      every pseudo-label.
+
+    Both are applied before training, before every training iteration (the
+    loop calls ``runner.model.train()`` each iteration, which would
+    otherwise switch the whole teacher back to train mode) and after every
+    validation.
 
     The teacher is part of the model's ``state_dict``, so checkpoints save
     it and ``resume`` restores it; the hook itself keeps no state. Because
@@ -100,8 +146,11 @@ class MeanTeacherHook(Hook):
             iteration (``(runner.iter + 1) % interval == 0``). Defaults to 1.
         buffers (str): ``'skip'``, ``'copy'`` or ``'ema'``, see above.
             Defaults to ``'skip'``.
-        teacher_mode (str): ``'train'`` (ReCo: BatchNorm uses batch
-            statistics) or ``'eval'``. Defaults to ``'train'``.
+        teacher_mode (str): mode of the teacher's normalisation layers:
+            ``'train'`` (ReCo: BatchNorm uses batch statistics) or
+            ``'eval'`` (running statistics). Defaults to ``'train'``.
+        teacher_dropout (bool): keep the teacher's dropout and drop-path
+            layers active in ``'train'`` mode. Defaults to False (off).
         copy_at_start (bool): Copy the student's parameters and buffers into
             the teacher before the first iteration of a run that does not
             resume (``runner.iter == 0``). Defaults to True.
@@ -117,6 +166,7 @@ class MeanTeacherHook(Hook):
                  interval: int = 1,
                  buffers: str = 'skip',
                  teacher_mode: str = 'train',
+                 teacher_dropout: bool = False,
                  copy_at_start: bool = True) -> None:
         if momentum is not None and not 0 <= momentum <= 1:
             raise ValueError(f'momentum must be in [0, 1], got {momentum}')
@@ -137,6 +187,7 @@ class MeanTeacherHook(Hook):
         self.interval = interval
         self.buffers = buffers
         self.teacher_mode = teacher_mode
+        self.teacher_dropout = teacher_dropout
         self.copy_at_start = copy_at_start
 
     @staticmethod
@@ -177,7 +228,10 @@ class MeanTeacherHook(Hook):
                     f'{diff[0] if diff else "(length)"}')
 
     def _set_teacher_mode(self, runner) -> None:
-        self._unwrap(runner).teacher.train(self.teacher_mode == 'train')
+        set_teacher_mode(
+            self._unwrap(runner).teacher,
+            norm_train=self.teacher_mode == 'train',
+            dropout=self.teacher_dropout)
 
     def decay(self, iteration: int) -> float:
         """Decay :math:`d` of the update after iteration ``iteration``.

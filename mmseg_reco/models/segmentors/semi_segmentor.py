@@ -27,8 +27,13 @@ SEMI_TRAIN_DEFAULTS = dict(
     # (0: none, ReCo's default)
     rampup_iters=0,
     ignore_index=255,
+    # 'separate': the student runs once on the labelled batch and once on the
+    # strong unlabelled batch, so BatchNorm normalises each with its own
+    # statistics (the authors' training step); 'joint': one pass over both
+    student_forward='separate',
 )
-SEMI_TEST_DEFAULTS = dict(predict_on='teacher')
+SEMI_TEST_DEFAULTS = dict(predict_on='teacher', predict_both=False)
+STUDENT_FORWARDS = ('separate', 'joint')
 
 
 def rename_loss_dict(prefix: str, losses: dict) -> dict:
@@ -48,6 +53,17 @@ def head_logits(outputs: Any) -> Tensor:
     if isinstance(outputs, dict):
         return outputs['seg_logits']
     return outputs[0]
+
+
+def batch_cat(first: Any, second: Any) -> Any:
+    """Concatenate two (nested) head outputs along the batch axis."""
+    if isinstance(first, Tensor):
+        return torch.cat([first, second])
+    if isinstance(first, dict):
+        return {k: batch_cat(v, second[k]) for k, v in first.items()}
+    if isinstance(first, (list, tuple)):
+        return type(first)(batch_cat(a, b) for a, b in zip(first, second))
+    return first
 
 
 def batch_slice(outputs: Any, index: slice) -> Any:
@@ -71,7 +87,8 @@ class SemiSegmentor(BaseSegmentor):
         pseudo, conf         = get_pseudo_labels(unlabelled)   teacher, no grad
         pseudo, conf         = merge_partial_labels(...)   partial labels win
         batch                = strong_view(labelled, unlabelled, pseudo, conf)
-        outputs              = student(labelled + strong unlabelled)  one pass
+        outputs              = student(labelled), student(strong unlabelled)
+                               (or one joint pass, ``student_forward``)
         losses  = sup_*   : the student's decode/auxiliary head losses (gt)
                 + unsup_* : eta-weighted CE on the mixed pseudo-labels
                 + unsup_* : every ``method_losses`` term (ReCo, memory bank,
@@ -99,10 +116,21 @@ class SemiSegmentor(BaseSegmentor):
         method_losses (list[dict], optional): method terms, see above.
         semi_train_cfg (dict, optional): overrides of
             :data:`SEMI_TRAIN_DEFAULTS` (``unsup_weight``,
-            ``strong_threshold``, ``rampup_iters``, ``ignore_index``). An
-            unknown key raises a ``KeyError`` naming it.
+            ``strong_threshold``, ``rampup_iters``, ``ignore_index``,
+            ``student_forward``). An unknown key raises a ``KeyError``
+            naming it. ``student_forward='separate'`` (default, the authors'
+            step) runs the student on the labelled and on the strong
+            unlabelled images in two passes, so that BatchNorm normalises
+            each batch with its own statistics; ``'joint'`` runs one pass
+            over their concatenation (one set of statistics, fewer
+            kernel launches). Both give the same losses for a model without
+            batch-dependent layers.
         semi_test_cfg (dict, optional): ``predict_on``: ``'teacher'``
-            (ReCo's evaluation, default) or ``'student'``.
+            (ReCo's evaluation, default) or ``'student'``;
+            ``predict_both``: also predict with the other model and store
+            both predictions as ``teacher_pred_sem_seg`` and
+            ``student_pred_sem_seg`` in every data sample (evaluate both
+            with ``PerClassIoUMetric(pred_key=...)``). Default: False.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
         init_cfg (dict, optional): initialisation config.
     """
@@ -133,6 +161,11 @@ class SemiSegmentor(BaseSegmentor):
         if self.semi_test_cfg.predict_on not in ('teacher', 'student'):
             raise ValueError("semi_test_cfg.predict_on must be 'teacher' or "
                              f"'student', got {self.semi_test_cfg.predict_on}")
+        if self.semi_train_cfg.student_forward not in STUDENT_FORWARDS:
+            raise ValueError(
+                f'semi_train_cfg.student_forward must be one of '
+                f'{STUDENT_FORWARDS}, got '
+                f'{self.semi_train_cfg.student_forward!r}')
         self.strong_aug = MODELS.build(strong_aug) if strong_aug else None
         self.sup_aug = MODELS.build(sup_aug) if sup_aug else None
         self.pseudo_loss = MODELS.build(pseudo_loss) if pseudo_loss else None
@@ -172,8 +205,23 @@ class SemiSegmentor(BaseSegmentor):
     def predict(self,
                 inputs: Tensor,
                 data_samples: Optional[SampleList] = None) -> SampleList:
-        """Predict with the teacher or the student (``semi_test_cfg``)."""
-        return self.eval_model.predict(inputs, data_samples)
+        """Predict with the teacher or the student (``semi_test_cfg``).
+
+        With ``predict_both`` the other model predicts too, and each sample
+        holds ``teacher_pred_sem_seg`` and ``student_pred_sem_seg`` besides
+        the evaluated model's ``pred_sem_seg``.
+        """
+        if not self.semi_test_cfg.predict_both:
+            return self.eval_model.predict(inputs, data_samples)
+        main = self.semi_test_cfg.predict_on
+        other = 'student' if main == 'teacher' else 'teacher'
+        samples = getattr(self, other).predict(inputs, data_samples)
+        stashed = [s.pred_sem_seg for s in samples]
+        samples = self.eval_model.predict(inputs, samples)
+        for sample, pred in zip(samples, stashed):
+            sample.set_field(pred, f'{other}_pred_sem_seg')
+            sample.set_field(sample.pred_sem_seg, f'{main}_pred_sem_seg')
+        return samples
 
     def _forward(self,
                  inputs: Tensor,
@@ -193,8 +241,7 @@ class SemiSegmentor(BaseSegmentor):
         batch = self.strong_view(sup_inputs, sup_samples, unsup_inputs,
                                  pseudo, conf)
         batch.teacher_outputs = teacher_outputs
-        feats = self.student.extract_feat(batch.inputs)
-        outputs = self.student.decode_head.forward(feats)
+        feats, outputs = self.student_forward(batch)
         losses = self.loss_by_gt(feats, outputs, batch)
         losses.update(self.loss_by_pseudo(outputs, batch))
         return losses
@@ -316,9 +363,38 @@ class SemiSegmentor(BaseSegmentor):
             weak_confidence=conf,
             ignore_index=self.semi_train_cfg.ignore_index)
 
+    def student_forward(self, batch: SemiBatch) -> Tuple[List[Tensor], Any]:
+        """Student features and raw head outputs of the whole batch.
+
+        ``'separate'`` runs the labelled and the strong unlabelled images
+        through the student one after the other and concatenates the
+        results along the batch axis; ``'joint'`` runs one pass.
+
+        Returns:
+            tuple: the labelled images' backbone/neck features (list of
+            (Nl, C, h, w), for the auxiliary heads) and the decode head's
+            raw output for all N = Nl + Nu images.
+        """
+        student = self.student
+        num = batch.num_labelled
+        if self.semi_train_cfg.student_forward == 'joint':
+            feats = student.extract_feat(batch.inputs)
+            return [f[:num] for f in feats], student.decode_head.forward(feats)
+        feats_l = student.extract_feat(batch.inputs[:num])
+        out_l = student.decode_head.forward(feats_l)
+        feats_u = student.extract_feat(batch.inputs[num:])
+        out_u = student.decode_head.forward(feats_u)
+        return feats_l, batch_cat(out_l, out_u)
+
     def loss_by_gt(self, feats: List[Tensor], outputs: Any,
                    batch: SemiBatch) -> dict:
-        """Supervised losses of the labelled part, keys prefixed ``sup_``."""
+        """Supervised losses of the labelled part, keys prefixed ``sup_``.
+
+        Args:
+            feats (list[Tensor]): the labelled images' features (Nl, ...).
+            outputs: the head's raw output for all images.
+            batch (SemiBatch): the batch.
+        """
         num = slice(0, batch.num_labelled)
         head = self.student.decode_head
         losses = add_prefix(
@@ -327,7 +403,7 @@ class SemiSegmentor(BaseSegmentor):
         if self.student.with_auxiliary_head:
             losses.update(
                 self.student._auxiliary_head_forward_train(
-                    [f[num] for f in feats], batch.data_samples))
+                    feats, batch.data_samples))
         return rename_loss_dict('sup_', losses)
 
     def loss_by_pseudo(self, outputs: Any, batch: SemiBatch) -> dict:
