@@ -1,4 +1,4 @@
-# RC2L (shared/papers/004, Tables 1-2): 1/4 (744) labelled images;
+# RC2L (Zhang et al., IJCAI 2022, Tables 1-2): 1/4 (744) labelled images;
 # split files from: python tools/make_splits.py ratio --dataset cityscapes --ratio 1/4
 _base_ = ['./rc2l_region-r101_120k_cityscapes-1of8.py']
 split = '1of4'

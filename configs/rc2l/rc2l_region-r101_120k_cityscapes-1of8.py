@@ -1,4 +1,4 @@
-# RC2L (shared/papers/004, Tables 1-2): 1/8 (372) labelled images,
+# RC2L (Zhang et al., IJCAI 2022, Tables 1-2): 1/8 (372) labelled images,
 # split files from: python tools/make_splits.py ratio --dataset cityscapes --ratio 1/8
 # section 4.1: batch 16 (8 labelled + 8 unlabelled), 768x768 crops,
 # 120k iterations, alpha = 1.0 (Table 4).

@@ -1,4 +1,4 @@
-# RC2L (shared/papers/004, Tables 1-2): 1/2 (732) labelled images;
+# RC2L (Zhang et al., IJCAI 2022, Tables 1-2): 1/2 (732) labelled images;
 # split files from: python tools/make_splits.py voc1464 --ratio 1/2
 _base_ = ['./rc2l_region-r101_120k_voc12train-voc1464-1of16.py']
 split = 'voc1464-1of2'

@@ -1,4 +1,4 @@
-# RC2L (shared/papers/004, Tables 1-2): 1.4k (1464) with the 9k rest unlabelled labelled images;
+# RC2L (Zhang et al., IJCAI 2022, Tables 1-2): 1.4k (1464) with the 9k rest unlabelled labelled images;
 # split files from: python tools/make_splits.py voc1464 --all
 _base_ = ['./rc2l_region-r101_120k_voc12train-voc1464-1of16.py']
 split = 'voc1464-all'

@@ -1,4 +1,4 @@
-# RC2L (shared/papers/004, Tables 1-2): 1/16 (662) labelled images,
+# RC2L (Zhang et al., IJCAI 2022, Tables 1-2): 1/16 (662) labelled images,
 # split files from: python tools/make_splits.py ratio --dataset voc12aug --ratio 1/16
 # section 4.1: batch 16 (8 labelled + 8 unlabelled), 512x512 crops,
 # 160k iterations, alpha = 1.0 (Table 4).

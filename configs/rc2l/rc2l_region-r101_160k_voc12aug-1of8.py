@@ -1,4 +1,4 @@
-# RC2L (shared/papers/004, Tables 1-2): 1/8 (1323) labelled images;
+# RC2L (Zhang et al., IJCAI 2022, Tables 1-2): 1/8 (1323) labelled images;
 # split files from: python tools/make_splits.py ratio --dataset voc12aug --ratio 1/8
 _base_ = ['./rc2l_region-r101_160k_voc12aug-1of16.py']
 split = '1of8'

@@ -1,6 +1,8 @@
 # RC2L's supervised baseline on the demo canvases: the region (MaskFormer)
-# model trained on the 60 labelled images only (8 per batch), student
-# evaluated; the optimiser of the RC2L demo.
+# model trained on the 60 labelled images only, student evaluated; the
+# optimiser of the RC2L demo. It sees as many labelled images per step as
+# the RC2L demo (4; RC2L adds 4 unlabelled), so the two differ only in the
+# unlabelled images.
 _base_ = [
     '../_base_/models/region_r18_demo.py',
     '../_base_/datasets/fashion_canvas_semi.py',
@@ -9,7 +11,10 @@ _base_ = [
     '../_base_/methods/supervised.py',
 ]
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
-train_dataloader = dict(sampler=dict(num_labelled=8))
+num_labelled = 4
+train_dataloader = dict(
+    batch_size=num_labelled,
+    sampler=dict(batch_size=num_labelled, num_labelled=num_labelled))
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

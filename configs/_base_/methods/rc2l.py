@@ -1,9 +1,11 @@
-# RC2L (shared/papers/004): the mean teacher with region-level losses on the
-# unlabelled images, alpha * (1 RMC + 20 RFC + 4 RCC + 4 SMC), and no
-# pixel-level pseudo-label CE. The model must be a region (MaskFormer) model
-# (models/region_*.py). A leaf config wraps it:
+# RC2L (Zhang et al., IJCAI 2022): the mean teacher with region-level losses
+# on the unlabelled images, alpha * rampup * (1 RMC + 20 RFC + 4 RCC + 4 SMC),
+# and no pixel-level pseudo-label CE. The model must be a region (MaskFormer)
+# model (models/region_*.py). A leaf config wraps it:
 #   model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
 #   optim_wrapper = dict(_delete_=True, **_base_.rc2l_optim_wrapper)
+# Every value the paper does not give is marked "choice" below; the reasons
+# are in RC2LLoss's and teacher_regions' docstrings.
 _base_ = ['./mean_teacher.py']
 semi_model = dict(
     # the student's masks are compared pixel by pixel with the teacher's
@@ -11,17 +13,53 @@ semi_model = dict(
     # mixing, flip or rescale
     strong_aug=dict(mix=None, scale_range=(1.0, 1.0), flip_prob=0.0),
     pseudo_loss=None,
+    # choice: the unsupervised weight ramps up as exp(-5 (1 - t)^2) over the
+    # first rampup_iters iterations (SemiSegmentor.rampup), about 1/12 of the
+    # paper's 120k schedule, so the teacher's first regions, made by a
+    # network that has barely learnt, enter at a small weight; leaf configs
+    # with other schedules set their own
+    semi_train_cfg=dict(rampup_iters=10000),
     method_losses=[
         dict(
             type='RC2LLoss',
             alpha=1.0,  # Table 4: 1.0 (VOC Aug), 2.0 (VOC Train 1/2)
-            betas=(1.0, 20.0, 4.0, 4.0),  # RMC, RFC, RCC, SMC (sec. 4.1)
-            tau_m=0.1,
-            tau_f=0.1,
-            # teacher regions: MaskFormer's panoptic inference thresholds
+            # section 4.1's values; choice: in the order the losses are
+            # introduced (RMC, RFC, RCC, SMC)
+            betas=(1.0, 20.0, 4.0, 4.0),
+            tau_m=0.1,  # choice
+            tau_f=0.1,  # choice
+            # teacher regions (choice, MaskFormer's inference): each pixel's
+            # owner is the object query with the largest score * mask; the
+            # pixels a query owns form a region if its class probability
+            # exceeds object_threshold (MaskFormer's code default is 0.0,
+            # 0.8 its COCO-panoptic value; 0.8 keeps the regions confident),
+            # the teacher's semantic argmax agrees with its class and scores
+            # at least semantic_threshold of its two best classes' scores
+            # (0.6: 1.5 times the runner-up), and the query
+            # owns at least overlap_threshold of its own mask (sigmoid >=
+            # mask_threshold); all other pixels are ignored by SMC, RMC, RFC
             object_threshold=0.8,
+            semantic_threshold=0.6,
             overlap_threshold=0.8,
             mask_threshold=0.5,
+            # choice: RMC as InfoNCE, RFC in a bounded form (prototypes of
+            # unit features, InfoNCE): their gradient stays within a small
+            # multiple of a supervised layer's; 'printed' gives Eq. 5 / 8
+            rmc_form='infonce',
+            rfc_form='bounded',
+            # choice: RCC is MaskFormer's class loss (unmatched student
+            # queries -> 'no object' weighted 0.1, weighted mean); None gives
+            # Eq. 9 as printed
+            rcc_eos_coef=0.1,
+            # choice: SMC / RMC / RFC are divided by their number of regions,
+            # all-reduced, but never by less than the labelled images' number
+            # of segments per image times the number of unlabelled images
+            # (no teacher region outweighs a labelled segment)
+            avg_factor_floor='labelled',
+            # logged: regions per class; per-term gradient norms at the head
+            # outputs cost four partial backward passes, off by default
+            log_class_regions=True,
+            log_grad_norms=False,
             matcher=dict(
                 type='HungarianMatcher',
                 cost_class=1.0,

@@ -1,4 +1,4 @@
-# RC2L's model (shared/papers/004, section 4.1): ResNet-101 with a MaskFormer
+# RC2L's model (Zhang et al., IJCAI 2022, section 4.1): ResNet-101 with a MaskFormer
 # head (mmseg_reco's RegionHead; mmdet is not needed). Hyper-parameters
 # follow MaskFormer's semantic segmentation configs (256-d pixel decoder and
 # transformer, 6 decoder layers, 8 heads, FFN 2048, dropout 0.1, deep

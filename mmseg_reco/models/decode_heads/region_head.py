@@ -215,11 +215,11 @@ class RegionHead(BaseDecodeHead):
 
     `Per-Pixel Classification is Not All You Need for Semantic Segmentation
     <https://arxiv.org/abs/2107.06278>`_, the segmentation head of RC2L
-    (shared/papers/004, section 4.1). ``num_queries`` learned queries attend
-    to the coarsest backbone feature through a DETR decoder; each query
-    gives class logits over K+1 classes (the last one is 'no object') and a
-    mask embedding whose dot product with the per-pixel embeddings of an
-    FPN pixel decoder (1/4 resolution) is its mask::
+    (Zhang et al., IJCAI 2022, section 4.1). ``num_queries`` learned
+    queries attend to the coarsest backbone feature through a DETR decoder;
+    each query gives class logits over K+1 classes (the last one is 'no
+    object') and a mask embedding whose dot product with the per-pixel
+    embeddings of an FPN pixel decoder (1/4 resolution) is its mask::
 
         forward(x) -> pixel decoder      -> mask_features (B, C, h, w)
                       decoder(queries)   -> pred_logits (B, Q, K+1)

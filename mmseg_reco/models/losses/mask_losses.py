@@ -4,8 +4,9 @@
 supervises every matched mask with a sigmoid focal loss (Lin et al., 2017)
 and a dice loss (Milletari et al., 2016); the Hungarian matcher uses the
 same two terms, computed for every (prediction, target) pair, as costs.
-RC2L (shared/papers/004) uses them for its supervised loss and for the
-``L_mask`` of the semantic mask consistency (Eq. 10).
+RC2L (Zhang et al., IJCAI 2022) uses them for its supervised loss and for
+the ``L_mask`` of the semantic mask consistency (Eq. 10), where pixels
+outside the teacher's regions are ignored (``pixel_weight``).
 
 Masks are flattened to ``P`` points (all pixels or sampled points). The
 element-wise losses take matched pairs ``(M, P)`` and a per-mask weight (0
@@ -62,6 +63,7 @@ def reduce_num_masks(num_masks: Tensor) -> Tensor:
 
 def _weighted_sum(per_mask: Tensor, weight: Optional[Tensor],
                   num_masks: Number) -> Tensor:
+    """Sum of per-mask losses (optionally weighted) over ``num_masks``."""
     if weight is not None:
         per_mask = per_mask * weight.to(per_mask.dtype)
     return per_mask.sum() / num_masks
@@ -72,11 +74,15 @@ def dice_loss(inputs: Tensor,
               targets: Tensor,
               num_masks: Number,
               weight: Optional[Tensor] = None,
-              eps: float = 1.0) -> Tensor:
+              eps: float = 1.0,
+              pixel_weight: Optional[Tensor] = None) -> Tensor:
     """Dice loss of matched masks (MaskFormer ``dice_loss``).
 
     ``1 - (2 sum(p t) + eps) / (sum(p) + sum(t) + eps)`` per mask with
     ``p = sigmoid(inputs)``, summed over masks and divided by ``num_masks``.
+    With ``pixel_weight`` the sums run over the weighted points only (``p``
+    and ``t`` are multiplied by it): ignored points (weight 0) count
+    neither for nor against a mask.
 
     Args:
         inputs (Tensor): (..., P) mask logits.
@@ -86,12 +92,18 @@ def dice_loss(inputs: Tensor,
             pairs. Default: None (all 1).
         eps (float): smoothing added to numerator and denominator.
             Default: 1.0 (MaskFormer).
+        pixel_weight (Tensor, optional): point weights broadcastable to
+            ``inputs`` (..., P), e.g. 0 on ignored pixels. Default: None.
 
     Returns:
         Tensor: scalar loss.
     """
     prob = inputs.float().sigmoid()
     targets = targets.float()
+    if pixel_weight is not None:
+        pixel_weight = pixel_weight.float()
+        prob = prob * pixel_weight
+        targets = targets * pixel_weight
     numerator = 2 * (prob * targets).sum(-1)
     denominator = prob.sum(-1) + targets.sum(-1)
     loss = 1 - (numerator + eps) / (denominator + eps)
@@ -104,12 +116,15 @@ def sigmoid_focal_loss(inputs: Tensor,
                        num_masks: Number,
                        weight: Optional[Tensor] = None,
                        alpha: float = 0.25,
-                       gamma: float = 2.0) -> Tensor:
+                       gamma: float = 2.0,
+                       pixel_weight: Optional[Tensor] = None) -> Tensor:
     """Sigmoid focal loss of matched masks (MaskFormer ``sigmoid_focal_loss``).
 
     ``alpha_t (1 - p_t)^gamma BCE`` averaged over the ``P`` points of each
     mask, summed over masks and divided by ``num_masks``. A negative
-    ``alpha`` turns the class balancing off.
+    ``alpha`` turns the class balancing off. ``pixel_weight`` weights the
+    points; the average still divides by ``P``, so ignored points (weight
+    0) add nothing and the share of weighted points scales the loss.
 
     Args:
         inputs (Tensor): (..., P) mask logits.
@@ -118,6 +133,8 @@ def sigmoid_focal_loss(inputs: Tensor,
         weight (Tensor, optional): (...) per-mask weight. Default: None.
         alpha (float): weight of the positive class. Default: 0.25.
         gamma (float): focusing exponent. Default: 2.0.
+        pixel_weight (Tensor, optional): point weights broadcastable to
+            ``inputs`` (..., P). Default: None (all 1).
 
     Returns:
         Tensor: scalar loss.
@@ -130,6 +147,8 @@ def sigmoid_focal_loss(inputs: Tensor,
     loss = ce * (1 - p_t)**gamma
     if alpha >= 0:
         loss = (alpha * targets + (1 - alpha) * (1 - targets)) * loss
+    if pixel_weight is not None:
+        loss = loss * pixel_weight.float()
     return _weighted_sum(loss.mean(-1), weight, num_masks)
 
 

@@ -11,36 +11,71 @@ from mmseg.utils import ConfigType
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
 from ..utils.semi_batch import SemiBatch
 from .mask_losses import reduce_num_masks
-from .region_losses import (rcc_loss, rfc_loss, rmc_loss, smc_loss,
+from .region_losses import (RFC_FORMS, RMC_FORMS, contrast_members, one_hot,
+                            rcc_loss, rfc_loss, rmc_loss, smc_loss,
                             teacher_regions)
+
+#: ``RC2LLoss(avg_factor_floor=...)`` choices
+AVG_FACTOR_FLOORS = ('labelled', 'image', 'none')
 
 
 @MODELS.register_module()
 class RC2LLoss(nn.Module):
-    """The unsupervised part of RC2L (shared/papers/004, section 3).
+    """The unsupervised part of RC2L.
 
-    A method term of :class:`SemiSegmentor` (``method_losses``)::
+    `RC2L: Region-Level Contrastive and Consistency Learning for
+    Semi-Supervised Semantic Segmentation
+    <https://arxiv.org/abs/2204.13314>`_ (Zhang et al., IJCAI 2022),
+    section 3. A method term of :class:`SemiSegmentor` (``method_losses``)::
 
-        alpha * (beta1 L_RMC + beta2 L_RFC + beta3 L_RCC + beta4 L_SMC)
+        alpha * rampup * (beta1 L_RMC + beta2 L_RFC + beta3 L_RCC
+                          + beta4 L_SMC)
 
     on the unlabelled images; the supervised MaskFormer loss on labelled
     images is the student :class:`RegionHead`'s own (``sup_*`` keys).
 
     1. Teacher regions (:func:`teacher_regions`): the EMA teacher's outputs
-       on the weak view (``SemiBatch.teacher_outputs``) are turned into
-       confident, disjoint regions ``(c^t_i, m^t_i)`` by MaskFormer's
-       panoptic inference rule: a query is kept if its most probable class
-       is an object class with probability > ``object_threshold``; pixels go
-       to the kept query with the largest ``score * sigmoid(mask)``, inside
-       its own ``sigmoid(mask) >= mask_threshold``; regions keeping less
-       than ``overlap_threshold`` of their mask, or nothing, are dropped.
-    2. The student's regions on the strong view are matched to them by the
-       Hungarian matcher (sigma, section 3.2).
-    3. RMC (Eq. 5), RFC (Eq. 6-8), RCC (Eq. 9) over the matched pairs and
-       SMC (Eq. 10) over the classes of the teacher regions; see
-       :mod:`.region_losses`. Every loss is averaged over the teacher
-       regions of the batch (SMC: over (image, class) pairs), counted over
-       all processes.
+       on the weak view (``SemiBatch.teacher_outputs``). Every pixel goes to
+       the object query with the largest ``score * sigmoid(mask)`` (all
+       queries not predicting 'no object', as MaskFormer's inference); the
+       pixels a confident query (``object_threshold``) owns, where the
+       teacher's semantic argmax agrees with its class with confidence
+       ``S_1 / (S_1 + S_2)`` at least ``semantic_threshold``, form its
+       region. Every other pixel is
+       ignored by SMC, RMC and RFC.
+    2. The student's regions on the strong view are matched (sigma, section
+       3.2) by the Hungarian matcher to all the teacher's segments: the
+       regions and the segments of unconfident owners. A student query
+       matched to an unconfident segment is left alone by RCC (no class,
+       no 'no object'), so the student is not taught that whatever the
+       teacher is unsure of is 'no object'.
+    3. RMC (Eq. 5), RFC (Eq. 6-8), RCC (Eq. 9) and SMC (Eq. 10); see
+       :mod:`.region_losses`.
+
+    **Normalisation.** RCC is MaskFormer's class loss, a weighted mean over
+    the student queries (unmatched ones: 'no object' with ``eos_coef``).
+    SMC sums over the (image, class) pairs, RMC and RFC over the regions
+    with a negative (and RCC as printed over the matched regions); each is
+    divided by its count of contributing terms, averaged over processes,
+    but never by less than the floor
+    (``avg_factor_floor``): ``'labelled'`` (default) the number of ground
+    truth segments of the labelled images per image times the number of
+    unlabelled images, so that no teacher region weighs more than a
+    labelled segment does in the supervised loss while the teacher finds
+    few regions; ``'image'`` one per unlabelled image; ``'none'`` 1.
+
+    **Ramp-up.** The weight is multiplied by ``model.rampup()`` (the
+    segmentor's sigmoid ramp-up over ``semi_train_cfg.rampup_iters``).
+
+    **Logged statistics** (keys without ``loss``, not summed): the
+    unweighted terms ``rmc``, ``rfc``, ``rcc``, ``smc``; ``rc2l_weight``
+    (alpha times the ramp-up); ``num_regions`` (teacher regions per
+    unlabelled image), ``num_contrast_regions`` (those with a negative),
+    ``known_ratio`` (share of unlabelled pixels inside a region);
+    ``regions_cls{k}`` (regions of class k per unlabelled image) with
+    ``log_class_regions``; ``grad_norm_{term}`` (L2 norm of the weighted
+    term's gradient with respect to the student head's outputs, a partial
+    backward pass through the loss only) with ``log_grad_norms``.
 
     **Pixel alignment.** The teacher saw the weak, unmixed view, while the
     student's masks come from the strong view; the masks are compared pixel
@@ -50,17 +85,23 @@ class RC2LLoss(nn.Module):
     together with the shapes of the student's and teacher's masks. RC2L has
     no pixel-level pseudo-label CE: set ``pseudo_loss=None``.
 
-    **Choices** (not given in the paper copy):
+    **Choices** where the paper is silent (section 4.1 gives beta = 1, 20,
+    4, 4 and alpha, Table 4):
 
     - beta = (1, 20, 4, 4) for (RMC, RFC, RCC, SMC): the values of section
       4.1 in the order the losses are introduced.
-    - ``tau_m = tau_f = 0.1``: similarities lie in [0, 1] (Dice) and [-1, 1]
-      (cosine); 0.1 gives them the logit range of common contrastive
+    - ``tau_m = tau_f = 0.1``: similarities lie in [0, 1] (Dice) and
+      [-1, 1]; 0.1 gives them the logit range of common contrastive
       temperatures (0.07-0.2, SimCLR/MoCo v2, both cited by the paper).
-    - Eq. 5 and Eq. 8 are implemented as printed (the positive is not in the
-      denominator), ``positive_in_denominator=True`` gives InfoNCE.
+    - RMC as InfoNCE (the positive in the denominator) and RFC in a bounded
+      form (:func:`.rfc_loss`), so that neither keeps pushing at full
+      strength once its positive wins; ``rmc_form``/``rfc_form='printed'``
+      give Eq. 5/8 as printed.
     - RFC's target features are not back-propagated (``detach_target``).
     - ``L_mask`` of SMC is MaskFormer's ``20 * focal + 1 * dice``.
+    - RCC as MaskFormer's class loss (``rcc_eos_coef=0.1``); ``None``
+      gives Eq. 9 as printed (matched queries only).
+    - The teacher's regions: see step 1 and :func:`.teacher_regions`.
 
     Args:
         matcher (dict): ``HungarianMatcher`` config (TASK_UTILS).
@@ -73,24 +114,35 @@ class RC2LLoss(nn.Module):
             Default: (1, 20, 4, 4).
         tau_m (float): temperature of RMC. Default: 0.1.
         tau_f (float): temperature of RFC. Default: 0.1.
-        object_threshold (float): class probability of a teacher region.
-            Default: 0.8 (MaskFormer).
-        overlap_threshold (float): kept share of a teacher mask.
-            Default: 0.8 (MaskFormer).
+        object_threshold (float): class probability above which a teacher
+            query's segment is a region. Default: 0.8 (MaskFormer's COCO
+            panoptic value; its code default is 0.0).
+        semantic_threshold (float): minimum semantic confidence of a region
+            pixel: the teacher's semantic score of its class over the sum
+            of its two largest scores. Default: 0.6.
+        overlap_threshold (float): share of its own mask a teacher query
+            must own. Default: 0.8 (MaskFormer).
         mask_threshold (float): sigmoid threshold of the teacher masks.
             Default: 0.5.
         dice_eps (float): smoothing of the Dice similarity. Default: 1.0.
-        positive_in_denominator (bool): InfoNCE instead of Eq. 5/8 as
-            printed. Default: False.
+        rmc_form (str): ``'infonce'`` or ``'printed'``. Default: 'infonce'.
+        rfc_form (str): ``'bounded'`` or ``'printed'``. Default: 'bounded'.
         detach_target (bool): stop the gradient through RFC's target
             features. Default: True.
+        rcc_eos_coef (float, optional): 'no object' weight of RCC; None:
+            Eq. 9 as printed. Default: 0.1 (MaskFormer).
         smc_focal_weight (float): focal weight of SMC's L_mask.
             Default: 20.0.
         smc_dice_weight (float): dice weight of SMC's L_mask. Default: 1.0.
         focal_alpha (float): focal alpha. Default: 0.25.
         focal_gamma (float): focal gamma. Default: 2.0.
-        use_rampup (bool): multiply by the segmentor's ramp-up
-            (``semi_train_cfg.rampup_iters``; RC2L uses none). Default: True.
+        avg_factor_floor (str): ``'labelled'``, ``'image'`` or ``'none'``,
+            see above. Default: 'labelled'.
+        use_rampup (bool): multiply by the segmentor's ramp-up.
+            Default: True.
+        log_class_regions (bool): log ``regions_cls{k}``. Default: True.
+        log_grad_norms (bool): log ``grad_norm_{term}`` (four partial
+            backward passes through the loss). Default: False.
     """
 
     LOSS_NAMES = ('loss_rmc', 'loss_rfc', 'loss_rcc', 'loss_smc')
@@ -107,40 +159,62 @@ class RC2LLoss(nn.Module):
                  tau_m: float = 0.1,
                  tau_f: float = 0.1,
                  object_threshold: float = 0.8,
+                 semantic_threshold: float = 0.6,
                  overlap_threshold: float = 0.8,
                  mask_threshold: float = 0.5,
                  dice_eps: float = 1.0,
-                 positive_in_denominator: bool = False,
+                 rmc_form: str = 'infonce',
+                 rfc_form: str = 'bounded',
                  detach_target: bool = True,
+                 rcc_eos_coef: float = 0.1,
                  smc_focal_weight: float = 20.0,
                  smc_dice_weight: float = 1.0,
                  focal_alpha: float = 0.25,
                  focal_gamma: float = 2.0,
-                 use_rampup: bool = True) -> None:
+                 avg_factor_floor: str = 'labelled',
+                 use_rampup: bool = True,
+                 log_class_regions: bool = True,
+                 log_grad_norms: bool = False) -> None:
         super().__init__()
         assert len(betas) == 4, 'betas are the weights of RMC, RFC, RCC, SMC'
         assert tau_m > 0 and tau_f > 0
+        assert 0 <= object_threshold < 1 and 0 <= semantic_threshold <= 1
+        assert rmc_form in RMC_FORMS, \
+            f'rmc_form must be one of {RMC_FORMS}, got {rmc_form!r}'
+        assert rfc_form in RFC_FORMS, \
+            f'rfc_form must be one of {RFC_FORMS}, got {rfc_form!r}'
+        assert avg_factor_floor in AVG_FACTOR_FLOORS, \
+            (f'avg_factor_floor must be one of {AVG_FACTOR_FLOORS}, got '
+             f'{avg_factor_floor!r}')
         self.matcher = TASK_UTILS.build(matcher)
         self.alpha = alpha
         self.betas = tuple(float(b) for b in betas)
         self.tau_m = tau_m
         self.tau_f = tau_f
         self.object_threshold = object_threshold
+        self.semantic_threshold = semantic_threshold
         self.overlap_threshold = overlap_threshold
         self.mask_threshold = mask_threshold
         self.dice_eps = dice_eps
-        self.positive_in_denominator = positive_in_denominator
+        self.rmc_form = rmc_form
+        self.rfc_form = rfc_form
         self.detach_target = detach_target
+        self.rcc_eos_coef = rcc_eos_coef
         self.smc_focal_weight = smc_focal_weight
         self.smc_dice_weight = smc_dice_weight
         self.focal_alpha = focal_alpha
         self.focal_gamma = focal_gamma
+        self.avg_factor_floor = avg_factor_floor
         self.use_rampup = use_rampup
+        self.log_class_regions = log_class_regions
+        self.log_grad_norms = log_grad_norms
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, betas={self.betas}, '
                 f'tau_m={self.tau_m}, tau_f={self.tau_f}, '
-                f'object_threshold={self.object_threshold}')
+                f'object_threshold={self.object_threshold}, '
+                f'semantic_threshold={self.semantic_threshold}, '
+                f'rmc_form={self.rmc_form!r}, rfc_form={self.rfc_form!r}')
 
     @staticmethod
     def check_alignment(model: nn.Module) -> None:
@@ -162,6 +236,30 @@ class RC2LLoss(nn.Module):
                 'must be photometric only (mix=None, flip_prob=0, '
                 f'scale_range=(1, 1)), got {", ".join(problems)}')
 
+    def floor(self, batch: SemiBatch, num_classes: int) -> Tensor:
+        """The local floor of the normalisers (see the class doc).
+
+        Args:
+            batch (SemiBatch): the batch; ``labels[:num_labelled]`` hold the
+                labelled images' ground truth.
+            num_classes (int): K.
+
+        Returns:
+            Tensor: float scalar on the labels' device.
+        """
+        labels = batch.labels
+        num_unlabelled = labels.shape[0] - batch.num_labelled
+        if self.avg_factor_floor == 'none':
+            return labels.new_ones((), dtype=torch.float)
+        if self.avg_factor_floor == 'image' or batch.num_labelled == 0:
+            return labels.new_tensor(float(num_unlabelled), dtype=torch.float)
+        gt = labels[:batch.num_labelled].flatten(1)
+        gt = torch.where((gt >= 0) & (gt < num_classes), gt, num_classes)
+        present = torch.zeros(
+            gt.shape[0], num_classes + 1, device=gt.device).scatter_(
+                1, gt, 1.0)[:, :num_classes]
+        return present.sum() * (num_unlabelled / batch.num_labelled)
+
     def forward(self, model: nn.Module, outputs: Any,
                 batch: SemiBatch) -> Dict[str, Tensor]:
         """The four region losses of the unlabelled part of a batch.
@@ -178,7 +276,7 @@ class RC2LLoss(nn.Module):
         Returns:
             dict[str, Tensor]: ``loss_rmc``, ``loss_rfc``, ``loss_rcc``,
             ``loss_smc`` (each times alpha, its beta and the ramp-up) and
-            ``num_regions`` (teacher regions per unlabelled image).
+            the statistics of the class doc.
         """
         self.check_alignment(model)
         teacher = batch.teacher_outputs
@@ -194,34 +292,112 @@ class RC2LLoss(nn.Module):
                 'student and teacher masks must be pixel-aligned: got '
                 f'{tuple(masks_s.shape)} (student, strong view) and '
                 f'{tuple(teacher["pred_masks"].shape)} (teacher, weak view)')
+        num_classes = cls_s.shape[-1] - 1
 
-        labels_t, masks_t, valid_t = teacher_regions(
-            teacher['pred_logits'], teacher['pred_masks'],
-            self.object_threshold, self.overlap_threshold,
-            self.mask_threshold)
-        matched = self.matcher(cls_s, masks_s, labels_t, masks_t, valid_t)
-        present = torch.nn.functional.one_hot(
-            labels_t, cls_s.shape[-1] - 1).mul(valid_t[..., None]).amax(1)
-        counts = torch.stack([(matched >= 0).sum(), present.sum()])
-        num_regions, num_classes = reduce_num_masks(counts).unbind()
+        regions = teacher_regions(teacher['pred_logits'],
+                                  teacher['pred_masks'],
+                                  self.object_threshold,
+                                  self.semantic_threshold,
+                                  self.overlap_threshold, self.mask_threshold)
+        matched_any = self.matcher(cls_s, masks_s, regions.labels,
+                                   regions.segments, regions.segment_valid)
+        no_match = torch.full_like(matched_any, -1)
+        matched = torch.where(regions.valid, matched_any, no_match)
+        ignored = torch.where(regions.valid, no_match, matched_any)
+        present = (one_hot(regions.labels, num_classes)
+                   & regions.valid[..., None]).any(1)
+        counts = reduce_num_masks(
+            torch.stack([
+                present.sum().float(),
+                contrast_members(matched).sum().float(),
+                (matched >= 0).sum().float(),
+                self.floor(batch, num_classes).to(present.device)
+            ]))
+        num_pairs, num_contrast, num_matched, floor = counts.unbind()
+        norm_smc = torch.maximum(num_pairs, floor)
+        norm_contrast = torch.maximum(num_contrast, floor)
+        norm_rcc = torch.maximum(num_matched, floor)
 
-        rmc = rmc_loss(masks_s, masks_t, matched, self.tau_m, self.dice_eps,
-                       self.positive_in_denominator, num_regions)
-        rfc = rfc_loss(masks_s, masks_t, feats_s, matched, self.tau_f,
-                       self.detach_target, self.positive_in_denominator,
-                       num_regions)
-        rcc = rcc_loss(cls_s, labels_t, matched, num_regions)
-        smc = smc_loss(cls_s, masks_s, labels_t, masks_t, valid_t,
-                       self.smc_focal_weight, self.smc_dice_weight,
-                       self.focal_alpha, self.focal_gamma, num_classes)
-
+        terms = (
+            rmc_loss(masks_s, regions.masks, matched, regions.known,
+                     self.tau_m, self.dice_eps, self.rmc_form, norm_contrast),
+            rfc_loss(masks_s, regions.masks, feats_s, matched, regions.known,
+                     self.tau_f, self.rfc_form, self.detach_target,
+                     norm_contrast),
+            rcc_loss(cls_s, regions.labels, matched, ignored,
+                     self.rcc_eos_coef, norm_rcc),
+            smc_loss(cls_s, masks_s, regions.labels, regions.masks,
+                     regions.valid, regions.known, self.smc_focal_weight,
+                     self.smc_dice_weight, self.focal_alpha, self.focal_gamma,
+                     norm_smc),
+        )
         weight = self.alpha
         if self.use_rampup and hasattr(model, 'rampup'):
             weight = weight * model.rampup()
         losses = {
             name: weight * beta * value
-            for name, beta, value in zip(self.LOSS_NAMES, self.betas,
-                                         (rmc, rfc, rcc, smc))
+            for name, beta, value in zip(self.LOSS_NAMES, self.betas, terms)
         }
-        losses['num_regions'] = valid_t.sum(1).float().mean()
+        losses.update(
+            self.statistics(regions, matched, terms, weight, num_classes))
+        if self.log_grad_norms:
+            losses.update(self.grad_norms(losses, outputs))
         return losses
+
+    def statistics(self, regions, matched: Tensor, terms: Sequence[Tensor],
+                   weight: float, num_classes: int) -> Dict[str, Tensor]:
+        """Detached statistics to log (keys without ``loss``).
+
+        Args:
+            regions (TeacherRegions): the teacher's regions.
+            matched (Tensor): (Nu, G) long, sigma(i) or -1.
+            terms (Sequence[Tensor]): the unweighted RMC, RFC, RCC, SMC.
+            weight (float): alpha times the ramp-up.
+            num_classes (int): K.
+
+        Returns:
+            dict[str, Tensor]: float scalars, see the class doc.
+        """
+        valid = regions.valid
+        num_images = max(valid.shape[0], 1)
+        stats = {
+            name[len('loss_'):]: value.detach()
+            for name, value in zip(self.LOSS_NAMES, terms)
+        }
+        stats['rc2l_weight'] = valid.new_tensor(float(weight),
+                                                dtype=torch.float)
+        stats['num_regions'] = valid.sum().float() / num_images
+        stats['num_contrast_regions'] = (
+            contrast_members(matched).sum().float() / num_images)
+        stats['known_ratio'] = regions.known.float().mean()
+        if self.log_class_regions:
+            per_class = (one_hot(regions.labels, num_classes)
+                         & valid[..., None]).flatten(0, 1).sum(0).float()
+            per_class = per_class / num_images
+            stats.update({
+                f'regions_cls{k}': value
+                for k, value in enumerate(per_class.unbind())
+            })
+        return stats
+
+    def grad_norms(self, losses: Dict[str, Tensor],
+                   outputs: Dict) -> Dict[str, Tensor]:
+        """L2 norm of each weighted term's gradient at the head outputs."""
+        inputs = [
+            outputs[k] for k in ('pred_logits', 'pred_masks', 'mask_features')
+            if isinstance(outputs.get(k), Tensor) and outputs[k].requires_grad
+        ]
+        norms = {}
+        for name in self.LOSS_NAMES:
+            value = losses[name]
+            key = 'grad_norm_' + name[len('loss_'):]
+            if not inputs or not value.requires_grad:
+                norms[key] = value.detach().new_zeros(())
+                continue
+            grads = torch.autograd.grad(
+                value, inputs, retain_graph=True, allow_unused=True)
+            norms[key] = torch.stack([
+                g.detach().float().pow(2).sum()
+                for g in grads if g is not None
+            ] or [value.detach().new_zeros(())]).sum().sqrt()
+        return norms

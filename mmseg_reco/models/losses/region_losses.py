@@ -1,22 +1,27 @@
-"""The region-level losses of RC2L (shared/papers/004, Eq. 5-10).
+"""The region-level losses of RC2L, Eq. 5-10.
 
 `RC2L: Region-Level Contrastive and Consistency Learning for Semi-Supervised
 Semantic Segmentation <https://arxiv.org/abs/2204.13314>`_ (Zhang et al.,
 IJCAI 2022). The student (strong view) predicts ``Q`` regions: class logits
 ``p^s`` (B, Q, K+1), mask logits ``m^s`` (B, Q, h, w) and per-pixel features
-``F^s`` (B, C, h, w). The teacher (weak view) gives up to ``G`` regions
-``(c^t_i, m^t_i)`` (:func:`teacher_regions`), padded to a fixed ``G`` with a
-validity mask so that every loss is one batched tensor program. The Hungarian
-matching sigma is given as ``matched`` (B, G): the index of the student query
-matched to teacher region ``i``, or -1 for padding / unmatched regions.
+``F^s`` (B, C, h, w). The teacher (weak view) gives its regions
+``(c^t_i, m^t_i)`` (:func:`teacher_regions`), one slot per teacher query
+(``G = Q``) with a validity mask, so that every loss is one batched tensor
+program. The Hungarian matching sigma is given as ``matched`` (B, G): the
+index of the student query matched to teacher region ``i``, or -1 for
+empty slots and unmatched regions.
 
-Each loss sums over the teacher regions and is divided by ``avg_factor``
-(the number of regions, averaged over processes by
-:func:`~.mask_losses.reduce_num_masks`); it defaults to the local count.
+Pixels outside every teacher region are *ignored* (``known`` is False
+there): the teacher is unsure of them, so they are neither positives nor
+negatives of any mask, feature or semantic target.
+
+Each loss sums over the teacher regions and is divided by ``avg_factor``;
+it defaults to the local count of the regions that contribute (for the
+contrastive losses, the regions that have at least one negative).
 
 Pure torch: this module does not import mmseg.
 """
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +31,20 @@ from .mask_losses import dice_loss, float32, sigmoid_focal_loss
 
 Number = Union[Tensor, float]
 
+#: forms of the Region Mask Contrastive loss (:func:`rmc_loss`)
+RMC_FORMS = ('infonce', 'printed')
+#: forms of the Region Feature Contrastive loss (:func:`rfc_loss`)
+RFC_FORMS = ('bounded', 'printed')
+
+#: guard of divisions by mask areas
+_EPS = 1e-6
+
+
+def one_hot(index: Tensor, num: int) -> Tensor:
+    """``F.one_hot`` as a comparison (bool), without its range check, which
+    copies the index's extremes to the host."""
+    return index[..., None] == torch.arange(num, device=index.device)
+
 
 def _avg(total: Tensor, count: Tensor, avg_factor: Optional[Number]) -> Tensor:
     if avg_factor is None:
@@ -33,63 +52,149 @@ def _avg(total: Tensor, count: Tensor, avg_factor: Optional[Number]) -> Tensor:
     return total / avg_factor
 
 
+class TeacherRegions(NamedTuple):
+    """The teacher's regions of a batch, one slot per teacher query.
+
+    Attributes:
+        labels (Tensor): (B, Q) long classes in [0, K) (the query's most
+            probable class; meaningless where no segment exists).
+        masks (Tensor): (B, Q, h, w) float binary region masks, zero for
+            slots that are not ``valid``: the loss targets.
+        valid (Tensor): (B, Q) bool, the confident regions.
+        segments (Tensor): (B, Q, h, w) float binary masks of the pixels
+            each object query owns: the regions plus the segments of
+            unconfident owners (the matching targets).
+        segment_valid (Tensor): (B, Q) bool, the non-empty segments.
+        known (Tensor): (B, h, w) bool, the pixels inside a region; the
+            others are ignored by the losses.
+    """
+    labels: Tensor
+    masks: Tensor
+    valid: Tensor
+    segments: Tensor
+    segment_valid: Tensor
+    known: Tensor
+
+
 @torch.no_grad()
 @float32
 def teacher_regions(cls_logits: Tensor,
                     mask_logits: Tensor,
                     object_threshold: float = 0.8,
+                    semantic_threshold: float = 0.6,
                     overlap_threshold: float = 0.8,
-                    mask_threshold: float = 0.5
-                    ) -> Tuple[Tensor, Tensor, Tensor]:
-    """Confident, non-overlapping regions of the teacher (pseudo segments).
+                    mask_threshold: float = 0.5) -> TeacherRegions:
+    """Confident, disjoint regions of the teacher (the pseudo segments).
 
-    The rule is MaskFormer's panoptic inference (``panoptic_inference`` of
-    the authors' MaskFormer code, with its default thresholds), batched:
+    The paper gives the teacher's pseudo-labels ``z^t = {(c^t_i, m^t_i)}``
+    (section 3.2) without the rule that makes them; this follows MaskFormer
+    (Cheng et al., NeurIPS 2021) inference, batched:
 
-    1. a query is kept if its most probable class (softmax over the K+1
-       classes) is not 'no object' and that probability exceeds
-       ``object_threshold``;
-    2. every pixel goes to the kept query with the largest
-       ``score * sigmoid(mask)``;
-    3. the region of a kept query is the set of pixels assigned to it where
-       its own ``sigmoid(mask) >= mask_threshold``; it is dropped if it is
-       empty, or if the pixels assigned to it amount to less than
-       ``overlap_threshold`` of the query's own mask (``sigmoid >=
-       mask_threshold``), i.e. if it is mostly covered by other queries.
+    1. **Owner.** Every pixel goes to the query with the largest
+       ``score * sigmoid(mask)`` among *all* queries whose most probable
+       class (softmax over K+1) is not 'no object' (MaskFormer's inference
+       with its code default ``object_mask_threshold=0``). A query's
+       *segment* is the set of pixels it owns where its own ``sigmoid(mask)
+       >= mask_threshold``.
+    2. **Agreement.** A pixel stays in its owner's segment only if the
+       owner's class is the argmax of MaskFormer's semantic inference
+       ``S_k = sum_q p_q(k) sigmoid(m_q)`` at that pixel, and the pixel's
+       semantic confidence ``S_1 / (S_1 + S_2)`` (its two largest scores)
+       is at least ``semantic_threshold``. The runner-up, not the sum over
+       all K classes, is the reference, because every query spreads a
+       little probability over all classes and that sum grows with K and Q.
+    3. **Confidence.** The segment of a query is a *region* if the query's
+       class probability exceeds ``object_threshold``, the segment is not
+       empty, and the query owns at least ``overlap_threshold`` of its own
+       mask (MaskFormer's panoptic rule against masks mostly covered by
+       others).
 
-    The regions of one image are therefore disjoint, as section 3.2 of the
-    paper assumes ("there is no overlap for different region masks within
-    the same image").
+    Pixels owned by an unconfident query, failing the agreement, or owned
+    by nobody are *ignored* (``known`` False); they are never handed to a
+    confident query. Every pixel of a region therefore has the semantic
+    argmax of the teacher equal to the region's class, and the regions of
+    an image are disjoint, as section 3.2 of the paper assumes ("there is
+    no overlap for different region masks within the same image").
 
     Args:
         cls_logits (Tensor): (B, Q, K+1) teacher class logits.
         mask_logits (Tensor): (B, Q, h, w) teacher mask logits.
-        object_threshold (float): minimum class probability of a region.
-            Default: 0.8 (MaskFormer's ``OBJECT_MASK_THRESHOLD``).
-        overlap_threshold (float): minimum share of a query's mask that
-            survives the pixel assignment. Default: 0.8 (MaskFormer).
+        object_threshold (float): class probability above which a query's
+            segment is a region. Default: 0.8 (MaskFormer's COCO panoptic
+            value; its code default is 0.0).
+        semantic_threshold (float): minimum semantic confidence
+            ``S_1 / (S_1 + S_2)`` of a region pixel, in [0.5, 1] (0.5 or
+            less: any). Default: 0.6 (the class scores at least 1.5 times
+            the runner-up).
+        overlap_threshold (float): minimum share of a query's own mask
+            (``sigmoid >= mask_threshold``) that it owns. Default: 0.8
+            (MaskFormer).
         mask_threshold (float): sigmoid threshold of a mask. Default: 0.5.
 
     Returns:
-        tuple[Tensor, Tensor, Tensor]: labels (B, Q) long in [0, K), binary
-        masks (B, Q, h, w) float and validity (B, Q) bool.
+        TeacherRegions: labels (B, Q), masks (B, Q, h, w), valid (B, Q),
+        segments (B, Q, h, w), segment_valid (B, Q) and known (B, h, w).
     """
+    num_queries = cls_logits.shape[1]
     num_classes = cls_logits.shape[-1] - 1
-    scores, labels = cls_logits.float().softmax(-1).max(-1)
-    keep = (labels != num_classes) & (scores > object_threshold)
+    prob = cls_logits.float().softmax(-1)
+    scores, labels = prob.max(-1)
+    is_object = labels != num_classes
     probs = mask_logits.float().sigmoid()
-    weighted = torch.where(keep[..., None, None], scores[..., None, None] *
-                           probs, probs.new_tensor(-1.0))
-    owner = F.one_hot(weighted.argmax(1),
-                      probs.shape[1]).permute(0, 3, 1, 2).bool()
+
+    # 1. owner among every object query
+    weighted = torch.where(is_object[..., None, None],
+                           scores[..., None, None] * probs,
+                           probs.new_tensor(-1.0))
+    owner = weighted.argmax(1)
+    owned = one_hot(owner, num_queries).permute(0, 3, 1, 2)
+    owned = owned & is_object[..., None, None]
     own = probs >= mask_threshold
-    masks = owner & own
-    owned_area = owner.flatten(2).sum(-1)
+    segments = owned & own
+
+    # 2. agreement with the semantic inference
+    semantic = torch.einsum('bqk,bqhw->bkhw', prob[..., :num_classes], probs)
+    top, top_label = semantic.topk(min(2, num_classes), dim=1)
+    if num_classes > 1:
+        confidence = top[:, 0] / (top[:, 0] + top[:, 1]).clamp(min=_EPS)
+    else:
+        confidence = torch.ones_like(top[:, 0])
+    owner_label = labels.gather(1, owner.flatten(1)).view_as(owner)
+    agree = ((owner_label == top_label[:, 0]) &
+             (confidence >= semantic_threshold))
+
+    # 3. regions of confident queries
+    confident = is_object & (scores > object_threshold)
+    masks = segments & agree[:, None] & confident[..., None, None]
+    owned_area = owned.flatten(2).sum(-1)
     own_area = own.flatten(2).sum(-1)
-    valid = (keep & (own_area > 0) & (masks.flatten(2).sum(-1) > 0)
+    valid = (confident & masks.flatten(2).any(-1)
              & (owned_area >= overlap_threshold * own_area))
     masks = masks & valid[..., None, None]
-    return labels.clamp(max=num_classes - 1), masks.float(), valid
+    return TeacherRegions(
+        labels=labels.clamp(max=num_classes - 1),
+        masks=masks.float(),
+        valid=valid,
+        segments=segments.float(),
+        segment_valid=segments.flatten(2).any(-1),
+        known=masks.any(1))
+
+
+def contrast_members(matched: Tensor) -> Tensor:
+    """The matched regions that have a negative (another matched region).
+
+    Eq. 5 and Eq. 8 contrast a region against the other matched regions of
+    its image; a region alone in its image has no negative, so its loss is
+    0 in either form and it is not counted.
+
+    Args:
+        matched (Tensor): (B, G) long, sigma(i) or -1.
+
+    Returns:
+        Tensor: (B, G) bool.
+    """
+    is_matched = matched >= 0
+    return is_matched & (is_matched.sum(1, keepdim=True) > 1)
 
 
 @float32
@@ -136,10 +241,11 @@ def matched_contrast(similarity: Tensor,
             = -s_pos / tau + logsumexp_neg(s_neg / tau)
 
     As printed in the paper the denominator holds the negatives only (a
-    decoupled contrastive loss); the loss is then bounded below (``s`` is
-    bounded) but not by 0, and undefined for a region without negatives:
-    such regions contribute 0. ``positive_in_denominator=True`` gives the
-    usual InfoNCE form instead, where a lone region has loss 0.
+    decoupled contrastive loss): bounded below but not by 0, and its
+    gradient with respect to ``s`` is ``1 / tau`` whatever the margin.
+    ``positive_in_denominator=True`` gives InfoNCE: non-negative, with a
+    gradient that vanishes once the positive dominates. A region without
+    negatives (:func:`contrast_members`) has loss 0 and is not counted.
 
     Args:
         similarity (Tensor): (B, G, Q) similarity of teacher region ``i``
@@ -164,52 +270,68 @@ def matched_contrast(similarity: Tensor,
     in_id.scatter_(1, torch.where(is_matched, matched, num_queries), True)
     in_id = in_id[:, :num_queries]
     positive = similarity.gather(-1, index[..., None])[..., 0]
-    is_positive = F.one_hot(index, num_queries).bool()
+    is_positive = one_hot(index, num_queries)
     negative = in_id[:, None, :] & ~is_positive
+    counted = is_matched & negative.any(-1)
     if positive_in_denominator:
         negative = negative | is_positive
-    has_negative = negative.any(-1)
     # rows without negatives are filled with zeros (not -inf) so that the
     # discarded logsumexp stays finite and its gradient is not NaN
     logits = similarity.masked_fill(~negative, float('-inf')).masked_fill(
-        ~has_negative[..., None], 0.0)
+        ~counted[..., None], 0.0)
     denominator = torch.logsumexp(logits, dim=-1)
-    counted = is_matched & has_negative
     loss = torch.where(counted, denominator - positive,
                        similarity.new_zeros(()))
     return loss, counted
+
+
+def _known_weight(known: Optional[Tensor], like: Tensor) -> Tensor:
+    """(B, 1, P) float weight of the known pixels (all 1 if None)."""
+    if known is None:
+        return like.new_ones(like.shape[0], 1, like.shape[-1])
+    return known.flatten(1)[:, None].to(like.dtype)
 
 
 @float32
 def rmc_loss(student_mask_logits: Tensor,
              teacher_masks: Tensor,
              matched: Tensor,
+             known: Optional[Tensor] = None,
              temperature: float = 0.1,
              eps: float = 1.0,
-             positive_in_denominator: bool = False,
+             form: str = 'infonce',
              avg_factor: Optional[Number] = None) -> Tensor:
     """Region Mask Contrastive loss, Eq. 5.
+
+    The Dice similarity (:func:`pairwise_dice_similarity`) of the student
+    masks, restricted to the known pixels, to the teacher masks, contrasted
+    by :func:`matched_contrast`.
 
     Args:
         student_mask_logits (Tensor): (B, Q, h, w) student mask logits.
         teacher_masks (Tensor): (B, G, h, w) binary teacher masks.
         matched (Tensor): (B, G) long, sigma(i) or -1.
+        known (Tensor, optional): (B, h, w) bool, pixels not ignored.
+            Default: None (all).
         temperature (float): tau_m. Default: 0.1.
         eps (float): smoothing of the Dice similarity. Default: 1.0.
-        positive_in_denominator (bool): see :func:`matched_contrast`.
-            Default: False.
+        form (str): ``'infonce'`` (the positive in the denominator) or
+            ``'printed'`` (Eq. 5 as printed, negatives only).
+            Default: 'infonce'.
         avg_factor (Tensor | float, optional): normaliser. Default: the
-            number of matched teacher regions.
+            number of regions with a negative (:func:`contrast_members`).
 
     Returns:
         Tensor: scalar loss.
     """
-    similarity = pairwise_dice_similarity(
-        student_mask_logits.flatten(2).float().sigmoid(),
-        teacher_masks.flatten(2), eps)
-    loss, _ = matched_contrast(similarity, matched, temperature,
-                               positive_in_denominator)
-    return _avg(loss.sum(), (matched >= 0).sum(), avg_factor)
+    assert form in RMC_FORMS, f'form must be one of {RMC_FORMS}, got {form}'
+    probs = student_mask_logits.flatten(2).float().sigmoid()
+    probs = probs * _known_weight(known, probs)
+    similarity = pairwise_dice_similarity(probs, teacher_masks.flatten(2),
+                                          eps)
+    loss, counted = matched_contrast(similarity, matched, temperature,
+                                     form == 'infonce')
+    return _avg(loss.sum(), counted.sum(), avg_factor)
 
 
 @float32
@@ -228,77 +350,152 @@ def region_features(masks: Tensor, features: Tensor) -> Tensor:
 
 
 @float32
+def region_prototypes(masks: Tensor, features: Tensor) -> Tensor:
+    """Mask-weighted means of the L2-normalised per-pixel features.
+
+    ``r_m = sum_p m_p f_p / sum_p m_p`` with ``|f_p| = 1``, so ``|r_m| <=
+    1``; an empty mask gives 0.
+
+    Args:
+        masks (Tensor): (B, M, P) mask weights in [0, 1].
+        features (Tensor): (B, C, P) per-pixel features.
+
+    Returns:
+        Tensor: (B, M, C) prototypes inside the unit ball.
+    """
+    masks = masks.float()
+    unit = F.normalize(features.float(), dim=1)
+    total = torch.einsum('bmp,bcp->bmc', masks, unit)
+    return total / (masks.sum(-1, keepdim=True) + _EPS)
+
+
+@float32
 def rfc_loss(student_mask_logits: Tensor,
              teacher_masks: Tensor,
              features: Tensor,
              matched: Tensor,
+             known: Optional[Tensor] = None,
              temperature: float = 0.1,
+             form: str = 'bounded',
              detach_target: bool = True,
-             positive_in_denominator: bool = False,
              avg_factor: Optional[Number] = None) -> Tensor:
     """Region Feature Contrastive loss, Eq. 6-8.
 
-    ``r^s_j = GAP(sigmoid(m^s_j) . F^s)`` (Eq. 6) and ``r^t_i = GAP(m^t_i .
-    F^s)`` (Eq. 7), both from the student's per-pixel features, contrasted
-    by cosine similarity with temperature tau_f (Eq. 8). GAP averages over
-    all pixels; the cosine is invariant to that scale, so it equals the
-    mask-weighted mean. The student masks enter soft (sigmoid), so the loss
-    also trains the masks.
+    Both sides pool the *student's* per-pixel features ``F^s`` (Eq. 6-7):
+    the student region of query ``j`` with ``sigmoid(m^s_j)`` (restricted to
+    the known pixels), the target region ``i`` with ``m^t_i``.
+
+    - ``form='printed'``: Eq. 6-8 as printed, ``r = GAP(m . F)``, cosine
+      similarity, negatives only in the denominator. Its gradient is about
+      ``beta / tau`` (200 at the paper's values) whatever the margin, two
+      orders above a supervised MaskFormer layer's for faint masks.
+    - ``form='bounded'`` (default): ``r`` are the mask-weighted means of
+      the L2-normalised pixel features (:func:`region_prototypes`, inside
+      the unit ball), the similarity is their dot product (in [-1, 1]) and
+      the contrast is InfoNCE. The derivative of the similarity with
+      respect to the mask logits sums to at most 2 over the pixels and to
+      the features at most 1, whatever the masks' scale, and the InfoNCE
+      gradient is at most ``2 / tau`` and vanishes once the positive
+      dominates.
 
     Args:
         student_mask_logits (Tensor): (B, Q, h, w) student mask logits.
         teacher_masks (Tensor): (B, G, h, w) binary teacher masks.
         features (Tensor): (B, C, h, w) student per-pixel features F^s.
         matched (Tensor): (B, G) long, sigma(i) or -1.
+        known (Tensor, optional): (B, h, w) bool, pixels not ignored.
+            Default: None (all).
         temperature (float): tau_f. Default: 0.1.
+        form (str): ``'bounded'`` or ``'printed'``. Default: 'bounded'.
         detach_target (bool): stop the gradient through the target ``r^t``
             (the paper does not say; the target side of a teacher/student
             pair is usually not back-propagated). Default: True.
-        positive_in_denominator (bool): see :func:`matched_contrast`.
-            Default: False.
         avg_factor (Tensor | float, optional): normaliser. Default: the
-            number of matched teacher regions.
+            number of regions with a negative (:func:`contrast_members`).
 
     Returns:
         Tensor: scalar loss.
     """
+    assert form in RFC_FORMS, f'form must be one of {RFC_FORMS}, got {form}'
     feats = features.flatten(2)
-    student = region_features(student_mask_logits.flatten(2).float().sigmoid(),
-                              feats)
-    target = region_features(teacher_masks.flatten(2), feats)
-    if detach_target:
-        target = target.detach()
-    similarity = torch.einsum('bgc,bqc->bgq', F.normalize(target, dim=-1),
-                              F.normalize(student, dim=-1))
-    loss, _ = matched_contrast(similarity, matched, temperature,
-                               positive_in_denominator)
-    return _avg(loss.sum(), (matched >= 0).sum(), avg_factor)
+    probs = student_mask_logits.flatten(2).float().sigmoid()
+    probs = probs * _known_weight(known, probs)
+    targets = teacher_masks.flatten(2)
+    if form == 'printed':
+        student = region_features(probs, feats)
+        target = region_features(targets, feats)
+        if detach_target:
+            target = target.detach()
+        similarity = torch.einsum('bgc,bqc->bgq', F.normalize(target, dim=-1),
+                                  F.normalize(student, dim=-1))
+    else:
+        student = region_prototypes(probs, feats)
+        target = region_prototypes(targets, feats)
+        if detach_target:
+            target = target.detach()
+        similarity = torch.einsum('bgc,bqc->bgq', target, student)
+    loss, counted = matched_contrast(similarity, matched, temperature,
+                                     form == 'bounded')
+    return _avg(loss.sum(), counted.sum(), avg_factor)
 
 
 @float32
 def rcc_loss(student_cls_logits: Tensor,
              teacher_labels: Tensor,
              matched: Tensor,
+             ignored: Optional[Tensor] = None,
+             eos_coef: Optional[float] = 0.1,
              avg_factor: Optional[Number] = None) -> Tensor:
-    """Region Class Consistency loss, Eq. 9: ``-log p^s_sigma(i)(c^t_i)``.
+    """Region Class Consistency loss, Eq. 9.
+
+    With ``eos_coef`` (default) it is MaskFormer's class loss against the
+    teacher regions: every student query of an image with at least one
+    region is a term, the matched ones with their region's class and the
+    unmatched ones with 'no object' weighted ``eos_coef``, and the result
+    is the weighted mean (``F.cross_entropy`` with class weights). Queries
+    matched to a segment the teacher is unsure of (``ignored``) get weight
+    0: the teacher gives them neither a class nor 'no object'. Images
+    without any region add nothing. With ``eos_coef=None`` it is Eq. 9 as
+    printed: ``sum_i -log p^s_sigma(i)(c^t_i)`` over the matched regions,
+    divided by ``avg_factor``.
 
     Args:
         student_cls_logits (Tensor): (B, Q, K+1) student class logits.
         teacher_labels (Tensor): (B, G) long teacher classes in [0, K).
         matched (Tensor): (B, G) long, sigma(i) or -1.
-        avg_factor (Tensor | float, optional): normaliser. Default: the
-            number of matched teacher regions.
+        ignored (Tensor, optional): (B, G') long, the student queries
+            matched to ignored segments, or -1. Default: None.
+        eos_coef (float, optional): weight of 'no object'. Default: 0.1
+            (MaskFormer).
+        avg_factor (Tensor | float, optional): normaliser of the printed
+            form. Default: the number of matched regions.
 
     Returns:
         Tensor: scalar loss.
     """
+    cls = student_cls_logits.float()
+    batch, num_queries, num_labels = cls.shape
+    no_object = num_labels - 1
     is_matched = matched >= 0
-    logits = student_cls_logits.float().gather(
-        1, matched.clamp(min=0)[..., None].expand(
-            -1, -1, student_cls_logits.shape[-1]))
-    ce = F.cross_entropy(
-        logits.transpose(1, 2), teacher_labels, reduction='none')
-    return _avg((ce * is_matched).sum(), is_matched.sum(), avg_factor)
+    slot = torch.where(is_matched, matched, num_queries)
+    target = torch.full((batch, num_queries + 1),
+                        no_object,
+                        dtype=torch.long,
+                        device=cls.device)
+    target.scatter_(1, slot, teacher_labels)
+    target = target[:, :num_queries]
+    ce = F.cross_entropy(cls.transpose(1, 2), target, reduction='none')
+    if eos_coef is None:
+        return _avg((ce.gather(1, matched.clamp(min=0)) * is_matched).sum(),
+                    is_matched.sum(), avg_factor)
+    weight = torch.where(target == no_object, ce.new_tensor(eos_coef),
+                         ce.new_tensor(1.0))
+    if ignored is not None:
+        keep = torch.ones(batch, num_queries + 1, device=cls.device)
+        keep.scatter_(1, torch.where(ignored >= 0, ignored, num_queries), 0.0)
+        weight = weight * keep[:, :num_queries]
+    weight = weight * is_matched.any(1, keepdim=True)
+    return (weight * ce).sum() / weight.sum().clamp(min=_EPS)
 
 
 @float32
@@ -331,6 +528,7 @@ def smc_loss(student_cls_logits: Tensor,
              teacher_labels: Tensor,
              teacher_masks: Tensor,
              teacher_valid: Tensor,
+             known: Optional[Tensor] = None,
              focal_weight: float = 20.0,
              dice_weight: float = 1.0,
              focal_alpha: float = 0.25,
@@ -342,7 +540,9 @@ def smc_loss(student_cls_logits: Tensor,
     (argmax over K+1; 'no object' joins no union) is ``c`` into one region
     (:func:`union_logits`), and ``L_mask`` is MaskFormer's
     ``focal_weight * focal + dice_weight * dice`` against the teacher's
-    semantic mask of class ``c``. Eq. 10 sums over teacher regions ``i``
+    semantic mask of class ``c``, over the known pixels only (ignored
+    pixels add nothing to the focal term's mean over all pixels and are
+    left out of the dice sums). Eq. 10 sums over teacher regions ``i``
     with target ``m^t_i``; when several teacher regions share a class, the
     student union of that class would be penalised for covering the other
     ones, so the target here is the union of the teacher regions of class
@@ -355,6 +555,8 @@ def smc_loss(student_cls_logits: Tensor,
         teacher_labels (Tensor): (B, G) long teacher classes in [0, K).
         teacher_masks (Tensor): (B, G, h, w) binary teacher masks.
         teacher_valid (Tensor): (B, G) bool teacher regions to use.
+        known (Tensor, optional): (B, h, w) bool, pixels not ignored.
+            Default: None (all).
         focal_weight (float): weight of the focal term. Default: 20.0
             (MaskFormer's mask weight).
         dice_weight (float): weight of the dice term. Default: 1.0.
@@ -367,17 +569,17 @@ def smc_loss(student_cls_logits: Tensor,
         Tensor: scalar loss.
     """
     num_classes = student_cls_logits.shape[-1] - 1
-    member = F.one_hot(student_cls_logits.detach().argmax(-1),
-                       num_classes + 1)[..., :num_classes]
+    member = one_hot(student_cls_logits.detach().argmax(-1),
+                     num_classes + 1)[..., :num_classes]
     union = union_logits(student_mask_logits.flatten(2), member)
-    teacher_cls = F.one_hot(teacher_labels, num_classes).float() * \
-        teacher_valid[..., None].float()
+    teacher_cls = (one_hot(teacher_labels, num_classes)
+                   & teacher_valid[..., None]).float()
     semantic = torch.einsum('bgk,bgp->bkp', teacher_cls,
                             teacher_masks.flatten(2).float()).clamp(max=1.0)
     present = (teacher_cls.sum(1) > 0).float()
-    count = present.sum()
-    num = count.detach().clamp(min=1.0) if avg_factor is None else avg_factor
+    num = present.sum().clamp(min=1.0) if avg_factor is None else avg_factor
+    weight = None if known is None else _known_weight(known, union)
     focal = sigmoid_focal_loss(union, semantic, num, present, focal_alpha,
-                               focal_gamma)
-    dice = dice_loss(union, semantic, num, present)
+                               focal_gamma, weight)
+    dice = dice_loss(union, semantic, num, present, pixel_weight=weight)
     return focal_weight * focal + dice_weight * dice

@@ -1,15 +1,23 @@
 import copy
+import dataclasses
+import math
 
 import pytest
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.config import ConfigDict
+from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 
 import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.decode_heads.region_head import RegionHead  # noqa: F401
+from mmseg_reco.models.losses import rc2l_loss
+from mmseg_reco.models.losses.mask_losses import reduce_num_masks
 from mmseg_reco.models.losses.rc2l_loss import RC2LLoss
+from mmseg_reco.models.losses.region_losses import TeacherRegions
 from mmseg_reco.models.utils.semi_batch import SemiBatch
 from mmseg_reco.testing.tiny_models import tiny_preprocessor, tiny_resnet
 
@@ -108,8 +116,11 @@ def test_semi_segmentor_step_has_region_losses_and_trains_student_only():
     data = model.data_preprocessor(batch(), True)
     losses = model(**data, mode='loss')
     for key in ('unsup_loss_rmc', 'unsup_loss_rfc', 'unsup_loss_rcc',
-                'unsup_loss_smc', 'unsup_num_regions', 'sup_decode.loss_cls',
-                'sup_decode.loss_mask', 'sup_decode.loss_dice'):
+                'unsup_loss_smc', 'unsup_num_regions', 'unsup_rmc',
+                'unsup_smc', 'unsup_rc2l_weight', 'unsup_known_ratio',
+                'unsup_num_contrast_regions', 'unsup_regions_cls0',
+                'sup_decode.loss_cls', 'sup_decode.loss_mask',
+                'sup_decode.loss_dice'):
         assert key in losses, key
     assert not any(k.startswith('unsup_loss_pseudo') for k in losses)
     total = sum(v for k, v in losses.items() if 'loss' in k)
@@ -174,3 +185,202 @@ def test_rejects_views_that_move_pixels_and_misaligned_masks():
         term(build(), outputs, semi_batch(small))
     with pytest.raises(TypeError):
         term(build(), outputs['pred_masks'], semi_batch(teacher))
+
+
+def test_statistics_are_logged_not_summed():
+    model = build()
+    teacher = regions()
+    losses = RC2LLoss(log_grad_norms=True)(
+        model, student_outputs(regions(roll=1)), semi_batch(teacher))
+    stats = [k for k in losses if 'loss' not in k]
+    for key in ('rmc', 'rfc', 'rcc', 'smc', 'rc2l_weight', 'num_regions',
+                'num_contrast_regions', 'known_ratio', 'grad_norm_rmc',
+                'grad_norm_rfc', 'grad_norm_rcc', 'grad_norm_smc'):
+        assert key in stats, key
+    # one region of classes 0, 2 and 3 per image
+    assert [losses[f'regions_cls{k}'].item()
+            for k in range(NUM_CLASSES)] == [1, 0, 1, 1]
+    assert losses['known_ratio'] == 1
+    assert all(not losses[k].requires_grad for k in stats)
+    assert losses['grad_norm_rcc'] > 0
+    # the raw terms times alpha, beta and the ramp-up are the losses
+    for key, beta in zip(RC2LLoss.LOSS_NAMES, (1, 20, 4, 4)):
+        assert torch.allclose(losses[key], beta * losses[key[5:]])
+    quiet = RC2LLoss(log_class_regions=False)(
+        model, student_outputs(regions(roll=1)), semi_batch(teacher))
+    assert not any(k.startswith('regions_cls') for k in quiet)
+
+
+def test_weight_ramps_up_with_the_segmentor():
+    model = build(semi_train_cfg=dict(rampup_iters=100))
+    outputs, teacher = student_outputs(regions(roll=1)), regions()
+    message_hub = MessageHub.get_current_instance()
+    message_hub.update_info('iter', 50)
+    half = RC2LLoss()(model, outputs, semi_batch(teacher))
+    message_hub.update_info('iter', 100)
+    full = RC2LLoss()(model, outputs, semi_batch(teacher))
+    message_hub.update_info('iter', 0)
+    ramp = math.exp(-5 * 0.5**2)
+    assert math.isclose(half['rc2l_weight'].item(), ramp, rel_tol=1e-6)
+    assert full['rc2l_weight'] == 1
+    for key in RC2LLoss.LOSS_NAMES:
+        assert torch.allclose(half[key], ramp * full[key])
+
+
+def test_normaliser_floor_is_the_labelled_segment_count():
+    model = build()
+    outputs, teacher = student_outputs(regions(roll=1)), regions()
+    batch = semi_batch(teacher)
+    # the labelled image holds 4 classes; 2 unlabelled images
+    batch.labels[0, :, :8] = 1
+    batch.labels[0, :, 8:16] = 2
+    batch.labels[0, :, 16:24] = 3
+    batch.labels[0, :, 24:] = 255
+    term = RC2LLoss()
+    assert term.floor(batch, NUM_CLASSES) == 3 * 2
+    floored = term(model, outputs, batch)
+    plain = RC2LLoss(avg_factor_floor='none')(model, outputs, batch)
+    # SMC: 3 (image, class) pairs per image, 6 in all = the floor
+    assert torch.allclose(floored['loss_smc'], plain['loss_smc'])
+    # a teacher with one region per image: 2 pairs, floored to 6
+    single = regions()
+    single['pred_logits'][:, 3:5, :NUM_CLASSES] = -BIG
+    single['pred_logits'][:, 3:5, NUM_CLASSES] = BIG
+    batch = dataclasses.replace(batch, teacher_outputs=single)
+    floored = term(model, outputs, batch)
+    plain = RC2LLoss(avg_factor_floor='none')(model, outputs, batch)
+    assert floored['num_regions'] == 1
+    assert torch.allclose(floored['loss_smc'] * 3, plain['loss_smc'])
+    per_image = RC2LLoss(avg_factor_floor='image')(model, outputs, batch)
+    assert torch.allclose(per_image['loss_smc'], plain['loss_smc'])
+    # RCC is a weighted mean over the queries: no floor
+    assert torch.allclose(floored['loss_rcc'], plain['loss_rcc'])
+
+
+def test_identity_with_ground_truth_regions():
+    """Teacher regions equal to the ground-truth segments and beta = 1:
+    RCC is the supervised last-layer class loss and SMC its mask + dice."""
+    torch.manual_seed(0)
+    head = MODELS.build(ConfigDict(copy.deepcopy(SEGMENTOR['decode_head'])))
+    size, queries = 8, 6
+    gt = torch.zeros(1, size, size, dtype=torch.long)
+    gt[:, :, 3:6] = 2
+    gt[:, 5:, 6:] = 3
+    classes = (0, 2, 3)
+    teacher = dict(
+        pred_logits=torch.full((1, queries, NUM_CLASSES + 1), -BIG),
+        pred_masks=torch.full((1, queries, size, size), -BIG))
+    teacher['pred_logits'][..., NUM_CLASSES] = BIG
+    cls_s = torch.randn(1, queries, NUM_CLASSES + 1)
+    cls_s[..., NUM_CLASSES] += 6
+    masks_s = torch.randn(1, queries, size, size) - 4
+    for q, c in zip((4, 1, 2), classes):
+        segment = (gt[0] == c).float()
+        teacher['pred_logits'][0, q] = -BIG
+        teacher['pred_logits'][0, q, c] = BIG
+        teacher['pred_masks'][0, q] = (segment * 2 - 1) * BIG
+        # the student's query for this segment predicts it, noisily
+        cls_s[0, q, NUM_CLASSES] -= 6
+        cls_s[0, q, c] += 6
+        masks_s[0, q] += 8 * segment
+    labels, masks, valid = head.semantic_targets(gt)
+    sup = head.loss_by_targets(cls_s, masks_s, labels, masks, valid,
+                               reduce_num_masks(valid.sum()))
+
+    outputs = dict(
+        pred_logits=torch.cat([torch.randn_like(cls_s), cls_s]),
+        pred_masks=torch.cat([torch.randn_like(masks_s), masks_s]),
+        mask_features=torch.randn(2, 4, size, size))
+    batch = SemiBatch(
+        num_labelled=1,
+        inputs=torch.zeros(2, 3, 32, 32),
+        labels=torch.cat([gt, gt]),
+        confidence=torch.ones(2, size, size),
+        data_samples=[],
+        teacher_outputs=teacher)
+    term = RC2LLoss(betas=(1, 1, 1, 1), use_rampup=False)
+    losses = term(nn.Module(), outputs, batch)
+    assert losses['num_regions'] == 3 and losses['known_ratio'] == 1
+    assert torch.allclose(losses['loss_rcc'], sup['loss_cls'], atol=1e-6)
+    assert torch.allclose(
+        losses['loss_smc'], sup['loss_mask'] + sup['loss_dice'], atol=1e-5)
+
+
+def _legacy_regions(cls_logits, mask_logits, *args):
+    """The rule the losses used to take their targets from: each pixel goes
+    to the confident query with the largest score * mask, nothing is
+    ignored."""
+    num_classes = cls_logits.shape[-1] - 1
+    scores, labels = cls_logits.softmax(-1).max(-1)
+    keep = (labels != num_classes) & (scores > 0.8)
+    probs = mask_logits.sigmoid()
+    weighted = torch.where(keep[..., None, None],
+                           scores[..., None, None] * probs,
+                           probs.new_tensor(-1.0))
+    owner = F.one_hot(weighted.argmax(1), probs.shape[1]).permute(0, 3, 1, 2)
+    masks = owner.bool() & (probs >= 0.5) & keep[..., None, None]
+    valid = masks.flatten(2).any(-1)
+    return TeacherRegions(
+        labels.clamp(max=num_classes - 1), masks.float(), valid,
+        masks.float(), valid, torch.ones_like(masks[:, 0]))
+
+
+def _closed_loop(steps=30):
+    """Teacher = student on one view; a confident background query (p =
+    0.85, mask 0.55 everywhere) and an unconfident object query (p = 0.7,
+    mask 0.95 on a 4x4 object) that wins the object under semantic
+    inference. Returns the background area of the semantic argmax after
+    each optimiser step on RCC + SMC."""
+    size, queries = 16, 4
+    obj = torch.zeros(size, size, dtype=torch.bool)
+    obj[6:10, 6:10] = True
+
+    def logit(p):
+        return math.log(p / (1 - p))
+
+    probs = torch.tensor([[[0.85, 0.05, 0.03, 0.03, 0.04],
+                           [0.10, 0.70, 0.05, 0.05, 0.10],
+                           [0.02, 0.02, 0.03, 0.03, 0.90],
+                           [0.02, 0.02, 0.03, 0.03, 0.90]]])
+    cls = probs.log().requires_grad_()
+    masks = torch.full((1, queries, size, size), -4.0)
+    masks[0, 0] = logit(0.55)
+    masks[0, 1] = torch.where(obj, logit(0.95), logit(0.05))
+    masks.requires_grad_()
+    term = RC2LLoss(
+        betas=(0, 0, 1, 1), avg_factor_floor='none', use_rampup=False)
+    optimizer = torch.optim.Adam([cls, masks], lr=0.05)
+    areas = []
+    for _ in range(steps):
+        outputs = dict(
+            pred_logits=cls,
+            pred_masks=masks,
+            mask_features=masks.detach()[:, :2])
+        batch = SemiBatch(
+            num_labelled=0,
+            inputs=torch.zeros(1, 3, 64, 64),
+            labels=torch.zeros(1, size, size, dtype=torch.long),
+            confidence=torch.ones(1, size, size),
+            data_samples=[],
+            teacher_outputs=dict(
+                pred_logits=cls.detach(), pred_masks=masks.detach()))
+        losses = term(nn.Module(), outputs, batch)
+        optimizer.zero_grad()
+        (losses['loss_rcc'] + losses['loss_smc']).backward()
+        optimizer.step()
+        with torch.no_grad():
+            semantic = torch.einsum('bqk,bqhw->bkhw',
+                                    cls.softmax(-1)[..., :-1],
+                                    masks.sigmoid()).argmax(1)
+        areas.append(int((semantic == 0).sum()))
+    return areas
+
+
+def test_closed_loop_does_not_grow_background(monkeypatch):
+    start = 16 * 16 - 16
+    areas = _closed_loop()
+    assert max(areas) == start, areas
+    # the old rule hands the object to background, and the loop follows
+    monkeypatch.setattr(rc2l_loss, 'teacher_regions', _legacy_regions)
+    areas = _closed_loop()
+    assert areas[-1] == 16 * 16, areas

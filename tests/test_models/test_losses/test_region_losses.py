@@ -1,15 +1,21 @@
 import math
 
 import torch
+import torch.nn.functional as F
 
+from mmseg_reco.models.losses.mask_losses import dice_loss, sigmoid_focal_loss
 from mmseg_reco.models.losses.region_losses import (
-    matched_contrast, pairwise_dice_similarity, rcc_loss, rfc_loss, rmc_loss,
-    smc_loss, teacher_regions, union_logits)
+    contrast_members, matched_contrast, pairwise_dice_similarity, rcc_loss,
+    rfc_loss, rmc_loss, smc_loss, teacher_regions, union_logits)
 
 BIG = 20.0
 K = 4  # classes; K is 'no object'
 Q = 5  # student queries
 H = W = 8
+
+
+def _logit(p):
+    return math.log(p / (1 - p))
 
 
 def _stripes():
@@ -48,26 +54,32 @@ def _student_like(labels, masks, valid, matched):
 MATCHED = torch.tensor([[2, 0, 4, -1], [1, -1, -1, -1]])
 
 
+def _semantic_argmax(cls, masks):
+    return torch.einsum('bqk,bqhw->bkhw', cls.softmax(-1)[..., :-1],
+                        masks.sigmoid()).argmax(1)
+
+
 def test_teacher_regions_keep_confident_disjoint_masks():
     cls = torch.full((1, 4, K + 1), -BIG)
     cls[0, 0, 1] = BIG  # confident class 1
     cls[0, 1, 2] = BIG  # confident class 2
-    cls[0, 2, 3] = 0.5  # not confident: spread over classes
     cls[0, 3, K] = BIG  # no object
+    cls[0, 2, K] = BIG
     masks = torch.full((1, 4, H, W), -BIG)
     masks[0, 0, :, :4] = BIG
     masks[0, 1, :, 4:] = BIG
-    masks[0, 2:] = BIG  # cover everything but must be dropped
-    labels, regions, valid = teacher_regions(cls, masks)
-    assert valid.tolist() == [[True, True, False, False]]
-    assert labels[0, :2].tolist() == [1, 2]
-    assert regions.shape == (1, 4, H, W)
-    assert torch.equal(regions[0, 0, :, :4], torch.ones(H, 4))
-    assert regions[0, 0, :, 4:].sum() == 0
-    assert torch.equal(regions[0, 1, :, 4:], torch.ones(H, 4))
-    assert regions[0, 2:].sum() == 0
-    assert (regions.sum(1) <= 1).all()  # disjoint
-    assert labels.max() < K
+    masks[0, 2:] = BIG  # no-object queries own nothing
+    regions = teacher_regions(cls, masks)
+    assert regions.valid.tolist() == [[True, True, False, False]]
+    assert regions.labels[0, :2].tolist() == [1, 2]
+    assert regions.masks.shape == (1, 4, H, W)
+    assert torch.equal(regions.masks[0, 0, :, :4], torch.ones(H, 4))
+    assert regions.masks[0, 0, :, 4:].sum() == 0
+    assert torch.equal(regions.masks[0, 1, :, 4:], torch.ones(H, 4))
+    assert regions.masks[0, 2:].sum() == 0
+    assert regions.known.all()
+    assert torch.equal(regions.segments, regions.masks)
+    assert regions.labels.max() < K
 
 
 def test_teacher_regions_drop_masks_mostly_covered_by_others():
@@ -77,13 +89,92 @@ def test_teacher_regions_drop_masks_mostly_covered_by_others():
     masks = torch.full((1, 2, H, W), -BIG)
     masks[0, 0] = BIG  # wins every pixel but two
     masks[0, 0, 0, :2] = -BIG
-    masks[0, 1, :4, :4] = BIG  # keeps 2 of its 16 pixels
-    _, regions, valid = teacher_regions(cls, masks)
-    assert valid.tolist() == [[True, False]]
-    assert regions[0, 1].sum() == 0
-    _, regions, valid = teacher_regions(cls, masks, overlap_threshold=0.1)
-    assert valid.tolist() == [[True, True]]
-    assert regions[0, 1].sum() == 2 and regions[0, 1, 0, :2].sum() == 2
+    masks[0, 1, :4, :4] = 2.0  # keeps 2 of its 16 pixels
+    masks[0, 1, 0, :2] = BIG
+    regions = teacher_regions(cls, masks, semantic_threshold=0.5)
+    assert regions.valid.tolist() == [[True, False]]
+    assert regions.masks[0, 1].sum() == 0
+    # its 2 pixels are ignored, not given to query 0
+    assert regions.segment_valid.tolist() == [[True, True]]
+    assert regions.known.sum() == H * W - 2
+    # at the default semantic threshold the overlap is ambiguous (ignored)
+    assert teacher_regions(cls, masks).known.sum() == H * W - 16
+    regions = teacher_regions(
+        cls, masks, overlap_threshold=0.1, semantic_threshold=0.5)
+    assert regions.valid.tolist() == [[True, True]]
+    assert regions.masks[0, 1].sum() == 2
+    assert regions.masks[0, 1, 0, :2].sum() == 2
+
+
+def test_teacher_regions_ignore_pixels_an_unconfident_query_owns():
+    """A confident background query (p = 0.85) whose mask (0.55) also
+    covers an object, and an unconfident object query (p = 0.7, mask 0.95)
+    that wins the object under semantic inference: the object's pixels are
+    ignored, not given to background."""
+    cls = torch.log(
+        torch.tensor([[[0.85, 0.02, 0.01, 0.02, 0.10],
+                       [0.05, 0.70, 0.05, 0.05, 0.15],
+                       [0.01, 0.01, 0.01, 0.01, 0.96]]]))
+    obj = torch.zeros(16, 16, dtype=torch.bool)
+    obj[6:10, 6:10] = True
+    masks = torch.stack([
+        torch.full((16, 16), _logit(0.55)),
+        torch.where(obj, _logit(0.95), _logit(0.05)),
+        torch.full((16, 16), -BIG)
+    ])[None]
+    assert (_semantic_argmax(cls, masks)[0][obj] == 1).all()
+    regions = teacher_regions(cls, masks)
+    assert regions.valid.tolist() == [[True, False, False]]
+    assert regions.masks[0, 0][obj].sum() == 0
+    assert regions.masks[0, 0][~obj].all()
+    assert not regions.known[0][obj].any()
+    # the object is the unconfident query's segment (a matching target)
+    assert regions.segment_valid.tolist() == [[True, True, False]]
+    assert torch.equal(regions.segments[0, 1].bool(), obj)
+    # its semantic confidence there is 0.665 / (0.665 + 0.4675) < 0.6; with
+    # MaskFormer's code default object_threshold 0 and a looser semantic
+    # threshold it is a region
+    assert not teacher_regions(cls, masks, object_threshold=0.0).valid[0, 1]
+    regions = teacher_regions(
+        cls, masks, object_threshold=0.0, semantic_threshold=0.5)
+    assert regions.valid.tolist() == [[True, True, False]]
+    assert regions.known.all()
+
+
+def test_teacher_regions_agree_with_semantic_inference():
+    g = torch.Generator().manual_seed(0)
+    num_regions = 0
+    for trial in range(20):
+        cls = torch.randn(3, 6, K + 1, generator=g) * 3
+        masks = torch.randn(3, 6, H, W, generator=g) * 3
+        threshold = (0.0, 0.5)[trial % 2]
+        regions = teacher_regions(
+            cls, masks, object_threshold=threshold, semantic_threshold=0.0)
+        semantic = _semantic_argmax(cls, masks)
+        label_map = (regions.masks * (regions.labels[..., None, None] + 1)
+                     ).sum(1).long() - 1
+        assert (regions.masks.sum(1) <= 1).all()  # disjoint
+        assert torch.equal(regions.known, regions.masks.sum(1) > 0)
+        known = regions.known
+        assert torch.equal(label_map[known], semantic[known])
+        num_regions += int(regions.valid.sum())
+    assert num_regions > 20
+
+
+def test_teacher_regions_semantic_threshold():
+    # two confident queries of different classes overlap on the left half
+    cls = torch.full((1, 2, K + 1), -BIG)
+    cls[0, 0, 0] = BIG
+    cls[0, 1, 1] = BIG
+    masks = torch.full((1, 2, H, W), -BIG)
+    masks[0, 0] = BIG
+    masks[0, 1, :, :4] = _logit(0.9)  # confidence 1 / 1.9 < 0.6 there
+    regions = teacher_regions(cls, masks)
+    assert regions.valid.tolist() == [[True, False]]
+    assert not regions.known[0, :, :4].any()
+    assert regions.known[0, :, 4:].all()
+    loose = teacher_regions(cls, masks, semantic_threshold=0.5)
+    assert loose.known.all()
 
 
 def test_dice_similarity_of_identical_and_disjoint_masks():
@@ -113,12 +204,29 @@ def test_matched_contrast_by_hand():
     assert math.isclose(info[0, 0].item(), expected, rel_tol=1e-5)
 
 
-def test_matched_contrast_lone_region_counts_zero_and_stays_finite():
+def test_lone_region_is_not_counted_in_either_form():
     sim = torch.rand(1, 2, 3, requires_grad=True)
-    loss, counted = matched_contrast(sim, torch.tensor([[1, -1]]), 0.1)
-    assert not counted.any() and loss.sum() == 0
-    loss.sum().backward()
-    assert torch.isfinite(sim.grad).all()
+    for infonce in (False, True):
+        loss, counted = matched_contrast(
+            sim, torch.tensor([[1, -1]]), 0.1, positive_in_denominator=infonce)
+        assert not counted.any() and loss.sum() == 0
+        loss.sum().backward()
+        assert torch.isfinite(sim.grad).all()
+    assert contrast_members(MATCHED).tolist() == [[True, True, True, False],
+                                                  [False, False, False, False]]
+    # image 1's lone region does not dilute the default normaliser
+    labels, masks, valid = _stripes()
+    mask_logits = torch.randn(2, Q, H, W)
+    feats = torch.randn(2, 6, H, W)
+    alone = MATCHED.clone()
+    alone[1] = -1
+    for form in ('infonce', 'printed'):
+        assert torch.allclose(
+            rmc_loss(mask_logits, masks, MATCHED, form=form),
+            rmc_loss(mask_logits, masks, alone, form=form))
+    assert torch.allclose(
+        rfc_loss(mask_logits, masks, feats, MATCHED),
+        rfc_loss(mask_logits, masks, feats, alone))
 
 
 def test_region_losses_are_minimal_for_identical_regions():
@@ -130,14 +238,18 @@ def test_region_losses_are_minimal_for_identical_regions():
     # the same student predicting wrong classes
     wrong_cls = cls.roll(1, dims=-1)
 
-    good = rmc_loss(mask_logits, masks, MATCHED, 0.1)
-    assert good < rmc_loss(wrong_masks, masks, MATCHED, 0.1)
+    good = rmc_loss(mask_logits, masks, MATCHED, form='printed')
+    assert good < rmc_loss(wrong_masks, masks, MATCHED, form='printed')
     # image 0: 3 regions with pos = 1 and 2 negatives ~ 0, i.e. the minimum
-    # -1/tau + log(2); image 1: a lone region (0); 4 regions in all
-    assert math.isclose(good.item(), 3 * (-10 + math.log(2)) / 4, abs_tol=0.3)
+    # -1/tau + log(2); image 1's lone region is not counted
+    assert math.isclose(good.item(), -10 + math.log(2), abs_tol=0.3)
+    good = rmc_loss(mask_logits, masks, MATCHED)
+    assert good < 1e-3 < rmc_loss(wrong_masks, masks, MATCHED)
 
-    assert rfc_loss(mask_logits, masks, feats, MATCHED, 0.1) < rfc_loss(
-        wrong_masks, masks, feats, MATCHED, 0.1)
+    for form in ('bounded', 'printed'):
+        assert rfc_loss(mask_logits, masks, feats, MATCHED,
+                        form=form) < rfc_loss(
+                            wrong_masks, masks, feats, MATCHED, form=form)
 
     assert rcc_loss(cls, labels, MATCHED) < 1e-6
     assert rcc_loss(wrong_cls, labels, MATCHED) > 10
@@ -157,8 +269,8 @@ def test_losses_ignore_padding_and_normalise_by_avg_factor():
     labels_junk[~valid] = 3
     feats = torch.randn(2, 6, H, W)
     assert torch.allclose(
-        rmc_loss(mask_logits, masks, MATCHED, 0.1),
-        rmc_loss(mask_logits, garbage, MATCHED, 0.1))
+        rmc_loss(mask_logits, masks, MATCHED),
+        rmc_loss(mask_logits, garbage, MATCHED))
     assert torch.allclose(
         rfc_loss(mask_logits, masks, feats, MATCHED),
         rfc_loss(mask_logits, garbage, feats, MATCHED))
@@ -167,10 +279,104 @@ def test_losses_ignore_padding_and_normalise_by_avg_factor():
     assert torch.allclose(
         smc_loss(cls, mask_logits, labels, masks, valid),
         smc_loss(cls, mask_logits, labels_junk, garbage, valid))
-    # default normaliser: the 4 matched regions
+    # default normaliser of the contrast: the 3 regions with a negative
     assert torch.allclose(
-        rcc_loss(cls, labels, MATCHED),
-        rcc_loss(cls, labels, MATCHED, avg_factor=2.0) / 2)
+        rmc_loss(mask_logits, masks, MATCHED),
+        rmc_loss(mask_logits, masks, MATCHED, avg_factor=2.0) * 2 / 3)
+    # Eq. 9 as printed: divided by the 4 matched regions
+    assert torch.allclose(
+        rcc_loss(cls, labels, MATCHED, eos_coef=None),
+        rcc_loss(cls, labels, MATCHED, eos_coef=None, avg_factor=2.0) / 2)
+
+
+def test_rcc_is_maskformer_class_loss():
+    labels, _, _ = _stripes()
+    cls = torch.randn(2, Q, K + 1)
+    target = torch.full((2, Q), K)
+    target[0, 2], target[0, 0], target[0, 4], target[1, 1] = 0, 1, 2, 3
+    weight = torch.ones(K + 1)
+    weight[K] = 0.1
+    expected = F.cross_entropy(cls.transpose(1, 2), target, weight=weight)
+    assert torch.allclose(rcc_loss(cls, labels, MATCHED), expected)
+    # a query matched to an ignored segment gets no class and no 'no object'
+    ignored = torch.tensor([[3], [-1]])
+    keep = torch.ones(2, Q)
+    keep[0, 3] = 0
+    ce = F.cross_entropy(cls.transpose(1, 2), target, reduction='none')
+    w = weight[target] * keep
+    assert torch.allclose(
+        rcc_loss(cls, labels, MATCHED, ignored), (w * ce).sum() / w.sum())
+    # an image without regions adds nothing
+    none = MATCHED.clone()
+    none[1] = -1
+    w = weight[target[:1]]
+    assert torch.allclose(
+        rcc_loss(cls, labels, none), (w * ce[:1]).sum() / w.sum())
+    # Eq. 9 as printed: matched queries only
+    printed = (ce[0, 2] + ce[0, 0] + ce[0, 4] + ce[1, 1]) / 4
+    assert torch.allclose(rcc_loss(cls, labels, MATCHED, eos_coef=None),
+                          printed)
+
+
+def test_ignored_pixels_do_not_matter():
+    labels, masks, valid = _stripes()
+    masks[0, 2, :, 7] = 0  # image 0's last column is ignored
+    known = masks.sum(1) > 0
+    cls = torch.randn(2, Q, K + 1)
+    mask_logits = torch.randn(2, Q, H, W)
+    feats = torch.randn(2, 6, H, W)
+    changed = torch.where(known[:, None], mask_logits,
+                          torch.randn_like(mask_logits) * 5)
+    for fn in (lambda m, k: rmc_loss(m, masks, MATCHED, k),
+               lambda m, k: rfc_loss(m, masks, feats, MATCHED, k),
+               lambda m, k: smc_loss(cls, m, labels, masks, valid, k)):
+        assert torch.allclose(
+            fn(mask_logits, known), fn(changed, known), atol=1e-6)
+        assert not torch.allclose(
+            fn(mask_logits, None), fn(changed, None), atol=1e-6)
+    # with every pixel known the weights change nothing
+    assert torch.allclose(
+        smc_loss(cls, mask_logits, labels, masks, valid),
+        smc_loss(cls, mask_logits, labels, masks, valid,
+                 torch.ones_like(known)))
+    # focal: ignored points add 0 to the mean over all points; dice: left
+    # out of the sums
+    logits, target = torch.randn(1, 10), (torch.rand(1, 10) > 0.5).float()
+    weight = torch.tensor([[1.] * 6 + [0.] * 4])
+    assert torch.allclose(
+        sigmoid_focal_loss(logits, target, 1.0, pixel_weight=weight),
+        sigmoid_focal_loss(logits[:, :6], target[:, :6], 1.0) * 0.6)
+    assert torch.allclose(
+        dice_loss(logits, target, 1.0, pixel_weight=weight),
+        dice_loss(logits[:, :6], target[:, :6], 1.0))
+
+
+def test_bounded_rfc_gradient_stays_near_a_supervised_layer():
+    """Faint student masks (logits about -6): the gradient of beta * RFC
+    (beta = 20, tau = 0.1) at the masks and features, against that of a
+    supervised MaskFormer layer (20 focal + dice) on the same masks."""
+    torch.manual_seed(0)
+    size, queries = 16, 6
+    target = torch.zeros(2, queries, size, size)
+    for g, (a, b) in enumerate(((0, 5), (5, 11), (11, 16))):
+        target[:, g, :, a:b] = 1
+    matched = torch.tensor([[0, 1, 2, -1, -1, -1]] * 2)
+    mask_logits = ((target * 2 - 1) - 6 +
+                   0.5 * torch.randn(2, queries, size, size)).requires_grad_()
+    feats = torch.randn(2, 16, size, size, requires_grad=True)
+    src, tgt = mask_logits[:, :3].flatten(2), target[:, :3].flatten(2)
+    supervised = (20 * sigmoid_focal_loss(src, tgt, 6.0) +
+                  dice_loss(src, tgt, 6.0))
+    sup_norm = torch.autograd.grad(supervised, mask_logits)[0].norm()
+
+    def norm(form):
+        loss = 20 * rfc_loss(
+            mask_logits, target, feats, matched, form=form, avg_factor=6.0)
+        grads = torch.autograd.grad(loss, (mask_logits, feats))
+        return torch.cat([g.flatten() for g in grads]).norm()
+
+    assert norm('bounded') < 5 * sup_norm
+    assert norm('printed') > 50 * sup_norm
 
 
 def test_gradients_reach_queries_masks_and_pixel_features():
@@ -180,13 +386,13 @@ def test_gradients_reach_queries_masks_and_pixel_features():
     feats = torch.randn(2, 6, H, W, requires_grad=True)
     total = (rmc_loss(mask_logits, masks, MATCHED) +
              rfc_loss(mask_logits, masks, feats, MATCHED) +
-             rcc_loss(cls, labels, MATCHED) +
+             rcc_loss(cls, labels, MATCHED, eos_coef=None) +
              smc_loss(cls, mask_logits, labels, masks, valid))
     assert torch.isfinite(total)
     total.backward()
     for t in (cls, mask_logits, feats):
         assert torch.isfinite(t.grad).all() and t.grad.abs().sum() > 0
-    # only matched queries receive the class gradient of RCC
+    # only matched queries receive the class gradient of Eq. 9 as printed
     assert cls.grad[0, 1].abs().sum() == 0 and cls.grad[0, 3].abs().sum() == 0
 
 
@@ -194,12 +400,15 @@ def test_rfc_target_gradient_is_optional():
     labels, masks, valid = _stripes()
     mask_logits = torch.randn(2, Q, H, W)
     feats = torch.randn(2, 6, H, W, requires_grad=True)
-    rfc_loss(mask_logits, masks, feats, MATCHED, detach_target=True).backward()
-    detached = feats.grad.clone()
-    feats.grad = None
-    rfc_loss(
-        mask_logits, masks, feats, MATCHED, detach_target=False).backward()
-    assert not torch.allclose(detached, feats.grad)
+    for form in ('bounded', 'printed'):
+        rfc_loss(mask_logits, masks, feats, MATCHED, form=form,
+                 detach_target=True).backward()
+        detached = feats.grad.clone()
+        feats.grad = None
+        rfc_loss(mask_logits, masks, feats, MATCHED, form=form,
+                 detach_target=False).backward()
+        assert not torch.allclose(detached, feats.grad)
+        feats.grad = None
 
 
 def test_union_logits():
@@ -220,11 +429,12 @@ def test_losses_are_float32_under_autocast():
     cls = torch.randn(2, Q, K + 1).bfloat16()
     mask_logits = torch.randn(2, Q, H, W).bfloat16()
     feats = torch.randn(2, 6, H, W).bfloat16()
+    known = masks.sum(1) > 0
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        values = (rmc_loss(mask_logits, masks, MATCHED),
-                  rfc_loss(mask_logits, masks, feats, MATCHED),
+        values = (rmc_loss(mask_logits, masks, MATCHED, known),
+                  rfc_loss(mask_logits, masks, feats, MATCHED, known),
                   rcc_loss(cls, labels, MATCHED),
-                  smc_loss(cls, mask_logits, labels, masks, valid))
+                  smc_loss(cls, mask_logits, labels, masks, valid, known))
         regions = teacher_regions(cls, mask_logits)
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in values)
-    assert regions[1].dtype == torch.float32
+    assert regions.masks.dtype == torch.float32
