@@ -162,6 +162,8 @@ def parse_args(argv=None):
     parser.add_argument('--rerun', action='store_true',
                         help='train again runs that finished before')
     parser.add_argument('--no-pictures', action='store_true')
+    parser.add_argument('--no-relation-graphs', action='store_true',
+                        help='draw the curves and predictions only')
     parser.add_argument('--pictures-max-images', type=int, default=None,
                         help='validation images for the relation graphs '
                         '(default: all)')
@@ -495,6 +497,8 @@ def pictures(runs, args):
         '--num-images', '6', '--out', osp.join(out, 'predictions.png'),
         '--device', args.device
     ])
+    if args.no_relation_graphs:
+        return
     relation = _load_tool('tools/analysis/relation_graph.py')
     for (method, _), (name, config_path, checkpoint) in zip(
             first.items(), models):
