@@ -1,25 +1,37 @@
 """Accuracy of the semi-supervised methods on the demo canvases, over seeds.
 
 Trains each method (by default Supervised, ClassMix, ReCo + ClassMix, the
-memory bank, the supervised region model and RC2L; ``--methods`` adds
-S4GAN, CutMix and CutOut) for ``--seeds`` with the same iteration budget,
-``--jobs`` runs at a time on ``--threads`` CPU threads each, on the
-class-balanced labelled split ``splits/labelled-60.txt`` (the other
-training canvases unlabelled), every run starting from the backbone
-pre-trained on Fashion-MNIST by ``tools/pretrain_backbone.py`` (run first
-when its checkpoint is missing). Each method's config is used as it is,
-apart from: the iteration budget (the poly schedule's end, and iteration
-counts of warm-ups and ramp-ups scaled by budget / config iterations), the
-seed, the backbone's ``init_cfg``, ``PerClassIoUMetric`` as evaluator and
-the checkpoint/log intervals.
+memory bank, and Supervised on all labels; ``--methods`` adds the
+supervised region model, RC2L, S4GAN, CutMix and CutOut) for ``--seeds``
+with the same iteration budget, ``--jobs`` runs at a time on ``--threads``
+CPU threads each, on the class-balanced labelled split
+``splits/labelled-<--labelled>.txt`` (default 20 canvases, written by
+``tools/make_splits.py`` when missing; the other training canvases are
+unlabelled), every run starting from the backbone pre-trained on
+Fashion-MNIST by ``tools/pretrain_backbone.py`` (run first when its
+checkpoint is missing). ``supervised-full`` trains the Supervised config on
+all 2,000 training canvases with the same budget: the reference of the
+label-efficiency column. Each method's config is used as it is, apart
+from: the split files, the iteration budget (the poly schedule's end, and
+iteration counts of warm-ups and ramp-ups scaled by budget / config
+iterations), the seed, the backbone's ``init_cfg``, the evaluators and the
+checkpoint/log intervals.
 
-Then prints the per-class IoU table (mean ± half the range over seeds,
-``tools/analysis/aggregate.py``), writes it as CSV and markdown, draws the
-loss/mIoU curves of every run, the seed-0 predictions of every method side
-by side, and the relation graph and dendrogram of every seed-0 model (on
-the classifier's input Z or a region model's mask features, and on the
-representation R where the model has one). The last line is the
-headline: ReCo + ClassMix minus Supervised mIoU.
+Every semi-supervised run evaluates both its teacher and its student
+(``semi_test_cfg.predict_both``; ``teacher/mIoU``, ``student/mIoU``), and
+``PseudoLabelQualityHook`` scores the teacher's pseudo-labels on the first
+``--pseudo-images`` unlabelled training canvases against their ground truth
+(which training never sees) at every evaluation.
+
+Then prints: the summary table (teacher and student mIoU, last and best
+evaluation, mean ± half the range over seeds, and the share of the
+full-label mIoU), the per-class IoU table of the evaluated model's last
+evaluation (``tools/analysis/aggregate.py``), the pseudo-label figures over
+training, and the targets of the label-efficiency protocol with every
+seed's difference; writes them as CSV and markdown, draws the loss/mIoU
+curves of every run, the seed-0 predictions of every method side by side,
+and the relation graph and dendrogram of every seed-0 model. The last line
+is the headline: ReCo + ClassMix minus Supervised mIoU.
 
 Every run is a ``tools/train.py`` process on a config written into its work
 dir (``<work-dir>/<method>/seed<k>/<config name>.py``); a finished run is
@@ -29,6 +41,7 @@ not trained again (``--rerun`` forces it).
     python benchmarks/accuracy.py --methods all            # every method
     python benchmarks/accuracy.py --device cuda --full     # bigger settings
     python benchmarks/accuracy.py --iters 20 --seeds 0     # smoke test
+    python benchmarks/accuracy.py --methods supervised-region rc2l
 """
 import argparse
 import importlib.util
@@ -69,12 +82,28 @@ METHODS = OrderedDict([
      ('Supervised (region model)',
       'configs/rc2l/supervised_region-r18_1k_fashion-canvas-60.py')),
     ('rc2l', ('RC2L', 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py')),
+    ('supervised-full',
+     ('Supervised (all labels)', 'configs/baselines/'
+      'supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+    ('classmix-joint',
+     ('ClassMix (one joint student pass)', 'configs/baselines/'
+      'classmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
 ])
-DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb',
-                   'supervised-region', 'rc2l')
+#: options a method sets on top of its config (``--cfg-options`` style)
+METHOD_OPTIONS = {
+    'classmix-joint': {'model.semi_train_cfg.student_forward': 'joint'},
+}
+DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb', 'supervised-full')
+#: trained on every training canvas (``splits/train.txt``)
+FULL_LABEL_METHODS = ('supervised-full', )
+#: (method, baseline, margin): the label-efficiency targets, in mIoU
+#: (None: a comparison without a target)
+TARGETS = (('classmix', 'supervised', 2.0), ('reco', 'classmix', 1.0),
+           ('classmix', 'classmix-joint', None),
+           ('cmb', 'classmix', 1.0), ('rc2l', 'supervised-region', 2.0))
 #: CPU default and ``--full`` settings: iterations and evaluations per run.
 SETTINGS = dict(
-    default=dict(iters=800, evals=4),
+    default=dict(iters=800, evals=8),
     full=dict(iters=4000, evals=8))
 #: Iteration counts in configs that follow the schedule's length.
 SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
@@ -93,6 +122,13 @@ def parse_args(argv=None):
         help=f"methods to train, of {list(METHODS)}, or 'all' (every one "
         f'whose config exists). Default: {" ".join(DEFAULT_METHODS)}')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--labelled', type=int, default=20,
+                        help='labelled canvases (class-balanced split '
+                        'splits/labelled-N.txt, made when missing). '
+                        'Default: 20')
+    parser.add_argument('--pseudo-images', type=int, default=200,
+                        help='unlabelled canvases whose pseudo-labels are '
+                        'scored at every evaluation (0: none). Default: 200')
     parser.add_argument('--iters', type=int, default=None,
                         help='iterations per run (default: '
                         f"{SETTINGS['default']['iters']}, with --full "
@@ -111,7 +147,7 @@ def parse_args(argv=None):
     parser.add_argument('--pretrain-args', default='',
                         help='extra arguments for tools/pretrain_backbone.py')
     parser.add_argument('--split-per-seed', action='store_true',
-                        help='seed k > 0 uses splits/labelled-60-seed<k>.txt '
+                        help='seed k > 0 uses splits/labelled-N-seed<k>.txt '
                         '(tools/make_splits.py --seed k) instead of one split')
     parser.add_argument('--val-images', type=int, default=None,
                         help='evaluate on the first N validation canvases '
@@ -183,9 +219,44 @@ def _schedulers(node):
         yield node
 
 
-def run_config(config, work_dir, seed, args):
+def split_file(kind, args, seed=0):
+    """``splits/<kind>-<N>[-seed<k>].txt`` of the benchmark's split."""
+    suffix = f'-seed{seed}' if args.split_per_seed and seed > 0 else ''
+    return f'splits/{kind}-{args.labelled}{suffix}.txt'
+
+
+def ensure_split(args, seed=0):
+    """Write the class-balanced split with ``tools/make_splits.py`` when
+    its files are missing."""
+    paths = [osp.join(DATA_ROOT, split_file(k, args, seed))
+             for k in ('labelled', 'unlabelled')]
+    if all(osp.isfile(p) for p in paths):
+        return
+    if not osp.isfile(osp.join(DATA_ROOT, 'splits', 'train.txt')):
+        raise FileNotFoundError(
+            f'{DATA_ROOT} holds no demo data: run tools/prepare_demo.py '
+            '(bash tools/setup_env.sh does)')
+    command = [sys.executable, 'tools/make_splits.py', 'class-balanced',
+               '--dataset', 'fashion_canvas', '--data-root', DATA_ROOT,
+               '--num-labelled', str(args.labelled), '--seed', str(seed)]
+    print('writing the split: ' + ' '.join(command[1:]), flush=True)
+    subprocess.check_call(command, cwd=REPO)
+    for path in paths:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{path} was not written')
+
+
+def is_semi(cfg):
+    """Whether the config trains a mean teacher (it has a teacher)."""
+    return any(h.get('type') == 'MeanTeacherHook'
+               for h in cfg.get('custom_hooks', []))
+
+
+def run_config(config, work_dir, seed, args, method=None):
     """The config of one run, with the benchmark's overrides."""
     cfg = Config.fromfile(osp.join(REPO, config))
+    if method in METHOD_OPTIONS:
+        cfg.merge_from_dict(METHOD_OPTIONS[method])
     config_iters = cfg.train_cfg.max_iters
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed, deterministic=False)
@@ -202,6 +273,37 @@ def run_config(config, work_dir, seed, args):
     cfg.default_hooks.logger.interval = max(1, min(20, args.iters // 20))
     metric = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
     cfg.val_evaluator = cfg.test_evaluator = metric
+    labelled, unlabelled = cfg.train_dataloader.dataset.datasets
+    labelled.ann_file = ('splits/train.txt' if method in FULL_LABEL_METHODS
+                         else split_file('labelled', args, seed))
+    unlabelled.ann_file = split_file('unlabelled', args, seed)
+    if is_semi(cfg):
+        # score the teacher and the student in every evaluation
+        cfg.model.semi_test_cfg = dict(
+            cfg.model.get('semi_test_cfg') or {}, predict_both=True)
+        cfg.val_evaluator = cfg.test_evaluator = [metric] + [
+            dict(metric, pred_key=f'{name}_pred_sem_seg', prefix=name)
+            for name in ('teacher', 'student')
+        ]
+        if args.pseudo_images:
+            sampler = cfg.train_dataloader.sampler
+            cfg.custom_hooks.append(
+                dict(
+                    type='PseudoLabelQualityHook',
+                    dataset=dict(
+                        type=labelled.type,
+                        data_root=labelled.data_root,
+                        data_prefix=dict(
+                            img_path='img_dir/train',
+                            seg_map_path='ann_dir/train'),
+                        ann_file=unlabelled.ann_file,
+                        pipeline=[
+                            dict(type='LoadImageFromFile'),
+                            dict(type='LoadAnnotations'),
+                            dict(type='PackSegInputs')
+                        ]),
+                    batch_size=sampler.batch_size - sampler.num_labelled,
+                    num_images=args.pseudo_images))
     imports = cfg.get('custom_imports', dict(imports=[]))
     imports = dict(imports, imports=list(imports['imports']) +
                    ['mmseg_reco.evaluation'])
@@ -211,18 +313,6 @@ def run_config(config, work_dir, seed, args):
         segmentor.backbone.init_cfg = dict(
             type='Pretrained', checkpoint=osp.abspath(args.pretrained),
             prefix='backbone.')
-    if args.split_per_seed and seed > 0:
-        labelled = cfg.train_dataloader.dataset.datasets[0]
-        unlabelled = cfg.train_dataloader.dataset.datasets[1]
-        for ds in (labelled, unlabelled):
-            stem, ext = osp.splitext(ds.ann_file)
-            ds.ann_file = f'{stem}-seed{seed}{ext}'
-            path = osp.join(ds.data_root, ds.ann_file)
-            if not osp.isfile(osp.join(REPO, path)):
-                raise FileNotFoundError(
-                    f'{path} missing: python tools/make_splits.py '
-                    'class-balanced --dataset fashion_canvas --data-root '
-                    f'{DATA_ROOT} --num-labelled 60 --seed {seed}')
     if args.val_images is not None:
         for loader in (cfg.val_dataloader, cfg.test_dataloader):
             loader.dataset.indices = args.val_images
@@ -248,6 +338,7 @@ def run_settings(method, seed, args):
     """What a run's result depends on, beyond its config file."""
     return dict(
         method=method, seed=seed, iters=args.iters, evals=args.evals,
+        labelled=args.labelled, pseudo_images=args.pseudo_images,
         pretrained=None if args.no_pretrained else osp.abspath(
             args.pretrained),
         split_per_seed=args.split_per_seed, val_images=args.val_images)
@@ -282,7 +373,7 @@ def train(method, seed, args):
     os.makedirs(work_dir)
     with open(osp.join(work_dir, 'benchmark_run.json'), 'w') as f:
         json.dump(settings, f)
-    cfg = run_config(config, work_dir, seed, args)
+    cfg = run_config(config, work_dir, seed, args, method)
     config_path = osp.join(work_dir, osp.basename(config))
     cfg.dump(config_path)
     env = dict(os.environ)
@@ -421,6 +512,133 @@ def pictures(runs, args):
             print(f'{name}: no relation graph ({exc})')
 
 
+def val_records(work_dir):
+    """The validation records of a run, in step order."""
+    from mmseg_reco.visualization import load_scalars, split_records
+    return split_records(load_scalars(work_dir))[1]
+
+
+def _spread(values):
+    """``(mean, half range)`` of the values, or None when there are none."""
+    if not values:
+        return None
+    return (sum(values) / len(values), (max(values) - min(values)) / 2)
+
+
+def summarise_runs(runs):
+    """Teacher/student mIoU, last and best evaluation, of every run.
+
+    Returns:
+        OrderedDict: ``{method: {column: [value per seed]}}`` with columns
+        ``evaluated``, ``teacher_last``, ``teacher_best``, ``student_last``,
+        ``student_best`` (a supervised run's only model is its student; a
+        column a run did not log is left out).
+    """
+    summary = OrderedDict()
+    for method, dirs in runs.items():
+        columns = OrderedDict()
+        for work_dir in dirs:
+            val = val_records(work_dir)
+            if not val:
+                continue
+            columns.setdefault('evaluated', []).append(val[-1]['mIoU'])
+            semi = any('teacher/mIoU' in r for r in val)
+            for model in ('teacher', 'student'):
+                key = f'{model}/mIoU' if semi else (
+                    'mIoU' if model == 'student' else None)
+                values = [r[key] for r in val if key and key in r]
+                if values:
+                    columns.setdefault(f'{model}_last', []).append(values[-1])
+                    columns.setdefault(f'{model}_best', []).append(
+                        max(values))
+        summary[method] = columns
+    return summary
+
+
+def summary_markdown(summary, reference=None):
+    """The summary as a markdown table; ``reference``: the full-label mIoU
+    for the label-efficiency column."""
+    cols = ('teacher_last', 'teacher_best', 'student_last', 'student_best')
+    head = ['Method', 'teacher last', 'teacher best', 'student last',
+            'student best']
+    if reference:
+        head.append('% of full labels')
+    head.append('seeds (evaluated model, last)')
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '| --- | ' + ' | '.join(['---:'] * (len(head) - 1)) + ' |']
+    for method, columns in summary.items():
+        row = [METHODS[method][0]]
+        for col in cols:
+            spread = _spread(columns.get(col, []))
+            row.append('-' if spread is None else
+                       f'{spread[0]:.1f} ± {spread[1]:.1f}')
+        if reference:
+            evaluated = _spread(columns.get('evaluated', []))
+            row.append('-' if evaluated is None else
+                       f'{100 * evaluated[0] / reference:.1f}%')
+        row.append(' / '.join(f'{v:.2f}' for v in columns.get('evaluated',
+                                                              [])))
+        lines.append('| ' + ' | '.join(row) + ' |')
+    return '\n'.join(lines)
+
+
+PSEUDO_KEYS = ('acc', 'mIoU', 'confident_share', 'confident_acc',
+               'dominant_pred_share', 'dominant_true_share')
+
+
+def pseudo_label_markdown(runs):
+    """Pseudo-label figures at every evaluation, mean over seeds."""
+    head = ['Method', 'iteration', 'teacher mIoU (val)'] + [
+        f'pseudo {k}' for k in PSEUDO_KEYS]
+    lines = ['| ' + ' | '.join(head) + ' |',
+             '| --- | ' + ' | '.join(['---:'] * (len(head) - 1)) + ' |']
+    for method, dirs in runs.items():
+        by_step = OrderedDict()
+        for work_dir in dirs:
+            for record in val_records(work_dir):
+                if 'pseudo/acc' in record:
+                    by_step.setdefault(record['step'], []).append(record)
+        for step, records in by_step.items():
+            row = [METHODS[method][0], str(step)]
+            for key in ['teacher/mIoU'] + [f'pseudo/{k}' for k in PSEUDO_KEYS]:
+                values = [r[key] for r in records if key in r]
+                row.append(f'{sum(values) / len(values):.1f}'
+                           if values else '-')
+            lines.append('| ' + ' | '.join(row) + ' |')
+    return '\n'.join(lines) if len(lines) > 2 else ''
+
+
+def target_lines(summary, seeds):
+    """Each label-efficiency target: met or not, with every seed's
+    difference of the evaluated models' last and best mIoU."""
+    lines = []
+    for method, base, margin in TARGETS:
+        if method not in summary or base not in summary:
+            continue
+        for col, best_of in (('evaluated', 'last'), (None, 'best')):
+            a = summary[method].get(col) if col else _best(summary[method])
+            b = summary[base].get(col) if col else _best(summary[base])
+            if not a or not b or len(a) != len(b):
+                continue
+            diffs = [x - y for x, y in zip(a, b)]
+            mean = sum(diffs) / len(diffs)
+            line = (f'{METHODS[method][0]} - {METHODS[base][0]} ({best_of} '
+                    f'evaluation): {mean:+.2f} mIoU (seeds {seeds}: ' +
+                    ', '.join(f'{d:+.2f}' for d in diffs) + ')')
+            if margin is not None:
+                met = mean >= margin and all(d > 0 for d in diffs)
+                line += (f'; target >= +{margin:.0f} with every seed above: '
+                         f'{"met" if met else "not met"}')
+            lines.append(line)
+    return lines
+
+
+def _best(columns):
+    """The evaluated model's best mIoU per seed (teacher for the semi
+    runs, student for the supervised ones)."""
+    return columns.get('teacher_best') or columns.get('student_best')
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(REPO)
@@ -429,14 +647,11 @@ def main(argv=None):
     for method in args.methods:
         if not osp.isfile(METHODS[method][1]):
             raise FileNotFoundError(f'{method}: {METHODS[method][1]} missing')
-    labelled = osp.join(DATA_ROOT, 'splits', 'labelled-60.txt')
-    if not osp.isfile(labelled):
-        raise FileNotFoundError(
-            f'{labelled} missing: python tools/make_splits.py class-balanced '
-            f'--dataset fashion_canvas --data-root {DATA_ROOT} '
-            '--num-labelled 60 --seed 0')
-    print(f'methods {args.methods}, seeds {args.seeds}, {args.iters} '
-          f'iterations per run, device {args.device}', flush=True)
+    for seed in (args.seeds if args.split_per_seed else [0]):
+        ensure_split(args, seed)
+    print(f'methods {args.methods}, seeds {args.seeds}, {args.labelled} '
+          f'labelled canvases, {args.iters} iterations per run, device '
+          f'{args.device}', flush=True)
     print(f'{args.jobs} run(s) at a time, {args.threads} CPU thread(s) '
           'each', flush=True)
     todo = [(seed, method) for seed in args.seeds for method in args.methods]
@@ -461,32 +676,56 @@ def main(argv=None):
         class_names=CLASSES)
     from mmseg_reco.visualization import format_markdown, write_csv
     markdown = format_markdown(table)
+    summary = summarise_runs(runs)
+    full = [m for m in FULL_LABEL_METHODS if summary.get(m, {}).get(
+        'evaluated')]
+    reference = (_spread(summary[full[0]]['evaluated'])[0] if full else None)
+    summary_md = summary_markdown(summary, reference)
+    pseudo_md = pseudo_label_markdown(runs)
+    targets = target_lines(summary, args.seeds)
     write_csv(table, osp.join(args.work_dir, 'accuracy.csv'))
     with open(osp.join(args.work_dir, 'accuracy.md'), 'w') as f:
-        f.write(markdown + '\n')
+        f.write(summary_md + '\n\n' + markdown + '\n')
+        if pseudo_md:
+            f.write('\n' + pseudo_md + '\n')
+        if targets:
+            f.write('\n' + '\n'.join(f'- {t}' for t in targets) + '\n')
     with open(osp.join(args.work_dir, 'settings.json'), 'w') as f:
         json.dump(dict(vars(args), train_seconds=round(train_time),
                        runs_trained_now=len(times),
-                       seconds_per_run=run_seconds), f, indent=1)
+                       seconds_per_run=run_seconds,
+                       summary=summary), f, indent=1)
     if not args.no_pictures:
         pictures(runs, args)
     total = time.time() - start
     print()
     print(f'{len(args.methods)} methods x {len(args.seeds)} seeds, '
-          f'{args.iters} iterations per run, {args.device} ({args.jobs} '
-          f'run(s) at a time, {args.threads} thread(s) each); per-class IoU '
-          '(mean ± half range over seeds), last evaluation:')
+          f'{args.labelled} labelled canvases, {args.iters} iterations per '
+          f'run, {args.device} ({args.jobs} run(s) at a time, '
+          f'{args.threads} thread(s) each); mIoU, mean ± half range over '
+          'seeds:')
+    print(summary_md)
+    print()
+    print('per-class IoU of the evaluated model (teacher for the mean '
+          'teachers), last evaluation:')
     print(markdown)
+    if pseudo_md:
+        print()
+        print('the teacher\'s pseudo-labels on unlabelled training canvases '
+              '(%, mean over seeds):')
+        print(pseudo_md)
     print(f'total time {total / 60:.1f} min (training {train_time / 60:.1f} '
           f'min); files in {args.work_dir}')
-    miou = {m: table[METHODS[m][0]]['mIoU'][0] for m in args.methods}
-    for a, b in (('classmix', 'supervised'), ('reco', 'classmix')):
-        if a in miou and b in miou:
-            print(f'{METHODS[a][0]} - {METHODS[b][0]}: '
-                  f'{miou[a] - miou[b]:+.1f} mIoU')
+    for line in targets:
+        print(line)
+    miou = {m: _spread(summary[m]['evaluated'])[0] for m in args.methods
+            if summary.get(m, {}).get('evaluated')}
     top, base = HEADLINE
     if top not in miou or base not in miou:
-        top, base = max(miou, key=miou.get), args.methods[0]
+        base = args.methods[0]
+        others = [m for m in miou if m != base and
+                  m not in FULL_LABEL_METHODS] or [base]
+        top = max(others, key=miou.get)
     print(f'{METHODS[top][0]} - {METHODS[base][0]}: '
           f'{miou[top] - miou[base]:+.1f} mIoU')
 

@@ -75,4 +75,6 @@ def tools():
         plot_curves=_load_tool('tools/analysis/plot_curves.py'),
         relation_graph=_load_tool('tools/analysis/relation_graph.py'),
         compare_predictions=_load_tool(
-            'tools/analysis/compare_predictions.py'))
+            'tools/analysis/compare_predictions.py'),
+        pseudo_label_quality=_load_tool(
+            'tools/analysis/pseudo_label_quality.py'))

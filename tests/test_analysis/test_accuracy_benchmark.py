@@ -20,8 +20,9 @@ def bench():
 def test_defaults(bench):
     args = bench.parse_args([])
     assert args.methods == ['supervised', 'classmix', 'reco', 'cmb',
-                            'supervised-region', 'rc2l']
+                            'supervised-full']
     assert args.seeds == [0, 1, 2]
+    assert args.labelled == 20
     assert args.iters == bench.SETTINGS['default']['iters']
     full = bench.parse_args(['--full', '--device', 'cuda'])
     assert full.iters == bench.SETTINGS['full']['iters'] > args.iters
@@ -33,20 +34,46 @@ def test_defaults(bench):
         bench.parse_args(['--methods', 'no-such-method'])
 
 
-@pytest.mark.parametrize('method', ['supervised', 'reco', 'cmb', 'rc2l'])
+@pytest.mark.parametrize(
+    'method', ['supervised', 'reco', 'cmb', 'rc2l', 'supervised-full',
+               'classmix-joint'])
 def test_run_config(bench, method, tmp_path):
     config = bench.METHODS[method][1]
     if not osp.isfile(osp.join(REPO, config)):
         pytest.skip(f'{config} missing')
     args = bench.parse_args(['--iters', '100', '--evals', '4',
                              '--val-images', '5'])
-    cfg = bench.run_config(config, str(tmp_path), 3, args)
+    cfg = bench.run_config(config, str(tmp_path), 3, args, method)
     assert cfg.train_cfg.max_iters == 100
     assert cfg.train_cfg.val_interval == 25
     assert cfg.randomness.seed == 3
     assert all(s['end'] == 100 for s in bench._schedulers(
         cfg.param_scheduler) if 'end' in s)
-    assert cfg.val_evaluator.type == 'PerClassIoUMetric'
+    labelled, unlabelled = cfg.train_dataloader.dataset.datasets
+    assert labelled.ann_file == ('splits/train.txt'
+                                 if method == 'supervised-full' else
+                                 'splits/labelled-20.txt')
+    assert unlabelled.ann_file == 'splits/unlabelled-20.txt'
+    hooks = {h['type']: h for h in cfg.get('custom_hooks', [])}
+    if method.startswith('supervised'):
+        assert cfg.val_evaluator.type == 'PerClassIoUMetric'
+        assert 'PseudoLabelQualityHook' not in hooks
+    else:
+        # the evaluated model, the teacher and the student
+        assert [m.get('pred_key', 'pred_sem_seg')
+                for m in cfg.val_evaluator] == [
+                    'pred_sem_seg', 'teacher_pred_sem_seg',
+                    'student_pred_sem_seg']
+        assert [m.get('prefix') for m in cfg.val_evaluator] == [
+            None, 'teacher', 'student']
+        assert cfg.model.semi_test_cfg.predict_both
+        hook = hooks['PseudoLabelQualityHook']
+        assert hook['dataset']['ann_file'] == 'splits/unlabelled-20.txt'
+        assert hook['dataset']['data_prefix']['seg_map_path'] == \
+            'ann_dir/train'
+        assert hook['batch_size'] == 4 and hook['num_images'] == 200
+    if method == 'classmix-joint':
+        assert cfg.model.semi_train_cfg.student_forward == 'joint'
     assert 'mmseg_reco.evaluation' in cfg.custom_imports.imports
     assert cfg.val_dataloader.dataset.indices == 5
     init = cfg.model.segmentor.backbone.init_cfg
@@ -59,6 +86,40 @@ def test_run_config(bench, method, tmp_path):
     path = str(tmp_path / 'cfg.py')
     cfg.dump(path)
     assert osp.getsize(path) > 0
+
+
+def _val_run(write_run, path, teacher, student):
+    return write_run(path, [
+        {'step': 50, 'mIoU': t0, 'teacher/mIoU': t0, 'student/mIoU': s0}
+        for t0, s0 in [(teacher[0], student[0])]
+    ] + [{'step': 100, 'mIoU': teacher[1], 'teacher/mIoU': teacher[1],
+          'student/mIoU': student[1]}])
+
+
+def test_summary_last_best_and_targets(bench, tmp_path, write_run):
+    sup = [write_run(str(tmp_path / f'sup{k}'),
+                     [dict(step=50, mIoU=10.0 + k), dict(step=100,
+                                                          mIoU=12.0 + k)])
+           for k in range(2)]
+    semi = [_val_run(write_run, str(tmp_path / f'cm{k}'),
+                     teacher=(15.0 + k, 14.0 + k), student=(13.0, 16.0))
+            for k in range(2)]
+    summary = bench.summarise_runs({'supervised': sup, 'classmix': semi})
+    assert summary['supervised'] == {
+        'evaluated': [12.0, 13.0], 'student_last': [12.0, 13.0],
+        'student_best': [12.0, 13.0]}
+    assert summary['classmix']['evaluated'] == [14.0, 15.0]
+    assert summary['classmix']['teacher_best'] == [15.0, 16.0]
+    assert summary['classmix']['student_last'] == [16.0, 16.0]
+    table = bench.summary_markdown(summary, reference=20.0)
+    assert '| ClassMix | 14.5 ± 0.5 | 15.5 ± 0.5 | 16.0 ± 0.0 | 16.0 ± 0.0 ' \
+        '| 72.5% | 14.00 / 15.00 |' in table
+    lines = bench.target_lines(summary, [0, 1])
+    # last: +2, +2 -> met (>= 2, every seed above); best: +3, +3 -> met
+    assert lines[0].endswith('met') and '+2.00 mIoU' in lines[0]
+    assert 'not met' not in lines[0]
+    summary['classmix']['evaluated'] = [14.0, 12.5]  # one seed below
+    assert bench.target_lines(summary, [0, 1])[0].endswith('not met')
 
 
 def test_no_pretrained(bench, tmp_path):
