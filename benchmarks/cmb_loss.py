@@ -1,18 +1,28 @@
 """Speed and memory of the class-wise memory bank step against loops.
 
-Times, at the paper's Cityscapes settings (Alonso et al., ICCV 2021,
-section 4.2: C = 19 classes, psi = 256 entries per class, D = 256; a batch
-of 7 crops of 512 x 512 at output stride 8, i.e. 64 x 64 features):
+Times the whole memory-bank step as training runs it (``CMBLoss``), at the
+paper's Cityscapes settings (Alonso et al., ICCV 2021, section 4.2: C = 19
+classes, psi = 256 entries per class, D = 256; a batch of 7 crops of
+512 x 512 at output stride 8, i.e. 64 x 64 features):
 
-* the contrastive loss, forward + backward (Eq. 8-11):
-  ``mmseg_reco.models.losses.cmb_loss.cmb_contrastive_loss`` against
-  ``mmseg_reco.testing.cmb_reference.cmb_contrastive_loss_reference``
-  (a loop over classes with the full prediction x entry distance matrix);
-* the bank update (section 3.4): top-K per image and class of the
-  candidates that pass the quality filter, then the push into the FIFO
-  queues: ``topk_per_image_class`` + ``ClassMemoryBank.push`` against
-  ``topk_per_image_class_reference`` (loops over images and classes) +
-  ``bank_push_reference`` (a loop over classes, one row at a time).
+* the loss: the class-wise attention scores of the student's rows
+  (``pred_attention``, train mode) and of the bank entries
+  (``proj_attention``), then the contrastive loss (Eq. 8-11), forward +
+  backward through the attention modules:
+  :class:`~mmseg_reco.models.decode_heads.cmb_head.ClassWiseAttention` +
+  ``cmb_contrastive_loss`` against one ``Linear-BN-LeakyReLU-Linear-
+  Sigmoid`` module per class run on its class's rows (the authors'
+  per-class heads) + ``cmb_contrastive_loss_reference`` (a loop over
+  classes with the full prediction x entry distance matrix);
+* the bank update (section 3.4): the candidates scored by the attention
+  (no gradient), top-K per image and class of those that pass the quality
+  filter, then the push into the FIFO queues: ``ClassWiseAttention`` +
+  ``topk_per_image_class`` + ``ClassMemoryBank.push`` against the
+  per-class modules + ``topk_per_image_class_reference`` (loops over
+  images and classes) + ``bank_push_reference`` (a loop over classes, one
+  row at a time).
+
+Both sides get the same warm-up and repeats (``--warmup``, ``--repeats``).
 
 The bank starts full (the steady state of training). Both versions are
 first run once from the same state and compared (loss and bank). Peak
@@ -38,6 +48,9 @@ import time
 import torch
 import torch.nn.functional as F
 
+import torch.nn as nn
+
+from mmseg_reco.models.decode_heads.cmb_head import ClassWiseAttention
 from mmseg_reco.models.losses.cmb_loss import cmb_contrastive_loss
 from mmseg_reco.models.utils.memory_bank import (ClassMemoryBank,
                                                  topk_per_image_class)
@@ -67,8 +80,9 @@ def parse_args():
         type=float,
         default=0.7,
         help='fraction of candidates that pass the quality filter')
-    parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--ref-repeats', type=int, default=3)
+    parser.add_argument('--hidden', type=int, default=256,
+                        help='hidden width of the attention modules')
+    parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
@@ -86,8 +100,7 @@ def make_inputs(args, device):
 
     Returns:
         dict: ``pred`` (M, D) leaf, ``labels`` (M,) with a few -1,
-        ``pred_scores`` (M,) leaf, ``bank`` (C, psi, D), ``bank_scores``
-        (C, psi) leaf, and the candidates ``cand`` (M, D), ``cand_scores``,
+        ``bank`` (C, psi, D), and the candidates ``cand`` (M, D),
         ``cand_labels`` (N, h*w) and ``fqf`` (N, h*w) bool.
     """
     gen = torch.Generator().manual_seed(args.seed)
@@ -104,18 +117,59 @@ def make_inputs(args, device):
     inputs = dict(
         pred=pred,
         labels=label.reshape(-1),
-        pred_scores=torch.rand(pred.shape[0], generator=gen) * 0.9 + 0.05,
         bank=bank,
-        bank_scores=torch.rand(c, args.bank_size, generator=gen) * 0.9 +
-        0.05,
         cand=cand,
-        cand_scores=torch.rand(n, s * s, generator=gen),
         cand_labels=label.reshape(n, -1),
         fqf=torch.rand(n, s * s, generator=gen) < args.fqf_rate)
     inputs = {k: v.to(device) for k, v in inputs.items()}
-    for key in ('pred', 'pred_scores', 'bank_scores'):
-        inputs[key].requires_grad_(True)
+    inputs['pred'].requires_grad_(True)
     return inputs
+
+
+def make_attention(args, device):
+    """The prediction and projection attention (ClassWiseAttention, train
+    mode) and the same weights as one module per class each."""
+    torch.manual_seed(args.seed)
+    pair = []
+    for _ in range(2):
+        attention = ClassWiseAttention(args.classes, args.dim,
+                                       args.hidden).to(device)
+        with torch.no_grad():
+            attention.bn_weight.uniform_(0.5, 1.5)
+            attention.bn_bias.normal_(0, 0.1)
+        pair.append(attention)
+    return pair, [per_class_modules(a) for a in pair]
+
+
+def per_class_modules(attention):
+    """``Linear-BN-LeakyReLU-Linear-Sigmoid`` per class, same weights."""
+    modules = nn.ModuleList()
+    for c in range(attention.num_classes):
+        first = nn.Linear(attention.in_dim, attention.hidden_dim)
+        bn = nn.BatchNorm1d(attention.hidden_dim)
+        last = nn.Linear(attention.hidden_dim, 1)
+        with torch.no_grad():
+            first.weight.copy_(attention.weight1[c])
+            first.bias.copy_(attention.bias1[c])
+            bn.weight.copy_(attention.bn_weight[c])
+            bn.bias.copy_(attention.bn_bias[c])
+            last.weight.copy_(attention.weight2[c][None])
+            last.bias.copy_(attention.bias2[c:c + 1])
+        modules.append(
+            nn.Sequential(first, bn, nn.LeakyReLU(attention.negative_slope),
+                          last, nn.Sigmoid()))
+    return modules.to(attention.weight1.device)
+
+
+def loop_scores(modules, rows, labels, valid):
+    """Score each row with its class's module, class by class."""
+    scores = rows.new_zeros(rows.shape[0])
+    for c, module in enumerate(modules):
+        member = (labels == c) & valid
+        if member.sum() > 1:  # BatchNorm1d needs two rows in train mode
+            scores = scores.index_put((member.nonzero()[:, 0], ),
+                                      module(rows[member])[:, 0])
+    return scores
 
 
 def make_bank(args, inputs):
@@ -137,34 +191,59 @@ def select(inputs, index, keep, classes):
     return sel.reshape(-1, dim), labels.reshape(-1)
 
 
-def vectorised_loss(inputs, bank):
-    entries, valid = bank.entries()
-    loss = cmb_contrastive_loss(inputs['pred'], inputs['labels'],
-                                inputs['pred_scores'], entries, valid,
-                                inputs['bank_scores'])['loss']
+def _bank_classes(bank):
+    return torch.arange(bank.num_classes,
+                        device=bank.bank.device).repeat_interleave(
+                            bank.bank.shape[1])
+
+
+def vectorised_loss(inputs, bank, attention):
+    pred_att, proj_att = attention
+    labels = inputs['labels']
+    valid = labels >= 0
+    pred_scores = pred_att(inputs['pred'].detach(), labels, valid)
+    entries, entry_valid = bank.entries()
+    bank_scores = proj_att(
+        entries.reshape(-1, entries.shape[-1]), _bank_classes(bank),
+        entry_valid.reshape(-1)).view_as(entry_valid)
+    loss = cmb_contrastive_loss(inputs['pred'], labels, pred_scores, entries,
+                                entry_valid, bank_scores)['loss']
     loss.backward()
     return loss.detach()
 
 
-def vectorised_update(inputs, bank, k):
-    index, keep = topk_per_image_class(inputs['cand_scores'],
-                                       inputs['cand_labels'], inputs['fqf'],
-                                       k, bank.num_classes)
+def vectorised_update(inputs, bank, attention, k):
+    with torch.no_grad():
+        scores = attention[1](inputs['cand'], inputs['cand_labels'].reshape(
+            -1), inputs['fqf'].reshape(-1)).view_as(inputs['fqf'])
+    index, keep = topk_per_image_class(scores, inputs['cand_labels'],
+                                       inputs['fqf'], k, bank.num_classes)
     feats, labels = select(inputs, index, keep, bank.num_classes)
     bank.push(feats, labels, gather=False)
 
 
-def reference_loss(inputs, bank):
-    entries, valid = bank.entries()
-    loss = cmb_contrastive_loss_reference(inputs['pred'], inputs['labels'],
-                                          inputs['pred_scores'], entries,
-                                          valid, inputs['bank_scores'])
+def reference_loss(inputs, bank, modules):
+    pred_mods, proj_mods = modules
+    labels = inputs['labels']
+    pred_scores = loop_scores(pred_mods, inputs['pred'].detach(), labels,
+                              labels >= 0)
+    entries, entry_valid = bank.entries()
+    bank_scores = loop_scores(
+        proj_mods, entries.reshape(-1, entries.shape[-1]),
+        _bank_classes(bank), entry_valid.reshape(-1)).view_as(entry_valid)
+    loss = cmb_contrastive_loss_reference(inputs['pred'], labels,
+                                          pred_scores, entries, entry_valid,
+                                          bank_scores)
     loss.backward()
     return loss.detach()
 
 
-def reference_update(inputs, bank, k):
-    index, keep = topk_per_image_class_reference(inputs['cand_scores'],
+def reference_update(inputs, bank, modules, k):
+    with torch.no_grad():
+        scores = loop_scores(modules[1], inputs['cand'],
+                             inputs['cand_labels'].reshape(-1),
+                             inputs['fqf'].reshape(-1)).view_as(inputs['fqf'])
+    index, keep = topk_per_image_class_reference(scores,
                                                  inputs['cand_labels'],
                                                  inputs['fqf'], k,
                                                  bank.num_classes)
@@ -172,23 +251,35 @@ def reference_update(inputs, bank, k):
     bank_push_reference(bank.bank, bank.ptr, bank.count, feats, labels)
 
 
-def clear_grads(inputs):
-    for key in ('pred', 'pred_scores', 'bank_scores'):
-        inputs[key].grad = None
+def clear_grads(inputs, *modules):
+    inputs['pred'].grad = None
+    for module in modules:
+        for p in module.parameters():
+            p.grad = None
+
+
+def attention_grads(pair):
+    return [p.grad for a in pair for p in (a.weight1, a.bn_weight)]
+
+
+def loop_grads(pair):
+    return [
+        torch.stack([getattr(m[i], 'weight').grad for m in mods])
+        for mods in pair for i in (0, 1)
+    ]
 
 
 def memory_child(args):
     """Child process body: print the peak extra resident bytes."""
     inputs = make_inputs(args, torch.device('cpu'))
     bank = make_bank(args, inputs)
+    attention, _ = make_attention(args, torch.device('cpu'))
 
     def step():
-        vectorised_loss(inputs, bank)
-        vectorised_update(inputs, bank, args.topk)
+        vectorised_loss(inputs, bank, attention)
+        vectorised_update(inputs, bank, attention, args.topk)
 
     step()  # warm-up, allocates the gradients
-    for key in ('pred', 'pred_scores', 'bank_scores'):
-        inputs[key].grad.zero_()
     print(rss_peak_extra(step))
 
 
@@ -212,30 +303,30 @@ def main():
         return time.perf_counter()
 
     # agreement from one common state
+    attention, modules = make_attention(args, device)
     bank_v, bank_r = make_bank(args, inputs), make_bank(args, inputs)
-    loss_v = vectorised_loss(inputs, bank_v)
-    grads_v = [inputs[k].grad for k in ('pred', 'pred_scores', 'bank_scores')]
+    loss_v = vectorised_loss(inputs, bank_v, attention)
+    grads_v = [inputs['pred'].grad] + attention_grads(attention)
     clear_grads(inputs)
-    loss_r = reference_loss(inputs, bank_r)
-    grads_r = [inputs[k].grad for k in ('pred', 'pred_scores', 'bank_scores')]
-    clear_grads(inputs)
-    vectorised_update(inputs, bank_v, args.topk)
-    reference_update(inputs, bank_r, args.topk)
+    loss_r = reference_loss(inputs, bank_r, modules)
+    grads_r = [inputs['pred'].grad] + loop_grads(modules)
+    vectorised_update(inputs, bank_v, attention, args.topk)
+    reference_update(inputs, bank_r, modules, args.topk)
     grad_diff = max((a - b).abs().max().item() / b.abs().max().clamp(
         min=1e-30).item() for a, b in zip(grads_v, grads_r))
     bank_equal = (torch.equal(bank_v.bank, bank_r.bank)
                   and torch.equal(bank_v.ptr, bank_r.ptr)
                   and torch.equal(bank_v.count, bank_r.count))
 
-    def timed(loss_fn, update_fn, warmup, repeats):
+    def timed(loss_fn, update_fn, nets, warmup, repeats):
         bank = make_bank(args, inputs)
         loss_s, update_s = [], []
         for i in range(warmup + repeats):
-            clear_grads(inputs)
+            clear_grads(inputs, *nets)
             start = clock()
-            loss_fn(inputs, bank)
+            loss_fn(inputs, bank, nets)
             middle = clock()
-            update_fn(inputs, bank, args.topk)
+            update_fn(inputs, bank, nets, args.topk)
             end = clock()
             if i >= warmup:
                 loss_s.append(middle - start)
@@ -248,44 +339,46 @@ def main():
     print(f'device: {device.type} ({threads}), torch {torch.__version__}, '
           f'load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
     print(f'settings: N={args.batch} C={args.classes} '
-          f'{args.size}x{args.size} D={args.dim} psi={args.bank_size} '
-          f'K={args.topk}; M={inputs["pred"].shape[0]} predictions, '
-          f'classes present: {present}')
+          f'{args.size}x{args.size} D={args.dim} H={args.hidden} '
+          f'psi={args.bank_size} K={args.topk}; M={inputs["pred"].shape[0]} '
+          f'predictions, classes present: {present}')
     print(f'agreement: loss {loss_v.item():.6f} vs reference '
           f'{loss_r.item():.6f}; max relative gradient difference '
-          f'{grad_diff:.1e}; bank after the update identical: {bank_equal}')
+          f'(predictions, attention weights) {grad_diff:.1e}; bank after '
+          f'the update identical: {bank_equal}')
+    if not bank_equal or grad_diff > 1e-3 or not torch.isclose(
+            loss_v, loss_r, rtol=1e-4):
+        raise SystemExit('the vectorised step disagrees with the reference: '
+                         'not timed')
 
     vec_loss, vec_update = timed(vectorised_loss, vectorised_update,
+                                 attention, args.warmup, args.repeats)
+    ref_loss, ref_update = timed(reference_loss, reference_update, modules,
                                  args.warmup, args.repeats)
-    ref_loss, ref_update = timed(reference_loss, reference_update, 1
-                                 if args.ref_repeats > 1 else 0,
-                                 args.ref_repeats)
-    print(f'vectorised: loss fwd+bwd {vec_loss:.4f} s, bank update '
-          f'{vec_update:.4f} s, total {vec_loss + vec_update:.4f} s '
-          f'(median of {args.repeats} after {args.warmup} warm-up)')
-    print(f'reference:  loss fwd+bwd {ref_loss:.4f} s, bank update '
-          f'{ref_update:.4f} s, total {ref_loss + ref_update:.4f} s '
-          f'(median of {args.ref_repeats})')
-    print(f'ratio: loss {ref_loss / vec_loss:.1f}x, bank update '
+    print(f'vectorised: attention + loss fwd+bwd {vec_loss:.4f} s, scoring '
+          f'+ bank update {vec_update:.4f} s, total '
+          f'{vec_loss + vec_update:.4f} s')
+    print(f'reference:  attention + loss fwd+bwd {ref_loss:.4f} s, scoring '
+          f'+ bank update {ref_update:.4f} s, total '
+          f'{ref_loss + ref_update:.4f} s')
+    print(f'(medians of {args.repeats} after {args.warmup} warm-up each); '
+          f'ratio: loss {ref_loss / vec_loss:.1f}x, bank update '
           f'{ref_update / vec_update:.1f}x')
 
     if device.type == 'cuda':
         bank = make_bank(args, inputs)
-        vectorised_loss(inputs, bank)
-        for key in ('pred', 'pred_scores', 'bank_scores'):
-            inputs[key].grad.zero_()
+        vectorised_loss(inputs, bank, attention)
 
         def step():
-            vectorised_loss(inputs, bank)
-            vectorised_update(inputs, bank, args.topk)
+            vectorised_loss(inputs, bank, attention)
+            vectorised_update(inputs, bank, attention, args.topk)
 
         extra = cuda_peak_extra(step)
         how = 'torch.cuda.max_memory_allocated minus allocated before'
     else:
         extra, how = run_memory_child(__file__,
                                       ['--memory-child'] + sys.argv[1:])
-    print(f'peak extra memory (vectorised loss fwd+bwd + update, incl. the '
-          f'gradients): {extra / 2**20:.1f} MiB [{how}]')
+    print(f'peak extra memory (vectorised step, incl. the gradients): {extra / 2**20:.1f} MiB [{how}]')
     total_ref, total_vec = ref_loss + ref_update, vec_loss + vec_update
     print(f'speed-up: {total_ref / total_vec:.1f}x')
 

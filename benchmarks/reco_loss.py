@@ -24,7 +24,19 @@ time. Peak extra memory of the vectorised loss is measured as follows:
   ``MALLOC_MMAP_THRESHOLD_`` pinned at 64 KiB so that freed tensors are
   returned to the system and the resident set follows the live tensors.
 
-The last line printed is the headline wall-clock speed-up,
+Before timing, both are run on the same sampled queries and negative keys
+(``sample_reco_indices``) and their losses and gradients compared; a
+disagreement stops the benchmark.
+
+Besides the loss alone, the whole ReCo term is timed as training runs it
+(``ReCoSemiLoss`` -> ``RepresentationHead.loss_rep_by_feat``: labels and
+confidence mask at the 321 x 321 crop downsampled to the representation,
+logits resized and turned into probabilities, then the loss, forward +
+backward) against the same steps in the authors' form (one-hot labels
+and mask interpolated, softmax, then the reference loss), with the same
+warm-up and repeats.
+
+The last line printed is the headline wall-clock speed-up of the loss,
 ``speed-up (wall): <x>x``.
 
 Example::
@@ -60,23 +72,11 @@ def parse_args():
     parser.add_argument(
         '--repeats',
         type=int,
-        default=5,
-        help='timed runs of the vectorised loss')
+        default=2,
+        help='timed runs of each version (the reference takes 25-40 s of '
+        'CPU time per run at the default settings)')
     parser.add_argument(
-        '--ref-repeats',
-        type=int,
-        default=1,
-        help='timed runs of the reference')
-    parser.add_argument(
-        '--warmup',
-        type=int,
-        default=1,
-        help='untimed runs of the vectorised loss')
-    parser.add_argument(
-        '--ref-warmup',
-        type=int,
-        default=0,
-        help='untimed runs of the reference (25-40 s of CPU time each)')
+        '--warmup', type=int, default=1, help='untimed runs of each version')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--threads',
@@ -176,6 +176,77 @@ def peak_extra(args, rep, label, prob):
                    f'{_MMAP_ENV}={_MMAP_THRESHOLD}')
 
 
+def check_agreement(rep, label, prob, options):
+    """Loss and gradient of both on the same samples; raises if apart."""
+    from mmseg_reco.models.losses.reco_loss import sample_reco_indices
+    generator = torch.Generator(device=rep.device).manual_seed(0)
+    samples = sample_reco_indices(rep, label, prob, None,
+                                  generator=generator, **options)
+    loss, _ = reco_loss(rep, label, prob, samples=samples, **options)
+    loss.backward()
+    grad, rep.grad = rep.grad, None
+    ref = reco_loss_reference(rep, label, prob, samples=samples, **options)
+    ref.backward()
+    grad_diff = ((grad - rep.grad).abs().max() /
+                 rep.grad.abs().max().clamp(min=1e-30)).item()
+    rep.grad = None
+    print(f'agreement on the same samples: loss {loss.item():.6f} vs '
+          f'reference {ref.item():.6f}; max relative gradient difference '
+          f'{grad_diff:.1e}')
+    if abs(loss.item() - ref.item()) > 1e-4 * max(1.0, abs(ref.item())) \
+            or grad_diff > 1e-3:
+        raise SystemExit('the vectorised loss disagrees with the reference: '
+                         'not timed')
+
+
+def whole_term_inputs(rep, label, prob, crop=321):
+    """The term's inputs: logits at the representation size, labels and
+    confidence mask at the crop size."""
+    import torch.nn.functional as F
+    logits = torch.log(prob.clamp(min=1e-6)).detach().requires_grad_(True)
+    full = F.interpolate(label[:, None].float(), size=(crop, crop),
+                         mode='nearest')[:, 0].long()
+    conf = torch.rand(full.shape, device=full.device,
+                      generator=torch.Generator(
+                          device=full.device).manual_seed(1))
+    return logits, full, conf >= 0.3
+
+
+def run_term(head, loss_module):
+    def run(rep, logits, labels, valid):
+        out = head.loss_rep_by_feat(logits, rep, labels, valid,
+                                    loss_rep=loss_module)
+        out['loss_reco'].backward()
+        return out['loss_reco'].detach()
+    return run
+
+
+def run_term_reference(options, num_classes, ignore_index=255):
+    """The authors' steps: one-hot labels and mask interpolated."""
+    import torch.nn.functional as F
+
+    def run(rep, logits, labels, valid):
+        size = rep.shape[2:]
+        with torch.no_grad():
+            known = labels != ignore_index
+            onehot = F.one_hot(labels.clamp(max=num_classes - 1),
+                               num_classes).permute(0, 3, 1, 2).float()
+            onehot = onehot * known[:, None]
+            onehot = F.interpolate(onehot, size=size, mode='nearest')
+            small = torch.where(onehot.sum(1) > 0, onehot.argmax(1),
+                                torch.full_like(onehot[:, 0], ignore_index,
+                                                dtype=torch.long))
+            mask = F.interpolate(valid[:, None].float(), size=size,
+                                 mode='nearest')[:, 0] > 0
+        prob = torch.softmax(
+            F.interpolate(logits, size=size, mode='bilinear',
+                          align_corners=False), dim=1)
+        loss = reco_loss_reference(rep, small, prob, mask, **options)
+        loss.backward()
+        return loss.detach()
+    return run
+
+
 def main():
     args = parse_args()
     if args.threads > 0:
@@ -217,6 +288,7 @@ def main():
           f'{args.size}x{args.size} D={args.dim} Q={args.queries} '
           f'K={args.negatives}; classes present: {present}')
 
+    check_agreement(rep, label, prob, options)
     vec_s, vec_cpu, vec_loss = timed(run_vectorised, args.warmup, args.repeats)
     print(f'vectorised forward+backward: {vec_s:.3f} s wall, '
           f'{vec_cpu:.3f} s process CPU (median of {args.repeats} after '
@@ -224,14 +296,42 @@ def main():
     extra, how = peak_extra(args, rep, label, prob)
     print(f'peak extra memory (vectorised, fwd+bwd incl. the rep-sized '
           f'gradient): {extra / 2**20:.1f} MiB [{how}]')
-    ref_s, ref_cpu, ref_loss = timed(run_reference, args.ref_warmup,
-                                     args.ref_repeats)
+    ref_s, ref_cpu, ref_loss = timed(run_reference, args.warmup, args.repeats)
     print(f'reference forward+backward: {ref_s:.3f} s wall, '
-          f'{ref_cpu:.3f} s process CPU (median of {args.ref_repeats} after '
-          f'{args.ref_warmup} warm-up; loss {ref_loss:.4f})')
+          f'{ref_cpu:.3f} s process CPU (median of {args.repeats} after '
+          f'{args.warmup} warm-up; loss {ref_loss:.4f})')
     if device.type == 'cpu':
         print(f'process CPU time ratio: {ref_cpu / vec_cpu:.1f}; '
               f'load average now {os.getloadavg()[0]:.1f}')
+
+    # the whole term as ReCoSemiLoss runs it
+    from mmseg.registry import MODELS
+    from mmseg_reco.testing.tiny_models import tiny_aspp_head
+    head = MODELS.build(
+        dict(type='RepresentationHead', decode_head=tiny_aspp_head(
+            args.classes), rep_dim=args.dim, loss_rep=None)).to(device)
+    loss_module = MODELS.build(dict(type='ReCoLoss', **options)).to(device)
+    logits, labels, valid = whole_term_inputs(rep, label, prob)
+    term_fns = dict(vectorised=run_term(head, loss_module),
+                    reference=run_term_reference(options, args.classes))
+    term_s = {}
+    for name, fn in term_fns.items():
+        warmup, repeats = args.warmup, args.repeats
+        for _ in range(warmup):
+            fn(rep, logits, labels, valid)
+        times = []
+        for _ in range(repeats):
+            rep.grad = logits.grad = None
+            sync()
+            start = time.perf_counter()
+            fn(rep, logits, labels, valid)
+            sync()
+            times.append(time.perf_counter() - start)
+        term_s[name] = statistics.median(times)
+    print(f'whole ReCo term (downsampling, masks, probabilities, loss fwd+'
+          f'bwd): {term_s["vectorised"]:.3f} s vs reference '
+          f'{term_s["reference"]:.3f} s wall: '
+          f'{term_s["reference"] / term_s["vectorised"]:.1f}x')
     print(f'speed-up (wall): {ref_s / vec_s:.1f}x')
 
 

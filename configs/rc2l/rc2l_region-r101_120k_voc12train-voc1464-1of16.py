@@ -36,6 +36,9 @@ train_dataloader = dict(
             pipeline=weak_pipeline),
     ]))
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
+# the strong view's random rescale: the dataset's range (choice, see
+# _base_/methods/rc2l.py)
+model['strong_aug']['scale_range'] = _base_.strong_scale_range
 model['segmentor']['decode_head']['num_classes'] = 21
 model['method_losses'][0]['alpha'] = 2.0
 optim_wrapper = dict(_delete_=True, **_base_.rc2l_optim_wrapper)

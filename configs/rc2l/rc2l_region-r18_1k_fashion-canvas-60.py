@@ -12,6 +12,9 @@ _base_ = [
     '../_base_/methods/rc2l.py',
 ]
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
+# the strong view's random rescale: the dataset's range (choice, see
+# _base_/methods/rc2l.py)
+model['strong_aug']['scale_range'] = _base_.strong_scale_range
 # the unsupervised weight ramps up over the first 30% of the 1k schedule:
 # the randomly initialised teacher has no usable regions before that
 model['semi_train_cfg']['rampup_iters'] = 300

@@ -1,17 +1,31 @@
 # RC2L (Zhang et al., IJCAI 2022): the mean teacher with region-level losses
 # on the unlabelled images, alpha * rampup * (1 RMC + 20 RFC + 4 RCC + 4 SMC),
 # and no pixel-level pseudo-label CE. The model must be a region (MaskFormer)
-# model (models/region_*.py). A leaf config wraps it:
+# model (models/region_*.py). A leaf config wraps it and writes in its
+# dataset's strong scale range:
 #   model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
+#   model['strong_aug']['scale_range'] = _base_.strong_scale_range
 #   optim_wrapper = dict(_delete_=True, **_base_.rc2l_optim_wrapper)
 # Every value the paper does not give is marked "choice" below; the reasons
 # are in RC2LLoss's and teacher_regions' docstrings.
 _base_ = ['./mean_teacher.py']
+# choice (the paper names the weak and strong views of the mean teacher but
+# not the strong augmentation): the mean teacher's strong view, i.e. the
+# dataset's random rescale + crop (leaf configs), ClassMix, horizontal flip
+# with probability 0.5, colour jitter and blur. RC2LLoss moves the teacher's
+# regions with the same geometry (SemiSegmentor's strong-view targets:
+# teacher segments as label codes, decoded into the own image's and the
+# mixing partner's regions), so ClassMix mixes teacher segments. At most
+# 127 queries (even number of unlabelled images per batch) or 85 (odd) fit
+# in the 8-bit codes.
+rc2l_strong_aug = dict(type='StrongAugment', mix='classmix', flip_prob=0.5)
+# the photometric-only strong view (colour jitter, blur; the pixels stay in
+# place), in a leaf config:
+#   model['strong_aug'] = _base_.photometric_strong_aug
+photometric_strong_aug = dict(
+    type='StrongAugment', mix=None, scale_range=(1.0, 1.0), flip_prob=0.0)
 semi_model = dict(
-    # the student's masks are compared pixel by pixel with the teacher's
-    # (weak view): photometric strong view only (colour jitter, blur); no
-    # mixing, flip or rescale
-    strong_aug=dict(mix=None, scale_range=(1.0, 1.0), flip_prob=0.0),
+    strong_aug=rc2l_strong_aug,
     pseudo_loss=None,
     # choice: the unsupervised weight ramps up as exp(-5 (1 - t)^2) over the
     # first rampup_iters iterations (SemiSegmentor.rampup), about 1/12 of the

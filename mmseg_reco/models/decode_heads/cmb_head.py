@@ -22,11 +22,13 @@ class ClassWiseAttention(nn.Module):
 
     Module ``c`` is ``Linear(D, H) -> BatchNorm1d(H) -> LeakyReLU ->
     Linear(H, 1) -> Sigmoid`` (paper section 4.2) and scores only the rows of
-    class ``c``. All C modules are stored as stacked weights and evaluated in
-    one pass: the first linear layer of every class runs on every row as one
-    matrix product (M, D) x (D, C*H), and each row keeps the H outputs of its
-    own class (a gather, so the (M, C*H) product is not kept for the
-    backward pass). The batch normalisation uses, in training mode, the
+    class ``c``. All C modules are stored as stacked weights. The rows are
+    grouped by class (one sort), and each group meets only its own class's
+    first-layer weights: M x D x H multiply-adds in all, the cost of one
+    linear layer per row, as a loop of separate modules; the C groups' small
+    products are the only loop (one host read of the C group sizes). The
+    other layers are per-row gathers of the class's parameters. The batch
+    normalisation uses, in training mode, the
     statistics of the rows of each class only, exactly as C separate
     ``BatchNorm1d`` modules each fed its own class would; its running
     statistics (momentum ``bn_momentum``, unbiased variance) are updated for
@@ -35,9 +37,9 @@ class ClassWiseAttention(nn.Module):
     As with ``BatchNorm1d``, the statistics are those of this process's rows
     (not synchronised across DDP ranks).
 
-    Cost: the first layer computes all C hidden vectors of every row, M x D x
-    C x H multiply-adds and a transient (M, C*H) tensor (e.g. 28672 pixels x
-    19 x 256 floats, 0.56 GB in float32, at the paper's Cityscapes setting).
+    Cost: M x D x H multiply-adds for the first layer (one class per row)
+    and O(M x H) for the rest, batch statistics included (segment sums, not
+    a (C, M) membership product).
 
     Args:
         num_classes (int): number of classes C.
@@ -117,11 +119,7 @@ class ClassWiseAttention(nn.Module):
         in_range = (labels >= 0) & (labels < num_classes)
         valid = in_range if valid is None else valid & in_range
         cls = labels.clamp(0, num_classes - 1)
-        rows = x.shape[0]
-        h_all = F.linear(x, self.weight1.view(num_classes * hidden,
-                                              self.in_dim))
-        h = h_all.view(rows, num_classes, hidden).gather(
-            1, cls.view(rows, 1, 1).expand(rows, 1, hidden)).squeeze(1)
+        h = self._own_class_linear(x, cls)
         h = h.float() + self.bias1[cls].float()
         if self.training:
             mean, var = self._batch_stats(h, cls, valid)
@@ -134,14 +132,39 @@ class ClassWiseAttention(nn.Module):
         return torch.where(valid, torch.sigmoid(logits),
                            torch.zeros_like(logits))
 
+    def _own_class_linear(self, x: Tensor, cls: Tensor) -> Tensor:
+        """``x[i] @ weight1[cls[i]].T`` for every row, grouped by class.
+
+        Args:
+            x (Tensor): (M, D) rows.
+            cls (Tensor): (M,) long classes in [0, C).
+
+        Returns:
+            Tensor: (M, H), in the rows' order.
+        """
+        rows = x.shape[0]
+        order = torch.argsort(cls)
+        sizes = torch.bincount(cls, minlength=self.num_classes).tolist()
+        groups = x[order].split(sizes)
+        h_sorted = torch.cat([
+            F.linear(group, self.weight1[c])
+            for c, group in enumerate(groups) if group.shape[0]
+        ]) if rows else x.new_zeros(0, self.hidden_dim)
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(rows, device=order.device)
+        return h_sorted[inverse]
+
     def _batch_stats(self, h: Tensor, cls: Tensor, valid: Tensor):
         """Per-class mean and biased variance; updates the running stats."""
-        member = F.one_hot(cls, self.num_classes).to(h.dtype)
-        member = member * valid[:, None].to(h.dtype)  # (M, C)
-        num = member.sum(0)  # (C,)
+        weight = valid.to(h.dtype)[:, None]  # (M, 1)
+        num = torch.zeros(
+            self.num_classes, dtype=h.dtype,
+            device=h.device).index_add_(0, cls, weight[:, 0])  # (C,)
         denom = num.clamp(min=1)[:, None]
-        mean = member.t() @ h / denom
-        var = member.t() @ (h - mean[cls]).square() / denom
+        mean = h.new_zeros(self.num_classes, h.shape[1]).index_add(
+            0, cls, h * weight) / denom
+        var = h.new_zeros(self.num_classes, h.shape[1]).index_add(
+            0, cls, (h - mean[cls]).square() * weight) / denom
         with torch.no_grad():
             seen = (num > 1)[:, None]
             unbiased = var * (num / (num - 1).clamp(min=1))[:, None]

@@ -1,19 +1,24 @@
 """RC2L's unsupervised region losses inside the mean teacher."""
-from typing import Any, Dict, Sequence
+import math
+from typing import Any, Dict, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.registry import MODELS, TASK_UTILS
 from mmseg.utils import ConfigType
 
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
+from ..utils.mixing import LABEL_VALUE_RANGE, partner
 from ..utils.semi_batch import SemiBatch
 from .mask_losses import reduce_num_masks
-from .region_losses import (RFC_FORMS, RMC_FORMS, contrast_members, one_hot,
+from .region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
+                            contrast_members, decode_segments,
+                            encode_segments, num_source_tags, one_hot,
                             rcc_loss, rfc_loss, rmc_loss, smc_loss,
-                            teacher_regions)
+                            source_tags, teacher_regions)
 
 #: ``RC2LLoss(avg_factor_floor=...)`` choices
 AVG_FACTOR_FLOORS = ('labelled', 'image', 'none')
@@ -77,13 +82,29 @@ class RC2LLoss(nn.Module):
     term's gradient with respect to the student head's outputs, a partial
     backward pass through the loss only) with ``log_grad_norms``.
 
-    **Pixel alignment.** The teacher saw the weak, unmixed view, while the
-    student's masks come from the strong view; the masks are compared pixel
-    by pixel, so the strong view must not move pixels: use a photometric
-    ``StrongAugment`` (``mix=None``, ``flip_prob=0``, ``scale_range=(1,
-    1)``; colour jitter and blur are fine). This is checked on every call,
-    together with the shapes of the student's and teacher's masks. RC2L has
-    no pixel-level pseudo-label CE: set ``pseudo_loss=None``.
+    **Geometry of the strong view.** The teacher saw the weak, unmixed
+    view, while the student's masks come from the strong view, and the
+    masks are compared pixel by pixel, so the teacher's regions must be
+    moved as the strong view moves pixels (rescale + crop, ClassMix or
+    CutMix, flip). The term does this through :class:`SemiSegmentor`'s
+    strong-view targets (:meth:`strong_view_targets`): each weak-view pixel
+    is encoded as the teacher segment that owns it, tagged with its source
+    image (:func:`.encode_segments`), and whether it is inside a region;
+    the strong view carries both maps as it carries pseudo-labels (nearest
+    neighbour), and :meth:`forward` decodes them at the student's mask
+    resolution into ``G = 2Q`` target slots per image: the own image's
+    queries, then those of the mixing partner ``(i + 1) mod Nu``, whose
+    classes and confidence are the partner's (:func:`.decode_segments`).
+    A region cut by the crop or the mix keeps its remaining pixels; one
+    that leaves the view is no target. ClassMix then mixes teacher
+    *segments* (a random half of the segments of image ``i`` pasted on its
+    partner), the region counterpart of mixing classes. Called directly
+    with a batch that carries no such maps (``batch.method_targets``
+    False), the term uses the teacher's regions as they are and needs a
+    photometric strong view (``mix=None``, ``flip_prob=0``,
+    ``scale_range=(1, 1)``), checked on every call together with the shapes
+    of the student's and teacher's masks. RC2L has no pixel-level
+    pseudo-label CE: set ``pseudo_loss=None``.
 
     **Choices** where the paper is silent (section 4.1 gives beta = 1, 20,
     4, 4 and alpha, Table 4):
@@ -209,6 +230,107 @@ class RC2LLoss(nn.Module):
         self.log_class_regions = log_class_regions
         self.log_grad_norms = log_grad_norms
 
+    def regions(self, teacher: Dict[str, Tensor]) -> TeacherRegions:
+        """The teacher's regions on the weak view (:func:`teacher_regions`).
+
+        Args:
+            teacher (dict): the teacher head's outputs, pred_logits
+                (Nu, Q, K+1) and pred_masks (Nu, Q, h, w).
+
+        Returns:
+            TeacherRegions: G = Q slots at the teacher's mask resolution.
+        """
+        return teacher_regions(teacher['pred_logits'], teacher['pred_masks'],
+                               self.object_threshold, self.semantic_threshold,
+                               self.overlap_threshold, self.mask_threshold)
+
+    @staticmethod
+    def code_limit(model: nn.Module) -> float:
+        """The first label value the strong view does not carry as a code.
+
+        The augmentation's ``ignore_index`` (padding, cut-out) and, for
+        ClassMix, its class table size: ClassMix treats only label values
+        below ``num_classes`` (default: every 8-bit value) as classes.
+        """
+        aug = getattr(model, 'strong_aug', None)
+        ignore = getattr(aug, 'ignore_index', 255)
+        limit = ignore if ignore >= 0 else math.inf
+        mixer = getattr(aug, 'mixer', None)
+        if mixer is not None and hasattr(mixer, 'num_classes'):
+            limit = min(limit, mixer.num_classes or LABEL_VALUE_RANGE)
+        return limit
+
+    @torch.no_grad()
+    def strong_view_targets(self, model: nn.Module, teacher_outputs: Any,
+                            pseudo: Tensor,
+                            conf: Tensor) -> Tuple[Tensor, Tensor]:
+        """The maps the strong view carries instead of pixel pseudo-labels.
+
+        :class:`SemiSegmentor`'s extension point (see its class doc): the
+        teacher's segment codes and region pixels of :func:`encode_segments`
+        at the image size; :meth:`forward` decodes them.
+
+        Args:
+            model (nn.Module): the :class:`SemiSegmentor`.
+            teacher_outputs (dict): the teacher head's outputs on the weak
+                view, pred_logits (Nu, Q, K+1) and pred_masks (Nu, Q, h, w).
+            pseudo (Tensor): (Nu, H, W) pixel pseudo-labels (unused but for
+                their shape and device).
+            conf (Tensor): (Nu, H, W) their confidence (unused).
+
+        Returns:
+            tuple[Tensor, Tensor]: codes (Nu, H, W) long and the region
+            pixels (Nu, H, W) float in {0, 1}.
+        """
+        if not isinstance(teacher_outputs, dict):
+            raise TypeError('RC2LLoss needs the dict outputs of a RegionHead '
+                            'for the teacher')
+        num_images, num_queries = teacher_outputs['pred_logits'].shape[:2]
+        needed = num_queries * num_source_tags(num_images)
+        limit = self.code_limit(model)
+        if needed > limit:
+            raise ValueError(
+                f'RC2LLoss carries the teacher segments of {num_images} '
+                f'unlabelled images with {num_queries} queries as label '
+                f'codes below {needed}, but the strong view only carries '
+                f'codes below {limit} (its ignore_index, and ClassMix\'s '
+                'num_classes); use fewer queries, an even number of '
+                'unlabelled images, or a larger ClassMix num_classes with an '
+                'ignore_index outside the codes')
+        aug = getattr(model, 'strong_aug', None)
+        ignore = getattr(aug, 'ignore_index', 255)
+        tags = source_tags(num_images, pseudo.device)
+        return encode_segments(
+            self.regions(teacher_outputs), tags, pseudo.shape[-2:], ignore)
+
+    def carried_regions(self, regions: TeacherRegions, batch: SemiBatch,
+                        size: Tuple[int, int]) -> TeacherRegions:
+        """Teacher regions moved into the strong view (see the class doc).
+
+        Args:
+            regions (TeacherRegions): the teacher's regions on the weak view,
+                labels and valid (Nu, Q).
+            batch (SemiBatch): ``labels``/``confidence`` of the unlabelled
+                images hold the strong view of :meth:`strong_view_targets`'s
+                maps, (Nu, H, W).
+            size (tuple[int, int]): (h, w), the student's mask resolution.
+
+        Returns:
+            TeacherRegions: G = 2Q slots (own queries, then the partner's)
+            at (h, w).
+        """
+        start = batch.num_labelled
+        codes = batch.labels[start:, None].float()
+        known = batch.confidence[start:, None].float()
+        if codes.shape[-2:] != tuple(size):
+            codes = F.interpolate(codes, size=size, mode='nearest')
+            known = F.interpolate(known, size=size, mode='nearest')
+        tags = source_tags(codes.shape[0], codes.device)
+        return decode_segments(
+            codes[:, 0].long(), known[:, 0] > 0.5, tags,
+            torch.cat([regions.labels, partner(regions.labels)], 1),
+            torch.cat([regions.valid, partner(regions.valid)], 1))
+
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, betas={self.betas}, '
                 f'tau_m={self.tau_m}, tau_f={self.tau_f}, '
@@ -217,10 +339,17 @@ class RC2LLoss(nn.Module):
                 f'rmc_form={self.rmc_form!r}, rfc_form={self.rfc_form!r}')
 
     @staticmethod
-    def check_alignment(model: nn.Module) -> None:
-        """Raise if the strong view can move pixels (see the class doc)."""
+    def check_alignment(model: nn.Module, carried: bool = False) -> None:
+        """Raise if the strong view moves pixels while the teacher's regions
+        are not moved with it (see the class doc).
+
+        Args:
+            model (nn.Module): the :class:`SemiSegmentor`.
+            carried (bool): the strong view carried the teacher's regions
+                (``SemiBatch.method_targets``): any geometry is fine.
+        """
         aug = getattr(model, 'strong_aug', None)
-        if aug is None:
+        if aug is None or carried:
             return
         problems = []
         if getattr(aug, 'mixer', None) is not None:
@@ -232,7 +361,9 @@ class RC2LLoss(nn.Module):
         if problems:
             raise ValueError(
                 'RC2LLoss compares student masks (strong view) with teacher '
-                'masks (weak view) pixel by pixel; the strong augmentation '
+                'masks (weak view) pixel by pixel; without the teacher '
+                'regions carried through the strong view (SemiSegmentor '
+                'calls RC2LLoss.strong_view_targets) the strong augmentation '
                 'must be photometric only (mix=None, flip_prob=0, '
                 f'scale_range=(1, 1)), got {", ".join(problems)}')
 
@@ -271,14 +402,17 @@ class RC2LLoss(nn.Module):
                 (N, Q, K+1), pred_masks (N, Q, h, w), mask_features
                 (N, C, h, w).
             batch (SemiBatch): ``teacher_outputs`` holds the teacher head's
-                outputs on the weak unlabelled view (Nu images).
+                outputs on the weak unlabelled view (Nu images); with
+                ``method_targets`` the unlabelled ``labels``/``confidence``
+                hold the strong view of :meth:`strong_view_targets`'s maps.
 
         Returns:
             dict[str, Tensor]: ``loss_rmc``, ``loss_rfc``, ``loss_rcc``,
             ``loss_smc`` (each times alpha, its beta and the ramp-up) and
             the statistics of the class doc.
         """
-        self.check_alignment(model)
+        carried = batch.method_targets
+        self.check_alignment(model, carried)
         teacher = batch.teacher_outputs
         if not isinstance(outputs, dict) or not isinstance(teacher, dict):
             raise TypeError('RC2LLoss needs the dict outputs of a RegionHead '
@@ -287,18 +421,17 @@ class RC2LLoss(nn.Module):
         cls_s = outputs['pred_logits'][start:]
         masks_s = outputs['pred_masks'][start:]
         feats_s = outputs['mask_features'][start:]
-        if masks_s.shape != teacher['pred_masks'].shape:
+        if not carried and masks_s.shape != teacher['pred_masks'].shape:
             raise ValueError(
                 'student and teacher masks must be pixel-aligned: got '
                 f'{tuple(masks_s.shape)} (student, strong view) and '
                 f'{tuple(teacher["pred_masks"].shape)} (teacher, weak view)')
         num_classes = cls_s.shape[-1] - 1
 
-        regions = teacher_regions(teacher['pred_logits'],
-                                  teacher['pred_masks'],
-                                  self.object_threshold,
-                                  self.semantic_threshold,
-                                  self.overlap_threshold, self.mask_threshold)
+        regions = self.regions(teacher)
+        if carried:
+            regions = self.carried_regions(regions, batch,
+                                           masks_s.shape[-2:])
         matched_any = self.matcher(cls_s, masks_s, regions.labels,
                                    regions.segments, regions.segment_valid)
         no_match = torch.full_like(matched_any, -1)

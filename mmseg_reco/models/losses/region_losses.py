@@ -7,9 +7,11 @@ IJCAI 2022). The student (strong view) predicts ``Q`` regions: class logits
 ``F^s`` (B, C, h, w). The teacher (weak view) gives its regions
 ``(c^t_i, m^t_i)`` (:func:`teacher_regions`), one slot per teacher query
 (``G = Q``) with a validity mask, so that every loss is one batched tensor
-program. The Hungarian matching sigma is given as ``matched`` (B, G): the
-index of the student query matched to teacher region ``i``, or -1 for
-empty slots and unmatched regions.
+program; moved into a mixed strong view (:func:`encode_segments`,
+:func:`decode_segments`), ``G = 2Q``: the own image's queries, then the
+mixing partner's. The Hungarian matching sigma is given as ``matched``
+(B, G): the index of the student query matched to teacher region ``i``, or
+-1 for empty slots and unmatched regions.
 
 Pixels outside every teacher region are *ignored* (``known`` is False
 there): the teacher is unsure of them, so they are neither positives nor
@@ -173,6 +175,121 @@ def teacher_regions(cls_logits: Tensor,
     masks = masks & valid[..., None, None]
     return TeacherRegions(
         labels=labels.clamp(max=num_classes - 1),
+        masks=masks.float(),
+        valid=valid,
+        segments=segments.float(),
+        segment_valid=segments.flatten(2).any(-1),
+        known=masks.any(1))
+
+
+#: colours of :func:`source_tags`: two for an even batch, three for an odd
+#: one (a cycle of odd length is not 2-colourable)
+NUM_SOURCE_TAGS = 3
+
+
+def source_tags(num_images: int, device=None) -> Tensor:
+    """A colouring of the mixing partners: ``tag(i) != tag((i + 1) mod B)``.
+
+    Mixing pastes image ``(i + 1) mod B`` (the partner) into image ``i``
+    (ReCo's rule, also ClassMix's and CutMix's), so a pixel of a mixed
+    image comes from one of two source images; a segment code that holds
+    its source's tag tells them apart. The tags are ``i mod 2``, and 2 for
+    the last image of an odd batch (B > 1). A batch of one is its own
+    partner.
+
+    Args:
+        num_images (int): B.
+        device (torch.device, optional): device of the result.
+
+    Returns:
+        Tensor: (B,) long tags in [0, NUM_SOURCE_TAGS).
+    """
+    tags = torch.arange(num_images, device=device) % 2
+    if num_images > 1 and num_images % 2 == 1:
+        tags[-1] = 2
+    return tags
+
+
+def num_source_tags(num_images: int) -> int:
+    """How many tags :func:`source_tags` uses for B = ``num_images``."""
+    if num_images <= 1:
+        return 1
+    return 2 if num_images % 2 == 0 else NUM_SOURCE_TAGS
+
+
+@torch.no_grad()
+def encode_segments(regions: TeacherRegions, tags: Tensor,
+                    size: Tuple[int, int],
+                    ignore_index: int = 255) -> Tuple[Tensor, Tensor]:
+    """Per pixel, the teacher segment that owns it, as a label map.
+
+    The code of a pixel owned by query ``q`` of image ``i`` is ``q + Q *
+    tags[i]``; pixels that no query owns get ``ignore_index``. The float
+    map is 1 on the pixels inside a region (``known``) and 0 elsewhere.
+    Both are upsampled with nearest neighbour to ``size`` (the image size),
+    so that a label-map augmentation (rescale + crop, mixing, flip) moves
+    them as it moves the image; :func:`decode_segments` reads them back.
+
+    Args:
+        regions (TeacherRegions): (B, Q, h, w) teacher regions.
+        tags (Tensor): (B,) long source tags (:func:`source_tags`).
+        size (tuple[int, int]): (H, W).
+        ignore_index (int): code of the pixels without an owner; it must
+            not lie in [0, Q * (max tag + 1)). Default: 255.
+
+    Returns:
+        tuple[Tensor, Tensor]: codes (B, H, W) long and known (B, H, W)
+        float in {0, 1}.
+    """
+    segments = regions.segments > 0
+    num_queries = segments.shape[1]
+    codes = segments.float().argmax(1) + num_queries * tags[:, None, None]
+    codes = torch.where(segments.any(1), codes,
+                        torch.full_like(codes, ignore_index))
+    codes = F.interpolate(
+        codes[:, None].float(), size=size, mode='nearest')[:, 0].long()
+    known = F.interpolate(
+        regions.known[:, None].float(), size=size, mode='nearest')[:, 0]
+    return codes, known
+
+
+@torch.no_grad()
+def decode_segments(codes: Tensor, known: Tensor, tags: Tensor,
+                    labels: Tensor, valid: Tensor) -> TeacherRegions:
+    """Teacher regions of the own and the partner image from segment codes.
+
+    The inverse of :func:`encode_segments` after a label-map augmentation:
+    a code whose tag is image ``i``'s own gives slot ``q`` (its own query),
+    any other tag slot ``Q + q`` (the partner's query ``q``), so ``G = 2Q``
+    slots. A slot's region is its segment's known pixels; a slot is a
+    region (``valid``) if its source query was one and some of its pixels
+    are left. Codes outside ``[0, NUM_SOURCE_TAGS * Q)`` (the ignore code,
+    padding, cut-out) belong to no segment.
+
+    Args:
+        codes (Tensor): (B, h, w) long segment codes.
+        known (Tensor): (B, h, w) bool, the pixels inside a region.
+        tags (Tensor): (B,) long own source tags.
+        labels (Tensor): (B, 2Q) long classes of the own queries then of
+            the partner's.
+        valid (Tensor): (B, 2Q) bool, the source queries that are regions.
+
+    Returns:
+        TeacherRegions: labels (B, 2Q), masks (B, 2Q, h, w), valid (B, 2Q),
+        segments (B, 2Q, h, w), segment_valid (B, 2Q), known (B, h, w).
+    """
+    num_slots = labels.shape[1]
+    num_queries = num_slots // 2
+    has = (codes >= 0) & (codes < NUM_SOURCE_TAGS * num_queries)
+    query = codes.clamp(min=0) % num_queries
+    own = codes.clamp(min=0) // num_queries == tags[:, None, None]
+    slot = torch.where(own, query, query + num_queries)
+    slot = torch.where(has, slot, torch.full_like(slot, num_slots))
+    segments = one_hot(slot, num_slots).permute(0, 3, 1, 2)
+    masks = segments & known[:, None] & valid[..., None, None]
+    valid = valid & masks.flatten(2).any(-1)
+    return TeacherRegions(
+        labels=labels,
         masks=masks.float(),
         valid=valid,
         segments=segments.float(),

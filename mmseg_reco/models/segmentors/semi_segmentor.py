@@ -86,7 +86,10 @@ class SemiSegmentor(BaseSegmentor):
         labelled, unlabelled = split_batch(batch)       (gt present or not)
         pseudo, conf         = get_pseudo_labels(unlabelled)   teacher, no grad
         pseudo, conf         = merge_partial_labels(...)   partial labels win
-        batch                = strong_view(labelled, unlabelled, pseudo, conf)
+        targets, conf        = view_targets(t_out, pseudo, conf)   pseudo,
+                               or a method term's own maps if one defines it
+        batch                = strong_view(labelled, unlabelled, targets,
+                                           conf)
         outputs              = student(labelled), student(strong unlabelled)
                                (or one joint pass, ``student_forward``)
         losses  = sup_*   : the student's decode/auxiliary head losses (gt)
@@ -100,6 +103,20 @@ class SemiSegmentor(BaseSegmentor):
     ``term(semi_segmentor, outputs, semi_batch) -> dict``; they reach the
     student and the teacher as ``semi_segmentor.student/teacher``), so no
     method-specific code lives here.
+
+    **Strong-view targets.** The strong view moves pixels (rescale + crop,
+    mixing, flip) and carries one long map (Nu, H, W) and one float map
+    along, transformed alike (nearest for the long map): by default the
+    teacher's pixel pseudo-labels and their confidence. A method whose
+    targets are not pixel pseudo-labels (RC2L's teacher regions) defines
+    ``term.strong_view_targets(semi_segmentor, teacher_outputs, pseudo,
+    conf) -> (targets, conf)``: two (Nu, H, W) maps, long and float, that
+    the strong view carries instead, with the augmentation's
+    ``ignore_index`` where the long map holds nothing. Their transformed
+    versions are ``batch.labels[num_labelled:]`` and
+    ``batch.confidence[num_labelled:]``, and ``batch.method_targets`` is
+    True. At most one term may define it, and it replaces the pixel
+    pseudo-labels for every loss, so ``pseudo_loss`` must be None.
 
     Args:
         segmentor (dict): an ordinary mmseg segmentor config (e.g.
@@ -171,6 +188,43 @@ class SemiSegmentor(BaseSegmentor):
         self.pseudo_loss = MODELS.build(pseudo_loss) if pseudo_loss else None
         self.method_losses = nn.ModuleList(
             MODELS.build(cfg) for cfg in (method_losses or []))
+        # an index, not the module: a second attribute would register the
+        # term twice in the state dict
+        self._target_term_index = self._find_target_term()
+
+    @property
+    def target_term(self) -> Optional[nn.Module]:
+        """The method term that defines ``strong_view_targets``, or None."""
+        if self._target_term_index is None:
+            return None
+        return self.method_losses[self._target_term_index]
+
+    def _find_target_term(self) -> Optional[int]:
+        """Index of the method term that defines ``strong_view_targets``.
+
+        Returns:
+            int, optional: its index in ``method_losses``, or None.
+
+        Raises:
+            ValueError: if several terms define it, or if one does while a
+                pixel pseudo-label loss is configured.
+        """
+        found = [
+            index for index, term in enumerate(self.method_losses)
+            if callable(getattr(term, 'strong_view_targets', None))
+        ]
+        terms = [self.method_losses[i] for i in found]
+        if len(terms) > 1:
+            names = ', '.join(type(t).__name__ for t in terms)
+            raise ValueError(
+                'at most one method term may define strong_view_targets '
+                f'(the strong view carries one map), got {names}')
+        if terms and self.pseudo_loss is not None:
+            raise ValueError(
+                f'{type(terms[0]).__name__} carries its own strong-view '
+                'targets instead of the pixel pseudo-labels; set '
+                'pseudo_loss=None')
+        return found[0] if found else None
 
     @staticmethod
     def _merge(defaults: dict, given: Optional[dict], name: str) -> ConfigDict:
@@ -238,9 +292,11 @@ class SemiSegmentor(BaseSegmentor):
         pseudo, conf, teacher_outputs = self.get_pseudo_labels(
             unsup_inputs, unsup_samples)
         pseudo, conf = self.merge_partial_labels(pseudo, conf, unsup_samples)
+        targets, t_conf = self.view_targets(teacher_outputs, pseudo, conf)
         batch = self.strong_view(sup_inputs, sup_samples, unsup_inputs,
-                                 pseudo, conf)
+                                 targets, t_conf)
         batch.teacher_outputs = teacher_outputs
+        batch.method_targets = self.target_term is not None
         feats, outputs = self.student_forward(batch)
         losses = self.loss_by_gt(feats, outputs, batch)
         losses.update(self.loss_by_pseudo(outputs, batch))
@@ -337,14 +393,50 @@ class SemiSegmentor(BaseSegmentor):
         return (torch.where(known, gt, pseudo),
                 torch.where(known, torch.ones_like(conf), conf))
 
+    @torch.no_grad()
+    def view_targets(self, teacher_outputs: Any, pseudo: Tensor,
+                     conf: Tensor) -> Tuple[Tensor, Tensor]:
+        """The maps the strong view carries (see the class doc).
+
+        Args:
+            teacher_outputs: the teacher head's raw outputs on the weak view.
+            pseudo (Tensor): (Nu, H, W) long pixel pseudo-labels.
+            conf (Tensor): (Nu, H, W) their confidence.
+
+        Returns:
+            tuple[Tensor, Tensor]: (Nu, H, W) long and (Nu, H, W) float:
+            ``pseudo`` and ``conf``, or the method term's own maps.
+        """
+        if self.target_term is None:
+            return pseudo, conf
+        targets, t_conf = self.target_term.strong_view_targets(
+            self, teacher_outputs, pseudo, conf)
+        if targets.shape != pseudo.shape or t_conf.shape != pseudo.shape:
+            raise ValueError(
+                f'{type(self.target_term).__name__}.strong_view_targets '
+                f'must return two {tuple(pseudo.shape)} maps, got '
+                f'{tuple(targets.shape)} and {tuple(t_conf.shape)}')
+        return targets.long(), t_conf
+
     def strong_view(self, sup_inputs: Tensor, sup_samples: SampleList,
                     unsup_inputs: Tensor, pseudo: Tensor,
                     conf: Tensor) -> SemiBatch:
         """Student inputs: labelled images and strong unlabelled views.
 
         The strong view is built on the device from the same crop the
-        teacher saw (mixing, flip, colour jitter, blur), applied identically
-        to images, pseudo-labels and confidence.
+        teacher saw (rescale + crop, mixing, flip, colour jitter, blur),
+        applied identically to images, pseudo-labels and confidence (or the
+        maps of :meth:`view_targets`).
+
+        Args:
+            sup_inputs (Tensor): (Nl, 3, H, W) labelled images.
+            sup_samples (list[SegDataSample]): their samples.
+            unsup_inputs (Tensor): (Nu, 3, H, W) weak unlabelled images.
+            pseudo (Tensor): (Nu, H, W) long map to carry.
+            conf (Tensor): (Nu, H, W) float map to carry.
+
+        Returns:
+            SemiBatch: the student's batch.
         """
         gt = self._gt_labels(sup_samples)
         if self.sup_aug is not None:

@@ -17,15 +17,21 @@ class SemiBatch:
         inputs (Tensor): (N, 3, H, W) normalised student inputs.
         labels (Tensor): (N, H, W) long, ground truth for labelled images
             and mixed pseudo-labels for unlabelled ones; ``ignore_index``
-            where unknown.
+            where unknown. With ``method_targets`` the unlabelled part holds
+            the strong view of a method term's own map instead.
         confidence (Tensor): (N, H, W) float, 1 for labelled pixels and the
-            teacher's mixed confidence for unlabelled ones (0 where cut out).
+            teacher's mixed confidence for unlabelled ones (0 where cut out),
+            or the strong view of the method term's float map.
         data_samples (list): the labelled images' ``SegDataSample``s.
         teacher_outputs (Any): raw teacher decode-head outputs on the weak,
             unmixed unlabelled view (no gradient).
-        weak_labels (Tensor, optional): (Nu, H, W) the unmixed pseudo-labels.
-        weak_confidence (Tensor, optional): (Nu, H, W) their confidence.
+        weak_labels (Tensor, optional): (Nu, H, W) the unmixed map carried
+            by the strong view (pseudo-labels, or the method term's map).
+        weak_confidence (Tensor, optional): (Nu, H, W) its float map.
         ignore_index (int): the ignore label.
+        method_targets (bool): the unlabelled ``labels`` and ``confidence``
+            are the maps of a method term's ``strong_view_targets`` (see
+            :class:`SemiSegmentor`), not pixel pseudo-labels.
     """
     num_labelled: int
     inputs: Tensor
@@ -36,3 +42,4 @@ class SemiBatch:
     weak_labels: Optional[Tensor] = None
     weak_confidence: Optional[Tensor] = None
     ignore_index: int = 255
+    method_targets: bool = False

@@ -119,6 +119,49 @@ def test_class_wise_attention_equals_one_module_per_class(training):
     assert ((scores >= 0) & (scores <= 1)).all()
 
 
+def test_class_wise_attention_gradients_equal_one_module_per_class():
+    torch.manual_seed(0)
+    attention = ClassWiseAttention(4, in_dim=6, hidden_dim=5)
+    modules = _separate_modules(attention)
+    x = torch.randn(40, 6, requires_grad=True)
+    labels = torch.randint(0, 4, (40, ))
+    labels[:8] = torch.arange(4).repeat(2)  # every class has two rows
+    grad_out = torch.randn(40)
+    (attention(x, labels) * grad_out).sum().backward()
+    x_ref = x.detach().clone().requires_grad_()
+    total = 0
+    for c, module in enumerate(modules):
+        rows = labels == c
+        total = total + (module(x_ref[rows])[:, 0] * grad_out[rows]).sum()
+    total.backward()
+    torch.testing.assert_close(x.grad, x_ref.grad, rtol=1e-5, atol=1e-6)
+    for c, module in enumerate(modules):
+        torch.testing.assert_close(attention.weight1.grad[c],
+                                   module[0].weight.grad, rtol=1e-5,
+                                   atol=1e-6)
+        torch.testing.assert_close(attention.bias1.grad[c],
+                                   module[0].bias.grad, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(attention.bn_weight.grad[c],
+                                   module[1].weight.grad, rtol=1e-5,
+                                   atol=1e-6)
+        torch.testing.assert_close(attention.weight2.grad[c],
+                                   module[3].weight.grad[0], rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_class_wise_attention_costs_one_linear_layer_per_row():
+    """The first layer's multiply-adds are M x D x H, not C times that."""
+    from torch.utils.flop_counter import FlopCounterMode
+    num_classes, rows, dim, hidden = 19, 512, 64, 32
+    attention = ClassWiseAttention(num_classes, dim, hidden)
+    x = torch.randn(rows, dim)
+    labels = torch.randint(0, num_classes, (rows, ))
+    with FlopCounterMode(display=False) as counter:
+        attention(x, labels)
+    one_layer = 2 * rows * dim * hidden
+    assert one_layer <= counter.get_total_flops() < 1.5 * one_layer
+
+
 def test_class_wise_attention_is_batched_not_a_module_list():
     attention = ClassWiseAttention(19, 256, 256)
     assert attention.weight1.shape == (19, 256, 256)

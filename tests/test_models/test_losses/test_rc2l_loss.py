@@ -384,3 +384,236 @@ def test_closed_loop_does_not_grow_background(monkeypatch):
     monkeypatch.setattr(rc2l_loss, 'teacher_regions', _legacy_regions)
     areas = _closed_loop()
     assert areas[-1] == 16 * 16, areas
+
+
+# ---------------------------------------------------------------------------
+# teacher regions carried through a strong view that moves pixels
+GEOMETRIC = dict(
+    type='StrongAugment', jitter_prob=0.0, blur_prob=0.0, flip_prob=0.0,
+    mix=None)
+
+
+def random_teacher(num_images, num_queries=6, size=8, seed=0):
+    """Random teacher outputs with confident queries and mixed owners."""
+    gen = torch.Generator().manual_seed(seed)
+    cls = 4 * torch.randn(num_images, num_queries, NUM_CLASSES + 1,
+                          generator=gen)
+    masks = 4 * torch.randn(num_images, num_queries, size, size,
+                            generator=gen)
+    return dict(pred_logits=cls, pred_masks=masks)
+
+
+def carry(term, model, teacher, transform, image_size=32):
+    """Encode the teacher's segments, transform the two maps like the
+    strong view, decode them at the teacher's mask resolution."""
+    num = teacher['pred_logits'].shape[0]
+    shape = (num, image_size, image_size)
+    codes, known = term.strong_view_targets(
+        model, teacher, torch.zeros(shape, dtype=torch.long),
+        torch.ones(shape))
+    assert codes.shape == shape and known.shape == shape
+    codes, known = transform(codes, known)
+    batch = SemiBatch(
+        num_labelled=1,
+        inputs=torch.zeros(num + 1, 3, image_size, image_size),
+        labels=torch.cat([torch.zeros_like(codes[:1]), codes]),
+        confidence=torch.cat([torch.ones_like(known[:1]), known]),
+        data_samples=[],
+        teacher_outputs=teacher,
+        method_targets=True)
+    size = teacher['pred_masks'].shape[-2:]
+    return term.carried_regions(term.regions(teacher), batch, size), batch
+
+
+def assert_regions_equal(got, expected, slots):
+    """``got``'s slots equal ``expected`` (a TeacherRegions of the slots)."""
+    assert torch.equal(got.masks[:, slots], expected.masks)
+    assert torch.equal(got.segments[:, slots], expected.segments)
+    assert torch.equal(got.valid[:, slots], expected.valid)
+    assert torch.equal(got.segment_valid[:, slots], expected.segment_valid)
+    assert torch.equal(got.labels[:, slots], expected.labels)
+
+
+def test_carried_regions_follow_a_flip():
+    term = RC2LLoss()
+    model = build(strong_aug=dict(GEOMETRIC, flip_prob=1.0))
+    teacher = random_teacher(2)
+    got, _ = carry(term, model, teacher,
+                   lambda c, k: model.strong_aug(
+                       torch.zeros(c.shape[0], 3, *c.shape[1:]), c, k)[1:])
+    flipped = dict(teacher, pred_masks=teacher['pred_masks'].flip(-1))
+    expected = rc2l_loss.teacher_regions(flipped['pred_logits'],
+                                         flipped['pred_masks'])
+    assert expected.valid.sum() >= 2 and expected.known.any()
+    assert not torch.equal(expected.masks, expected.masks.flip(-1))
+    num_queries = 6
+    assert_regions_equal(got, expected, slice(0, num_queries))
+    assert torch.equal(got.known, expected.known)
+    # no mixing: the partner's slots hold nothing
+    assert got.segments[:, num_queries:].sum() == 0
+    assert not got.valid[:, num_queries:].any()
+
+
+def test_carried_regions_follow_classmix_of_two_sources():
+    num, num_queries, levels = 3, 6, 50.0
+    term = RC2LLoss(semantic_threshold=0.0)
+    model = build(strong_aug=dict(GEOMETRIC, mix='classmix'))
+    teacher = random_teacher(num, num_queries, seed=1)
+    # image i is the constant i * levels: the mixed image tells the source
+    images = torch.arange(num).float().view(num, 1, 1, 1) * levels
+    images = images.expand(num, 3, 32, 32)
+    sources = {}
+
+    def transform(codes, known):
+        mixed, codes, known = model.strong_aug(images, codes, known)
+        sources['map'] = (mixed[:, 0] / levels).round().long()
+        return codes, known
+
+    torch.manual_seed(0)
+    got, _ = carry(term, model, teacher, transform)
+    # the mix follows the 4x4 blocks of the teacher's resolution
+    source = sources['map'][:, ::4, ::4]
+    own = source == torch.arange(num).view(num, 1, 1)
+    other = torch.arange(num).roll(-1)
+    assert torch.equal(own | (source == other.view(num, 1, 1)),
+                       torch.ones_like(own))
+    assert own.flatten(1).any(1).all() and (~own).flatten(1).any(1).all()
+
+    base = term.regions(teacher)
+
+    def restricted(index, keep):
+        """Regions of source images ``index`` on the pixels ``keep``."""
+        keep = keep[:, None]
+        masks = (base.masks[index] > 0) & keep
+        segments = (base.segments[index] > 0) & keep
+        return TeacherRegions(
+            labels=base.labels[index],
+            masks=masks.float(),
+            valid=base.valid[index] & masks.flatten(2).any(-1),
+            segments=segments.float(),
+            segment_valid=segments.flatten(2).any(-1),
+            known=masks.any(1))
+
+    mine = restricted(torch.arange(num), own)
+    theirs = restricted(other, ~own)
+    assert mine.valid.any() and theirs.valid.any()
+    assert_regions_equal(got, mine, slice(0, num_queries))
+    assert_regions_equal(got, theirs, slice(num_queries, 2 * num_queries))
+    assert torch.equal(got.known, mine.known | theirs.known)
+
+
+def test_carried_regions_follow_a_rescale_and_crop():
+    from mmseg_reco.models.utils.photometric import rescale_crop
+    num, num_queries = 3, 6
+    # the overlap rule reads a query's whole mask, which the crop cuts
+    term = RC2LLoss(overlap_threshold=0.0)
+    model = build(strong_aug=dict(GEOMETRIC, scale_range=(1.0, 1.5)))
+    teacher = random_teacher(num, num_queries, seed=2)
+    scale = torch.tensor([1.3, 1.5, 0.75])
+    top, left = torch.tensor([3., 9., 0.]), torch.tensor([7., 2., 0.])
+    images = torch.zeros(num, 3, 32, 32)
+
+    def warp(labels, conf):
+        return rescale_crop(images, labels, conf, scale, top, left)[1:]
+
+    got, _ = carry(term, model, teacher, warp)
+
+    def warp_logits(logits):
+        """Each mask's logits through the same rescale + crop (nearest) at
+        the image size, read back at the teacher's resolution."""
+        up = F.interpolate(logits, size=(32, 32), mode='nearest')
+        out = torch.stack([
+            rescale_crop(images, None, up[:, q], scale, top, left)[2]
+            for q in range(up.shape[1])
+        ], 1)
+        return out[..., ::4, ::4]
+
+    expected = rc2l_loss.teacher_regions(
+        teacher['pred_logits'], warp_logits(teacher['pred_masks']),
+        overlap_threshold=0.0)
+    zoomed = slice(0, 2)  # scale >= 1: no padding, exact
+    assert expected.valid[zoomed].sum() >= 2
+    for key in ('masks', 'segments', 'valid', 'segment_valid', 'labels'):
+        assert torch.equal(
+            getattr(got, key)[zoomed, :num_queries],
+            getattr(expected, key)[zoomed]), key
+    assert torch.equal(got.known[zoomed], expected.known[zoomed])
+    assert got.segments[:, num_queries:].sum() == 0
+    # scale 0.75: the padding (bottom, right) belongs to no segment
+    padded = torch.ones(8, 8, dtype=torch.bool)
+    padded[:6, :6] = False
+    assert got.segments[2][:, padded].sum() == 0
+    assert not got.known[2][padded].any()
+    assert got.segments[2][:, ~padded].sum(0).eq(1).any()
+
+
+def test_rc2l_demo_step_with_geometric_strong_view():
+    from mmengine.config import Config
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[3]
+    cfg = Config.fromfile(
+        root / 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py')
+    aug = cfg.model.strong_aug
+    assert aug.mix == 'classmix' and aug.flip_prob == 0.5
+    assert tuple(aug.scale_range) == (1.0, 1.5)
+    # regions from the randomly initialised teacher: any object query
+    cfg.model.method_losses[0].object_threshold = 0.0
+    cfg.model.method_losses[0].semantic_threshold = 0.0
+    cfg.model.semi_train_cfg.rampup_iters = 0
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.train()
+    carried = {}
+    term = model.method_losses[0]
+    decode = term.carried_regions
+
+    def spy(regions, batch, size):
+        carried['regions'] = decode(regions, batch, size)
+        carried['batch'] = batch
+        return carried['regions']
+
+    term.carried_regions = spy
+    data = batch(num_labelled=2, num_unlabelled=3, size=64)
+    for i, sample in enumerate(data['data_samples'][:2]):
+        sample.gt_sem_seg = PixelData(
+            data=torch.randint(0, 11, (1, 64, 64)))
+    losses = model(**model.data_preprocessor(data, True), mode='loss')
+    assert carried['batch'].method_targets
+    regions = carried['regions']
+    assert regions.masks.shape == (3, 40, 16, 16)
+    assert regions.valid.any()
+    for key in ('unsup_loss_rmc', 'unsup_loss_rfc', 'unsup_loss_rcc',
+                'unsup_loss_smc'):
+        assert torch.isfinite(losses[key]), key
+    assert losses['unsup_loss_rcc'] > 0 and losses['unsup_loss_smc'] > 0
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    assert model.student.decode_head.query_embed.weight.grad is not None
+
+
+def test_codes_must_fit_the_strong_view():
+    term = RC2LLoss()
+    teacher = random_teacher(3, num_queries=100)
+    shape = (3, 32, 32)
+    pseudo, conf = torch.zeros(shape, dtype=torch.long), torch.ones(shape)
+    with pytest.raises(ValueError, match='codes below 300'):
+        term.strong_view_targets(
+            build(strong_aug=dict(GEOMETRIC, mix='classmix')), teacher,
+            pseudo, conf)
+    # an even batch needs two tags: 200 codes fit below 255
+    codes, _ = term.strong_view_targets(
+        build(strong_aug=dict(GEOMETRIC, mix='classmix')),
+        random_teacher(2, num_queries=100), pseudo[:2], conf[:2])
+    assert codes.max() < 255
+    # ClassMix with a small class table would never paste the codes above
+    with pytest.raises(ValueError, match='num_classes'):
+        term.strong_view_targets(
+            build(strong_aug=dict(
+                GEOMETRIC, mix='classmix', num_classes=NUM_CLASSES)),
+            random_teacher(2), pseudo[:2], conf[:2])
+
+
+def test_two_rc2l_terms_cannot_both_carry_their_regions():
+    with pytest.raises(ValueError, match='at most one method term'):
+        build(method_losses=[dict(type='RC2LLoss'), dict(type='RC2LLoss')])

@@ -115,3 +115,62 @@ def test_plain_checkpoint_loads_into_student_and_teacher():
     for name, value in plain.state_dict().items():
         assert torch.equal(model.student.state_dict()[name], value)
         assert torch.equal(model.teacher.state_dict()[name], value)
+
+
+@MODELS.register_module(name='_TestCarriedMapTerm', force=True)
+class CarriedMapTerm(torch.nn.Module):
+    """A method term that carries its own map (column index, row share)
+    through the strong view and records the batch it gets."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def strong_view_targets(self, model, teacher_outputs, pseudo, conf):
+        num, height, width = pseudo.shape
+        cols = torch.arange(width, device=pseudo.device).expand(
+            num, height, width)
+        rows = torch.arange(height, device=pseudo.device).float() / height
+        return cols, rows.view(1, -1, 1).expand(num, height, width)
+
+    def forward(self, model, outputs, batch):
+        self.seen.append(batch)
+        return {}
+
+
+def test_strong_view_carries_the_method_terms_map():
+    flip = dict(
+        type='StrongAugment', mix=None, flip_prob=1.0, jitter_prob=0.0,
+        blur_prob=0.0)
+    model = build(
+        strong_aug=flip,
+        pseudo_loss=None,
+        method_losses=[dict(type='_TestCarriedMapTerm')])
+    model.train()
+    assert model.target_term is model.method_losses[0]
+    # the term is registered once in the state dict
+    assert not any(k.startswith('target_term') for k in model.state_dict())
+    data = model.data_preprocessor(batch(), True)
+    model.loss(**data)
+    seen = model.method_losses[0].seen[-1]
+    assert seen.method_targets
+    cols = torch.arange(32).flip(0).expand(2, 32, 32)
+    assert torch.equal(seen.labels[2:], cols)
+    rows = (torch.arange(32).float() / 32).view(1, -1, 1).expand(2, 32, 32)
+    assert torch.equal(seen.confidence[2:], rows)
+    # without such a term the strong view carries the pseudo-labels
+    plain = build(strong_aug=flip)
+    plain.train()
+    assert plain.target_term is None
+
+
+def test_at_most_one_term_defines_strong_view_targets():
+    with pytest.raises(ValueError, match='at most one method term'):
+        build(
+            pseudo_loss=None,
+            method_losses=[
+                dict(type='_TestCarriedMapTerm'),
+                dict(type='_TestCarriedMapTerm')
+            ])
+    with pytest.raises(ValueError, match='pseudo_loss=None'):
+        build(method_losses=[dict(type='_TestCarriedMapTerm')])
