@@ -48,15 +48,13 @@ import time
 import torch
 import torch.nn.functional as F
 
-import torch.nn as nn
-
 from mmseg_reco.models.decode_heads.cmb_head import ClassWiseAttention
 from mmseg_reco.models.losses.cmb_loss import cmb_contrastive_loss
 from mmseg_reco.models.utils.memory_bank import (ClassMemoryBank,
                                                  topk_per_image_class)
-from mmseg_reco.testing.cmb_reference import (bank_push_reference,
-                                              cmb_contrastive_loss_reference,
-                                              topk_per_image_class_reference)
+from mmseg_reco.testing.cmb_reference import (
+    bank_push_reference, class_wise_attention_modules,
+    cmb_contrastive_loss_reference, topk_per_image_class_reference)
 from mmseg_reco.testing.memory import (cuda_peak_extra, rss_peak_extra,
                                        run_memory_child)
 
@@ -138,27 +136,7 @@ def make_attention(args, device):
             attention.bn_weight.uniform_(0.5, 1.5)
             attention.bn_bias.normal_(0, 0.1)
         pair.append(attention)
-    return pair, [per_class_modules(a) for a in pair]
-
-
-def per_class_modules(attention):
-    """``Linear-BN-LeakyReLU-Linear-Sigmoid`` per class, same weights."""
-    modules = nn.ModuleList()
-    for c in range(attention.num_classes):
-        first = nn.Linear(attention.in_dim, attention.hidden_dim)
-        bn = nn.BatchNorm1d(attention.hidden_dim)
-        last = nn.Linear(attention.hidden_dim, 1)
-        with torch.no_grad():
-            first.weight.copy_(attention.weight1[c])
-            first.bias.copy_(attention.bias1[c])
-            bn.weight.copy_(attention.bn_weight[c])
-            bn.bias.copy_(attention.bn_bias[c])
-            last.weight.copy_(attention.weight2[c][None])
-            last.bias.copy_(attention.bias2[c:c + 1])
-        modules.append(
-            nn.Sequential(first, bn, nn.LeakyReLU(attention.negative_slope),
-                          last, nn.Sigmoid()))
-    return modules.to(attention.weight1.device)
+    return pair, [class_wise_attention_modules(a) for a in pair]
 
 
 def loop_scores(modules, rows, labels, valid):

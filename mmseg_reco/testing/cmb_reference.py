@@ -19,6 +19,7 @@ ground truth that the vectorised code is checked and timed against:
 from typing import Tuple
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -124,3 +125,37 @@ def bank_push_reference(bank: Tensor, ptr: Tensor, count: Tensor,
             slot = (slot + 1) % size
             filled = min(filled + 1, size)
         ptr[c], count[c] = slot, filled
+
+
+def class_wise_attention_modules(attention) -> nn.ModuleList:
+    """The C attention modules of the memory-bank paper, one per class.
+
+    ``Linear(D, H) -> BatchNorm1d(H) -> LeakyReLU -> Linear(H, 1) ->
+    Sigmoid`` for class c, built from the stacked weights and running
+    statistics of a :class:`ClassWiseAttention` (the authors' per-class
+    heads, for agreement tests and benchmarks).
+
+    Args:
+        attention (ClassWiseAttention): the batched module.
+
+    Returns:
+        nn.ModuleList: C modules on the attention's device.
+    """
+    modules = nn.ModuleList()
+    for c in range(attention.num_classes):
+        first = nn.Linear(attention.in_dim, attention.hidden_dim)
+        bn = nn.BatchNorm1d(attention.hidden_dim)
+        last = nn.Linear(attention.hidden_dim, 1)
+        with torch.no_grad():
+            first.weight.copy_(attention.weight1[c])
+            first.bias.copy_(attention.bias1[c])
+            bn.weight.copy_(attention.bn_weight[c])
+            bn.bias.copy_(attention.bn_bias[c])
+            bn.running_mean.copy_(attention.running_mean[c])
+            bn.running_var.copy_(attention.running_var[c])
+            last.weight.copy_(attention.weight2[c][None])
+            last.bias.copy_(attention.bias2[c:c + 1])
+        modules.append(
+            nn.Sequential(first, bn, nn.LeakyReLU(attention.negative_slope),
+                          last, nn.Sigmoid()))
+    return modules.to(attention.weight1.device)

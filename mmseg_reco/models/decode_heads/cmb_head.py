@@ -22,24 +22,19 @@ class ClassWiseAttention(nn.Module):
 
     Module ``c`` is ``Linear(D, H) -> BatchNorm1d(H) -> LeakyReLU ->
     Linear(H, 1) -> Sigmoid`` (paper section 4.2) and scores only the rows of
-    class ``c``. All C modules are stored as stacked weights. The rows are
-    grouped by class (one sort), and each group meets only its own class's
-    first-layer weights: M x D x H multiply-adds in all, the cost of one
-    linear layer per row, as a loop of separate modules; the C groups' small
-    products are the only loop (one host read of the C group sizes). The
-    other layers are per-row gathers of the class's parameters. The batch
-    normalisation uses, in training mode, the
-    statistics of the rows of each class only, exactly as C separate
-    ``BatchNorm1d`` modules each fed its own class would; its running
-    statistics (momentum ``bn_momentum``, unbiased variance) are updated for
-    the classes with at least two rows, and used in eval mode. The output of
-    row i equals that of a separate module ``c = labels[i]`` (see the tests).
-    As with ``BatchNorm1d``, the statistics are those of this process's rows
-    (not synchronised across DDP ranks).
-
-    Cost: M x D x H multiply-adds for the first layer (one class per row)
-    and O(M x H) for the rest, batch statistics included (segment sums, not
-    a (C, M) membership product).
+    class ``c``. All C modules are stored as stacked weights. The rows
+    that take part are grouped by class (one sort and one host read of the
+    C group sizes), and each group runs through its own module's layers on
+    contiguous rows: M x D x H multiply-adds for the first layer, the cost
+    of one linear layer per row, as separate modules cost, with no per-row
+    copies of any class's parameters. The batch normalisation uses, in
+    training mode, the statistics of the rows of each class only, exactly
+    as C separate ``BatchNorm1d`` modules each fed its own class would; its
+    running statistics (momentum ``bn_momentum``, unbiased variance) are
+    updated for the classes with at least two rows, and used in eval mode.
+    The output of row i equals that of a separate module ``c = labels[i]``
+    (see the tests). As with ``BatchNorm1d``, the statistics are those of
+    this process's rows (not synchronised across DDP ranks).
 
     Args:
         num_classes (int): number of classes C.
@@ -115,67 +110,46 @@ class ClassWiseAttention(nn.Module):
             take part.
         """
         assert x.dim() == 2 and x.shape[1] == self.in_dim
-        num_classes, hidden = self.num_classes, self.hidden_dim
+        num_classes = self.num_classes
         in_range = (labels >= 0) & (labels < num_classes)
         valid = in_range if valid is None else valid & in_range
-        cls = labels.clamp(0, num_classes - 1)
-        h = self._own_class_linear(x, cls)
-        h = h.float() + self.bias1[cls].float()
+        # rows that take part, grouped by class (one sort, one host read of
+        # the C group sizes); the others go to a last bucket, never scored
+        key = torch.where(valid, labels, torch.full_like(labels, num_classes))
+        order = torch.argsort(key)
+        sizes = torch.bincount(key, minlength=num_classes + 1).tolist()
+        groups = x[order].split(sizes)[:num_classes]
+        scores = [
+            self._score_group(group, c) for c, group in enumerate(groups)
+            if group.shape[0]
+        ]
+        out = x.new_zeros(x.shape[0], dtype=torch.float32)
+        if scores:
+            num_valid = x.shape[0] - sizes[-1]
+            out = out.index_put((order[:num_valid], ), torch.cat(scores))
+        return out
+
+    def _score_group(self, rows: Tensor, c: int) -> Tensor:
+        """Module ``c`` on its rows (n, D): scores (n,) float32."""
+        h = F.linear(rows, self.weight1[c]).float() + self.bias1[c].float()
         if self.training:
-            mean, var = self._batch_stats(h, cls, valid)
+            mean = h.mean(0)
+            var = (h - mean).square().mean(0)
+            num = h.shape[0]
+            if num > 1:  # BatchNorm1d's running statistics (unbiased)
+                with torch.no_grad():
+                    momentum = self.bn_momentum
+                    self.running_mean[c].mul_(1 - momentum).add_(
+                        mean.detach(), alpha=momentum)
+                    self.running_var[c].mul_(1 - momentum).add_(
+                        var.detach() * (num / (num - 1)), alpha=momentum)
         else:
-            mean, var = self.running_mean, self.running_var
-        h = (h - mean[cls]) * torch.rsqrt(var[cls] + self.eps)
-        h = h * self.bn_weight[cls] + self.bn_bias[cls]
-        h = F.leaky_relu(h, self.negative_slope)
-        logits = (h * self.weight2[cls]).sum(1) + self.bias2[cls]
-        return torch.where(valid, torch.sigmoid(logits),
-                           torch.zeros_like(logits))
-
-    def _own_class_linear(self, x: Tensor, cls: Tensor) -> Tensor:
-        """``x[i] @ weight1[cls[i]].T`` for every row, grouped by class.
-
-        Args:
-            x (Tensor): (M, D) rows.
-            cls (Tensor): (M,) long classes in [0, C).
-
-        Returns:
-            Tensor: (M, H), in the rows' order.
-        """
-        rows = x.shape[0]
-        order = torch.argsort(cls)
-        sizes = torch.bincount(cls, minlength=self.num_classes).tolist()
-        groups = x[order].split(sizes)
-        h_sorted = torch.cat([
-            F.linear(group, self.weight1[c])
-            for c, group in enumerate(groups) if group.shape[0]
-        ]) if rows else x.new_zeros(0, self.hidden_dim)
-        inverse = torch.empty_like(order)
-        inverse[order] = torch.arange(rows, device=order.device)
-        return h_sorted[inverse]
-
-    def _batch_stats(self, h: Tensor, cls: Tensor, valid: Tensor):
-        """Per-class mean and biased variance; updates the running stats."""
-        weight = valid.to(h.dtype)[:, None]  # (M, 1)
-        num = torch.zeros(
-            self.num_classes, dtype=h.dtype,
-            device=h.device).index_add_(0, cls, weight[:, 0])  # (C,)
-        denom = num.clamp(min=1)[:, None]
-        mean = h.new_zeros(self.num_classes, h.shape[1]).index_add(
-            0, cls, h * weight) / denom
-        var = h.new_zeros(self.num_classes, h.shape[1]).index_add(
-            0, cls, (h - mean[cls]).square() * weight) / denom
-        with torch.no_grad():
-            seen = (num > 1)[:, None]
-            unbiased = var * (num / (num - 1).clamp(min=1))[:, None]
-            momentum = self.bn_momentum
-            self.running_mean.copy_(
-                torch.where(seen, (1 - momentum) * self.running_mean +
-                            momentum * mean, self.running_mean))
-            self.running_var.copy_(
-                torch.where(seen, (1 - momentum) * self.running_var +
-                            momentum * unbiased, self.running_var))
-        return mean, var
+            mean, var = self.running_mean[c], self.running_var[c]
+        h = (h - mean) * torch.rsqrt(var + self.eps)
+        h = F.leaky_relu(h * self.bn_weight[c] + self.bn_bias[c],
+                         self.negative_slope)
+        logits = (h @ self.weight2[c]).float() + self.bias2[c].float()
+        return torch.sigmoid(logits)
 
 
 def _mlp(in_channels: int, hidden: int, out_channels: int,

@@ -12,6 +12,7 @@ import mmseg_reco.models.losses.cmb_loss  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.decode_heads.cmb_head import ClassWiseAttention
+from mmseg_reco.testing.cmb_reference import class_wise_attention_modules
 from mmseg_reco.testing.tiny_models import tiny_resnet
 
 NUM_CLASSES = 4
@@ -65,25 +66,7 @@ def _samples(batch=2, size=64):
 
 def _separate_modules(attention):
     """The C modules of the paper, built from the stacked weights."""
-    modules = []
-    for c in range(attention.num_classes):
-        first = nn.Linear(attention.in_dim, attention.hidden_dim)
-        bn = nn.BatchNorm1d(attention.hidden_dim)
-        last = nn.Linear(attention.hidden_dim, 1)
-        with torch.no_grad():
-            first.weight.copy_(attention.weight1[c])
-            first.bias.copy_(attention.bias1[c])
-            bn.weight.copy_(attention.bn_weight[c])
-            bn.bias.copy_(attention.bn_bias[c])
-            bn.running_mean.copy_(attention.running_mean[c])
-            bn.running_var.copy_(attention.running_var[c])
-            last.weight.copy_(attention.weight2[c][None])
-            last.bias.copy_(attention.bias2[c:c + 1])
-        modules.append(
-            nn.Sequential(first, bn,
-                          nn.LeakyReLU(attention.negative_slope), last,
-                          nn.Sigmoid()))
-    return modules
+    return list(class_wise_attention_modules(attention))
 
 
 @pytest.mark.parametrize('training', [True, False])
