@@ -289,21 +289,13 @@ def run_config(config, work_dir, seed, args, method=None):
         ]
         if args.pseudo_images:
             sampler = cfg.train_dataloader.sampler
+            from mmseg_reco.engine.hooks.pseudo_label_quality_hook import \
+                labelled_copy
             cfg.custom_hooks.append(
                 dict(
                     type='PseudoLabelQualityHook',
-                    dataset=dict(
-                        type=labelled.type,
-                        data_root=labelled.data_root,
-                        data_prefix=dict(
-                            img_path='img_dir/train',
-                            seg_map_path='ann_dir/train'),
-                        ann_file=unlabelled.ann_file,
-                        pipeline=[
-                            dict(type='LoadImageFromFile'),
-                            dict(type='LoadAnnotations'),
-                            dict(type='PackSegInputs')
-                        ]),
+                    dataset=labelled_copy(labelled.type, labelled.data_root,
+                                          unlabelled.ann_file),
                     batch_size=sampler.batch_size - sampler.num_labelled,
                     num_images=args.pseudo_images))
     imports = cfg.get('custom_imports', dict(imports=[]))

@@ -4,8 +4,8 @@ import os.path as osp
 import pytest
 import torch
 
-from mmseg_reco.engine.hooks.pseudo_label_quality_hook import \
-    PseudoLabelQualityHook
+from mmseg_reco.engine.hooks.pseudo_label_quality_hook import (
+    PseudoLabelQualityHook, labelled_copy)
 from mmseg_reco.visualization import init_segmentor
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -27,17 +27,8 @@ def test_tool_agrees_with_the_hook(tools, tmp_path, capsys):
         '--data-root', DATA, '--num-images', '8', '--batch-size', '4'
     ])
     hook = PseudoLabelQualityHook(
-        dict(
-            type='FashionCanvasDataset',
-            data_root=DATA,
-            data_prefix=dict(
-                img_path='img_dir/train', seg_map_path='ann_dir/train'),
-            ann_file='splits/unlabelled-60.txt',
-            pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='LoadAnnotations'),
-                dict(type='PackSegInputs')
-            ]),
+        labelled_copy('FashionCanvasDataset', DATA,
+                      'splits/unlabelled-60.txt'),
         batch_size=4,
         num_images=8)
     expected = hook.score(init_segmentor(CLASSMIX, ckpt), norm_train=True)

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmseg_reco.engine.hooks.pseudo_label_quality_hook import (
-    pseudo_label_scores, summarise_scores)
+    labelled_copy, pseudo_label_scores, summarise_scores)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data/fashion_canvas')
@@ -61,17 +61,8 @@ def test_hook_logs_scores_and_leaves_the_teacher_alone(demo_data, tmp_path):
     cfg.custom_hooks.append(
         dict(
             type='PseudoLabelQualityHook',
-            dataset=dict(
-                type='FashionCanvasDataset',
-                data_root=demo_data,
-                data_prefix=dict(
-                    img_path='img_dir/train', seg_map_path='ann_dir/train'),
-                ann_file='splits/unlabelled-60.txt',
-                pipeline=[
-                    dict(type='LoadImageFromFile'),
-                    dict(type='LoadAnnotations'),
-                    dict(type='PackSegInputs')
-                ]),
+            dataset=labelled_copy('FashionCanvasDataset', demo_data,
+                                  'splits/unlabelled-60.txt'),
             batch_size=4,
             num_images=8))
     runner = Runner.from_cfg(cfg)

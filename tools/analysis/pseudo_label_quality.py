@@ -28,7 +28,7 @@ from mmengine.config import Config
 import mmseg_reco  # noqa: F401  (registers components)
 from mmseg_reco.engine.hooks.mean_teacher_hook import set_teacher_mode
 from mmseg_reco.engine.hooks.pseudo_label_quality_hook import (
-    PseudoLabelQualityHook, summarise_scores)
+    PseudoLabelQualityHook, labelled_copy, summarise_scores)
 from mmseg_reco.visualization import init_segmentor
 
 
@@ -82,16 +82,8 @@ def main(argv: Optional[Sequence[str]] = None):
     net = getattr(model, args.model, model)
     set_teacher_mode(net, norm_train=args.norm == 'train', dropout=False)
     val = cfg.val_dataloader.dataset
-    dataset = dict(
-        type=val.type,
-        data_root=args.data_root or val.data_root,
-        data_prefix=dict(img_path=args.img_dir, seg_map_path=args.ann_dir),
-        ann_file=args.split,
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations'),
-            dict(type='PackSegInputs')
-        ])
+    dataset = labelled_copy(val.type, args.data_root or val.data_root,
+                            args.split, args.img_dir, args.ann_dir)
     hook = PseudoLabelQualityHook(  # its loader and labeller
         dataset, batch_size=args.batch_size, threshold=args.threshold,
         num_images=args.num_images)

@@ -76,6 +76,32 @@ def summarise_scores(confusion: torch.Tensor, confident: int,
         dominant_pred_share=float(pred[dominant] / total * 100))
 
 
+def labelled_copy(dataset_type: str,
+                  data_root: str,
+                  ann_file: str,
+                  img_path: str = 'img_dir/train',
+                  seg_map_path: str = 'ann_dir/train') -> dict:
+    """Config of unlabelled training images *with* their labels.
+
+    The dataset :class:`PseudoLabelQualityHook` scores pseudo-labels on: the
+    images of the unlabelled split file ``ann_file``, loaded with their
+    annotations by a deterministic pipeline (load, load annotations, pack).
+
+    Returns:
+        dict: a dataset config.
+    """
+    return dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path=img_path, seg_map_path=seg_map_path),
+        ann_file=ann_file,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')
+        ])
+
+
 @HOOKS.register_module()
 class PseudoLabelQualityHook(Hook):
     """Log how good the teacher's pseudo-labels are, at every evaluation.
@@ -104,7 +130,7 @@ class PseudoLabelQualityHook(Hook):
     Args:
         dataset (dict): config of a labelled dataset of the unlabelled
             training images, with a deterministic pipeline (load image and
-            annotations, pack).
+            annotations, pack), e.g. from :func:`labelled_copy`.
         batch_size (int): images per teacher pass; use the training batch's
             unlabelled count, since batch statistics depend on it.
             Default: 4.
