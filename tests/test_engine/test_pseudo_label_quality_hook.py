@@ -24,6 +24,8 @@ def test_scores_of_hand_made_pseudo_labels():
     # confident valid pixels: (0,0) (0,1) (0,3) (1,0) (1,2): 3 correct
     assert int(counts['confident']) == 5
     assert int(counts['confident_correct']) == 3
+    assert counts['class_confident'].tolist() == [2, 2, 1]
+    assert counts['class_confident_correct'].tolist() == [2, 1, 0]
     scores = summarise_scores(counts['confusion'], 5, 3)
     assert scores['acc'] == pytest.approx(500 / 7)
     # IoU: class 0: 3 / (3 + 5 - 3); class 1: 1 / 2; class 2: 1 / 2

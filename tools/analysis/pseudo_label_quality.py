@@ -84,39 +84,22 @@ def main(argv: Optional[Sequence[str]] = None):
     val = cfg.val_dataloader.dataset
     dataset = labelled_copy(val.type, args.data_root or val.data_root,
                             args.split, args.img_dir, args.ann_dir)
-    hook = PseudoLabelQualityHook(  # its loader and labeller
+    hook = PseudoLabelQualityHook(
         dataset, batch_size=args.batch_size, threshold=args.threshold,
         num_images=args.num_images)
-    loader = hook._build_loader()
-    classes = loader.dataset.dataset.metainfo['classes'] if hasattr(
-        loader.dataset, 'dataset') else loader.dataset.metainfo['classes']
-    num = len(classes)
-    confusion = torch.zeros(num, num, dtype=torch.long)
-    confident = torch.zeros(num, dtype=torch.long)
-    correct = torch.zeros(num, dtype=torch.long)
-    with torch.no_grad():
-        for data in loader:
-            data = model.data_preprocessor(data, False)
-            pseudo, conf = hook._label(net, data['inputs'],
-                                       data['data_samples'])
-            gt = torch.stack([s.gt_sem_seg.data[0]
-                              for s in data['data_samples']]).to(pseudo)
-            valid = gt != 255
-            g, p = gt[valid].long().cpu(), pseudo[valid].cpu()
-            sure = (conf[valid] >= args.threshold).cpu()
-            confusion += torch.bincount(
-                g * num + p, minlength=num * num).view(num, num)
-            confident += torch.bincount(g[sure], minlength=num)
-            correct += torch.bincount(g[sure & (g == p)], minlength=num)
-    summary = summarise_scores(confusion, int(confident.sum()),
-                               int(correct.sum()))
+    counts = hook.count(model, net)
+    summary = summarise_scores(counts['confusion'], int(counts['confident']),
+                               int(counts['confident_correct']))
+    scored = hook.loader.dataset
+    classes = getattr(scored, 'dataset', scored).metainfo['classes']
     print(f'{args.model} ({args.norm} normalisation) on '
-          f'{len(loader.dataset)} images of {args.split}: ' +
+          f'{len(scored)} images of {args.split}: ' +
           ', '.join(f'{k} {v:.1f}' for k, v in summary.items()))
     print('| class | true share | pseudo share | IoU | recall | confident '
           '| confident precision |')
     print('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
-    for row in per_class_rows(confusion, confident, correct, classes):
+    for row in per_class_rows(counts['confusion'], counts['class_confident'],
+                              counts['class_confident_correct'], classes):
         print(f'| {row[0]} | ' + ' | '.join(f'{v:.1f}' for v in row[1:]) +
               ' |')
     return summary

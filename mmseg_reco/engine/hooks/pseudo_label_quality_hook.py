@@ -33,7 +33,8 @@ def pseudo_label_scores(pseudo: torch.Tensor, confidence: torch.Tensor,
     Returns:
         dict[str, Tensor]: ``confusion`` (K, K) counts (rows: ground truth,
         columns: pseudo-label) over valid pixels, ``confident`` and
-        ``confident_correct`` (scalar counts).
+        ``confident_correct`` (scalar counts), and per ground-truth class
+        ``class_confident`` and ``class_confident_correct`` (K,).
     """
     valid = gt != ignore_index
     g, p = gt[valid], pseudo[valid]
@@ -41,10 +42,14 @@ def pseudo_label_scores(pseudo: torch.Tensor, confidence: torch.Tensor,
         g * num_classes + p, minlength=num_classes**2).view(
             num_classes, num_classes)
     sure = confidence[valid] >= threshold
+    class_confident = torch.bincount(g[sure], minlength=num_classes)
+    class_correct = torch.bincount(g[sure & (g == p)], minlength=num_classes)
     return dict(
         confusion=confusion,
-        confident=sure.sum(),
-        confident_correct=(sure & (g == p)).sum())
+        confident=class_confident.sum(),
+        confident_correct=class_correct.sum(),
+        class_confident=class_confident,
+        class_confident_correct=class_correct)
 
 
 def summarise_scores(confusion: torch.Tensor, confident: int,
@@ -178,27 +183,48 @@ class PseudoLabelQualityHook(Hook):
                 return hook.teacher_mode == 'train'
         return True
 
-    @torch.no_grad()
-    def score(self, model: nn.Module, norm_train: bool) -> Dict[str, float]:
-        """Pseudo-label figures of ``model.teacher`` on the dataset."""
+    @property
+    def loader(self) -> DataLoader:
+        """The data loader of the scored images (built on first use)."""
         if self._loader is None:
             self._loader = self._build_loader()
-        teacher = copy.deepcopy(model.teacher)
-        set_teacher_mode(teacher, norm_train=norm_train, dropout=False)
-        num_classes = model.num_classes
+        return self._loader
+
+    @torch.no_grad()
+    def count(self, model: nn.Module,
+              net: nn.Module) -> Dict[str, torch.Tensor]:
+        """:func:`pseudo_label_scores` of ``net`` summed over the dataset.
+
+        Args:
+            model (nn.Module): the segmentor whose data preprocessor and
+                ``num_classes`` apply.
+            net (nn.Module): the network that pseudo-labels, in the mode it
+                should label in (left as it is).
+
+        Returns:
+            dict[str, Tensor]: the summed counts, on the CPU.
+        """
         totals = None
-        for data in self._loader:
+        for data in self.loader:
             data = model.data_preprocessor(data, False)
             inputs, samples = data['inputs'], data['data_samples']
-            pseudo, conf = self._label(teacher, inputs, samples)
+            pseudo, conf = self._label(net, inputs, samples)
             gt = torch.stack(
                 [s.gt_sem_seg.data[0] for s in samples]).to(pseudo.device)
-            counts = pseudo_label_scores(pseudo, conf, gt.long(), num_classes,
-                                         self.threshold, self.ignore_index)
+            counts = pseudo_label_scores(pseudo, conf, gt.long(),
+                                         model.num_classes, self.threshold,
+                                         self.ignore_index)
             totals = counts if totals is None else {
                 k: totals[k] + v for k, v in counts.items()
             }
-        return summarise_scores(totals['confusion'].cpu(),
+        return {k: v.cpu() for k, v in totals.items()}
+
+    def score(self, model: nn.Module, norm_train: bool) -> Dict[str, float]:
+        """Pseudo-label figures of ``model.teacher`` on the dataset."""
+        teacher = copy.deepcopy(model.teacher)
+        set_teacher_mode(teacher, norm_train=norm_train, dropout=False)
+        totals = self.count(model, teacher)
+        return summarise_scores(totals['confusion'],
                                 int(totals['confident']),
                                 int(totals['confident_correct']))
 
