@@ -722,6 +722,9 @@ def main(argv=None):
         others = [m for m in miou if m != base and
                   m not in FULL_LABEL_METHODS] or [base]
         top = max(others, key=miou.get)
+    if top == base:  # one method: nothing to compare it with
+        print(f'{METHODS[top][0]}: {miou[top]:.1f} mIoU')
+        return
     print(f'{METHODS[top][0]} - {METHODS[base][0]}: '
           f'{miou[top] - miou[base]:+.1f} mIoU')
 
