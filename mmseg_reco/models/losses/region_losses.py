@@ -615,8 +615,37 @@ def rcc_loss(student_cls_logits: Tensor,
     return (weight * ce).sum() / weight.sum().clamp(min=_EPS)
 
 
+def group_sum(values: Tensor, group: Tensor, num_groups: int) -> Tensor:
+    """Sums of the rows of ``values`` by group.
+
+    An indexed sum: ``N * P`` additions, where the product with a one-hot
+    membership matrix would make ``num_groups`` times as many.
+
+    Args:
+        values (Tensor): (B, N, P) rows.
+        group (Tensor): (B, N) long group of each row; a row whose group is
+            outside ``[0, num_groups)`` joins no group.
+        num_groups (int): number of groups.
+
+    Returns:
+        Tensor: (B, num_groups, P) sums (zero for an empty group).
+    """
+    batch, num, length = values.shape
+    group = torch.where((group >= 0) & (group < num_groups), group,
+                        num_groups)
+    # one row index per (image, group), the last group of each image
+    # collecting the rows of no group
+    row = group + (num_groups + 1) * torch.arange(
+        batch, device=group.device)[:, None]
+    out = values.new_zeros(batch * (num_groups + 1), length).index_add(
+        0, row.flatten(), values.reshape(batch * num, length))
+    return out.view(batch, num_groups + 1, length)[:, :num_groups]
+
+
 @float32
-def union_logits(mask_logits: Tensor, member: Tensor,
+def union_logits(mask_logits: Tensor,
+                 group: Tensor,
+                 num_groups: int,
                  eps: float = 1e-6) -> Tensor:
     """Logits of the union (probabilistic OR) of groups of soft masks.
 
@@ -626,16 +655,17 @@ def union_logits(mask_logits: Tensor, member: Tensor,
 
     Args:
         mask_logits (Tensor): (B, Q, P) mask logits.
-        member (Tensor): (B, Q, K) membership of query ``q`` in group ``k``
-            (0/1, no gradient).
+        group (Tensor): (B, Q) long group of each query (no gradient); a
+            query whose group is outside ``[0, num_groups)`` joins none.
+        num_groups (int): number of groups.
         eps (float): lower bound of ``S`` (an empty group has logit
             ``log(eps)``). Default: 1e-6.
 
     Returns:
-        Tensor: (B, K, P) union logits.
+        Tensor: (B, num_groups, P) union logits.
     """
-    total = torch.einsum('bqk,bqp->bkp', member.float(),
-                         F.softplus(mask_logits.float())).clamp(min=eps)
+    total = group_sum(F.softplus(mask_logits.float()), group,
+                      num_groups).clamp(min=eps)
     return total + torch.log(-torch.expm1(-total))
 
 
@@ -686,14 +716,13 @@ def smc_loss(student_cls_logits: Tensor,
         Tensor: scalar loss.
     """
     num_classes = student_cls_logits.shape[-1] - 1
-    member = one_hot(student_cls_logits.detach().argmax(-1),
-                     num_classes + 1)[..., :num_classes]
-    union = union_logits(student_mask_logits.flatten(2), member)
-    teacher_cls = (one_hot(teacher_labels, num_classes)
-                   & teacher_valid[..., None]).float()
-    semantic = torch.einsum('bgk,bgp->bkp', teacher_cls,
-                            teacher_masks.flatten(2).float()).clamp(max=1.0)
-    present = (teacher_cls.sum(1) > 0).float()
+    # 'no object' (index K) joins no union
+    union = union_logits(student_mask_logits.flatten(2),
+                         student_cls_logits.detach().argmax(-1), num_classes)
+    teacher_group = torch.where(teacher_valid, teacher_labels, num_classes)
+    semantic = group_sum(teacher_masks.flatten(2).float(), teacher_group,
+                         num_classes).clamp(max=1.0)
+    present = one_hot(teacher_group, num_classes).any(1).float()
     num = present.sum().clamp(min=1.0) if avg_factor is None else avg_factor
     weight = None if known is None else _known_weight(known, union)
     focal = sigmoid_focal_loss(union, semantic, num, present, focal_alpha,

@@ -5,8 +5,8 @@ import torch.nn.functional as F
 
 from mmseg_reco.models.losses.mask_losses import dice_loss, sigmoid_focal_loss
 from mmseg_reco.models.losses.region_losses import (
-    contrast_members, matched_contrast, pairwise_dice_similarity, rcc_loss,
-    rfc_loss, rmc_loss, smc_loss, teacher_regions, union_logits)
+    contrast_members, group_sum, matched_contrast, pairwise_dice_similarity,
+    rcc_loss, rfc_loss, rmc_loss, smc_loss, teacher_regions, union_logits)
 
 BIG = 20.0
 K = 4  # classes; K is 'no object'
@@ -413,15 +413,30 @@ def test_rfc_target_gradient_is_optional():
 
 def test_union_logits():
     logits = torch.randn(1, 3, 10)
-    single = torch.tensor([[[1., 0.], [0., 0.], [0., 1.]]])
-    union = union_logits(logits, single)
+    union = union_logits(logits, torch.tensor([[0, 2, 1]]), 2)
     assert torch.allclose(union[0, 0], logits[0, 0], atol=1e-4)
     assert torch.allclose(union[0, 1], logits[0, 2], atol=1e-4)
-    both = union_logits(logits, torch.ones(1, 3, 1))[0, 0].sigmoid()
+    both = union_logits(logits, torch.zeros(1, 3, dtype=torch.long), 1)
     expected = 1 - (1 - logits[0].sigmoid()).prod(0)
-    assert torch.allclose(both, expected, atol=1e-5)
-    empty = union_logits(logits, torch.zeros(1, 3, 1))
+    assert torch.allclose(both[0, 0].sigmoid(), expected, atol=1e-5)
+    empty = union_logits(logits, torch.full((1, 3), 5), 1)
     assert torch.isfinite(empty).all() and (empty.sigmoid() < 1e-5).all()
+
+
+def test_group_sum_equals_one_hot_product_with_its_gradient():
+    torch.manual_seed(0)
+    values = torch.randn(2, 7, 30, requires_grad=True)
+    group = torch.tensor([[0, 3, 1, 4, 3, -1, 2], [4, 4, 0, 9, 1, 2, 2]])
+    member = torch.stack([group == k for k in range(4)], -1).float()
+    expected = torch.einsum('bnk,bnp->bkp', member, values)
+    out = group_sum(values, group, 4)
+    assert torch.allclose(out, expected, atol=1e-6)
+    weight = torch.randn_like(out)
+    grad, = torch.autograd.grad((out * weight).sum(), values)
+    grad_ref, = torch.autograd.grad((expected * weight).sum(), values)
+    assert torch.allclose(grad, grad_ref, atol=1e-6)
+    # rows outside [0, 4) have no gradient
+    assert (grad[0, 5] == 0).all() and (grad[1, 0:2] == 0).all()
 
 
 def test_losses_are_float32_under_autocast():
