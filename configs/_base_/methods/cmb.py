@@ -1,5 +1,5 @@
-# Class-wise memory bank contrast (Alonso et al., ICCV 2021; paper
-# shared/papers/003, sections 3 and 4.2) on the shared mean teacher.
+# Class-wise memory bank contrast (Alonso et al., ICCV 2021, arXiv
+# 2104.13415, sections 3 and 4.2) on the shared mean teacher.
 # A leaf config wraps its plain segmentor and its decode head:
 #   model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
 #   model['segmentor']['decode_head'] = dict(

@@ -1,5 +1,5 @@
-# The mean teacher shared by every semi-supervised method (ReCo's defaults,
-# shared/papers/000 and the authors' code). A leaf config wraps its plain
+# The mean teacher shared by every semi-supervised method (the defaults of
+# ReCo, Liu et al., ICLR 2022, arXiv 2104.04465, and of its authors' code). A leaf config wraps its plain
 # segmentor:  model = dict(_delete_=True, segmentor=_base_.model,
 #                          **_base_.semi_model)
 # Unlabelled strong view, built on the device from the teacher's crop:

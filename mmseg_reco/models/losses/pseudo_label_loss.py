@@ -15,7 +15,7 @@ def pseudo_label_ce(logits: Tensor,
                     ignore_index: int = 255) -> Dict[str, Tensor]:
     """Cross-entropy on (mixed) pseudo-labels weighted per image by eta.
 
-    ReCo paper (shared/papers/000) Eq. 6: ``eta * L_unsupervised`` with eta
+    ReCo (Liu et al., ICLR 2022, arXiv 2104.04465) Eq. 6: ``eta * L_unsupervised`` with eta
     the share of confident pseudo-label pixels. As in the authors' code
     (``compute_unsupervised_loss``), eta is computed per image as the number
     of pixels with ``confidence >= threshold`` divided by the number of valid

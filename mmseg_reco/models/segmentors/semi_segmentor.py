@@ -17,7 +17,8 @@ from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 
 from ..utils.semi_batch import SemiBatch
 
-#: ``semi_train_cfg`` keys and their defaults (ReCo, shared/papers/000).
+#: ``semi_train_cfg`` keys and their defaults (ReCo, Liu et al., ICLR 2022,
+#: arXiv 2104.04465).
 SEMI_TRAIN_DEFAULTS = dict(
     # weight of the confidence-weighted pseudo-label CE (Eq. 6); 0 disables
     unsup_weight=1.0,
