@@ -1,6 +1,6 @@
 """Speed and memory of the class-wise memory bank step against loops.
 
-Times the whole memory-bank step as training runs it (``CMBLoss``), at the
+Times the whole memory-bank step as training runs it (``CMBTerm``), at the
 paper's Cityscapes settings (Alonso et al., ICCV 2021, section 4.2: C = 19
 classes, psi = 256 entries per class, D = 256; a batch of 7 crops of
 512 x 512 at output stride 8, i.e. 64 x 64 features):
@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 
 from mmseg_reco.models.decode_heads.cmb_head import ClassWiseAttention
-from mmseg_reco.models.losses.cmb_loss import cmb_contrastive_loss
+from mmseg_reco.models.losses.cmb_losses import cmb_contrastive_loss
 from mmseg_reco.models.utils.memory_bank import (ClassMemoryBank,
                                                  topk_per_image_class)
 from mmseg_reco.testing.cmb_reference import (

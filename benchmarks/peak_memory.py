@@ -110,7 +110,7 @@ def child(config: str, labelled: int, amp: bool) -> dict:
     segmentor.pretrained = None
     segmentor.backbone.init_cfg = None
     for loss in model_cfg.get('method_losses', None) or []:
-        if loss.get('type') == 'CMBLoss' and not loss.get('topk'):
+        if loss.get('type') == 'CMBTerm' and not loss.get('topk'):
             # |X_l| of the 1/8 split (MemoryBankHook sets it in a Runner)
             loss['num_labelled_images'] = 1323
     model = MODELS.build(model_cfg)

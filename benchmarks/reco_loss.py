@@ -29,7 +29,7 @@ Before timing, both are run on the same sampled queries and negative keys
 disagreement stops the benchmark.
 
 Besides the loss alone, the whole ReCo term is timed as training runs it
-(``ReCoSemiLoss`` -> ``RepresentationHead.loss_rep_by_feat``: labels and
+(``ReCoTerm`` -> ``RepresentationHead.loss_rep_by_feat``: labels and
 confidence mask at the 321 x 321 crop downsampled to the representation,
 logits resized and turned into probabilities, then the loss, forward +
 backward) against the same steps in the authors' form (one-hot labels
@@ -304,7 +304,7 @@ def main():
         print(f'process CPU time ratio: {ref_cpu / vec_cpu:.1f}; '
               f'load average now {os.getloadavg()[0]:.1f}')
 
-    # the whole term as ReCoSemiLoss runs it
+    # the whole term as ReCoTerm runs it
     from mmseg.registry import MODELS
     from mmseg_reco.testing.tiny_models import tiny_aspp_head
     head = MODELS.build(

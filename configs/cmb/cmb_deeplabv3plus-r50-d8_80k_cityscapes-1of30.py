@@ -25,7 +25,7 @@ split = '1of30'
 data_root = 'data/cityscapes'
 # alpha_c = sqrt(f_m / f_c) of the labelled split (section 4.2) for L_sup
 # and L_pseudo: save class_balance_weights(pixel counts per class)
-# (mmseg_reco/models/losses/cmb_loss.py) with np.save and set the path here.
+# (mmseg_reco/models/losses/cmb_losses.py) with np.save and set the path here.
 class_weight = None
 
 segmentor = dict(

@@ -5,7 +5,7 @@
 # Cityscapes val.
 # The labelled images of both domains are drawn evenly (the 100 Cityscapes
 # images repeated 250 times ~ the 24966 GTA5 images) and take part in L_sup
-# and L_contr; the memory bank keeps Cityscapes features only (CMBLoss
+# and L_contr; the memory bank keeps Cityscapes features only (CMBTerm
 # source_domain: samples whose img_path contains a 'gta5' folder). Data as
 # ./cmb_deeplabv3plus-r50-d8_80k_cityscapes-1of30.py (full resolution) and
 # python tools/convert_gta5.py; GTA5 images are cropped at full resolution.

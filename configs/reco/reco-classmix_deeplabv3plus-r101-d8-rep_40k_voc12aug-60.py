@@ -17,7 +17,7 @@ train_dataloader = dict(
             ann_file=f'splits/unlabelled-{split}.txt'),
     ]))
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
-# the ReCo loss over labelled + unlabelled pixels lives in ReCoSemiLoss
+# the ReCo loss over labelled + unlabelled pixels lives in ReCoTerm
 model['segmentor']['decode_head']['loss_rep'] = None
 model['segmentor']['decode_head']['decode_head']['num_classes'] = 21
 model['strong_aug']['scale_range'] = _base_.strong_scale_range

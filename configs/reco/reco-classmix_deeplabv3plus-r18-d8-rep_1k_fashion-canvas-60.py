@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/methods/reco_classmix.py',
 ]
-# the ReCo loss over labelled + unlabelled pixels lives in ReCoSemiLoss
+# the ReCo loss over labelled + unlabelled pixels lives in ReCoTerm
 model = dict(
     _delete_=True,
     segmentor=_base_.model,

@@ -10,6 +10,6 @@ _base_ = [
     '../_base_/methods/reco_classmix_partial.py',
 ]
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
-# the ReCo loss over labelled + unlabelled pixels lives in ReCoSemiLoss
+# the ReCo loss over labelled + unlabelled pixels lives in ReCoTerm
 model['segmentor']['decode_head']['loss_rep'] = None
 model['strong_aug']['scale_range'] = _base_.strong_scale_range

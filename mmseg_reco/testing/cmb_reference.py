@@ -8,7 +8,7 @@ distance matrix of every class. They are slow on purpose and serve as the
 ground truth that the vectorised code is checked and timed against:
 
 - :func:`cmb_contrastive_loss_reference` for
-  :func:`mmseg_reco.models.losses.cmb_loss.cmb_contrastive_loss` (Eq. 8-11);
+  :func:`mmseg_reco.models.losses.cmb_losses.cmb_contrastive_loss` (Eq. 8-11);
 - :func:`topk_per_image_class_reference` for
   :func:`mmseg_reco.models.utils.memory_bank.topk_per_image_class` (the
   ranking of section 3.4);

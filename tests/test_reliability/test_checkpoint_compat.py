@@ -32,7 +32,7 @@ def test_checkpoints_load_with_weights_only(checkpoints):
     assert sig == dict(
         type='SemiSegmentor',
         decode_head='CMBHead',
-        method_losses=['CMBLoss'],
+        method_losses=['CMBTerm'],
         num_classes=11)
     # the memory bank and its pointers are in the state dict
     state = torch.load(checkpoints['cmb'])['state_dict']
@@ -49,7 +49,7 @@ def test_resume_from_another_method_is_refused(checkpoints, tmp_path):
     message = str(info.value)
     assert 'cannot resume from this checkpoint' in message
     assert 'saved by EncoderDecoder (RepresentationHead' in message
-    assert 'SemiSegmentor (CMBHead, CMBLoss, 11 classes)' in message
+    assert 'SemiSegmentor (CMBHead, CMBTerm, 11 classes)' in message
     assert 'student.decode_head' in message  # missing keys named
 
 
@@ -110,4 +110,4 @@ def test_evaluating_with_a_checkpoint_of_another_method_is_refused(
     assert 'cannot load this checkpoint' in message
     assert 'have another shape (student.decode_head.' in message
     # the saved model is named as context
-    assert 'saved by SemiSegmentor (CMBHead, CMBLoss' in message
+    assert 'saved by SemiSegmentor (CMBHead, CMBTerm' in message

@@ -10,7 +10,7 @@
 # Eq. 1: L = L_sup + L_pseudo + 0.01 L_ent + 0.1 L_contr, with L_pseudo and
 # L_contr off for the first 2k iterations. L_sup is the decode head's CE
 # (per-class weights alpha: ``loss_decode.class_weight``, Cityscapes/GTA5
-# only); the other three terms and the memory bank live in CMBLoss.
+# only); the other three terms and the memory bank live in CMBTerm.
 _base_ = ['./mean_teacher.py']
 # projection g, prediction q (Linear-BN-ReLU-Linear, 256) and 2 x C attention
 # modules (Linear-BN-LeakyReLU-Linear-Sigmoid, 256 -> 1) on the feature the
@@ -25,7 +25,7 @@ cmb_head = dict(
 # class (|X_l| taken from the labelled dataset by MemoryBankHook), s = 6;
 # pseudo and contrastive weights 0 for the first 2k iterations
 cmb_loss = dict(
-    type='CMBLoss',
+    type='CMBTerm',
     feat_dim=256,
     bank_size=256,
     conf_threshold=0.95,
@@ -69,7 +69,7 @@ sup_aug = dict(
 semi_model = dict(
     strong_aug=strong_aug,
     sup_aug=sup_aug,
-    # the pseudo-label CE (confidence^6 weights, Eq. 3/6) is in CMBLoss
+    # the pseudo-label CE (confidence^6 weights, Eq. 3/6) is in CMBTerm
     pseudo_loss=None,
     method_losses=[],
     semi_train_cfg=dict(unsup_weight=1.0, rampup_iters=0),

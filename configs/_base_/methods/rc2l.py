@@ -7,12 +7,12 @@
 #   model['strong_aug']['scale_range'] = _base_.strong_scale_range
 #   optim_wrapper = dict(_delete_=True, **_base_.rc2l_optim_wrapper)
 # Every value the paper does not give is marked "choice" below; the reasons
-# are in RC2LLoss's and teacher_regions' docstrings.
+# are in RC2LTerm's and teacher_regions' docstrings.
 _base_ = ['./mean_teacher.py']
 # choice (the paper names the weak and strong views of the mean teacher but
 # not the strong augmentation): the mean teacher's strong view, i.e. the
 # dataset's random rescale + crop (leaf configs), ClassMix, horizontal flip
-# with probability 0.5, colour jitter and blur. RC2LLoss moves the teacher's
+# with probability 0.5, colour jitter and blur. RC2LTerm moves the teacher's
 # regions with the same geometry (SemiSegmentor's strong-view targets:
 # teacher segments as label codes, decoded into the own image's and the
 # mixing partner's regions), so ClassMix mixes teacher segments. At most
@@ -35,7 +35,7 @@ semi_model = dict(
     semi_train_cfg=dict(rampup_iters=10000),
     method_losses=[
         dict(
-            type='RC2LLoss',
+            type='RC2LTerm',
             alpha=1.0,  # Table 4: 1.0 (VOC Aug), 2.0 (VOC Train 1/2)
             # section 4.1's values; choice: in the order the losses are
             # introduced (RMC, RFC, RCC, SMC)

@@ -15,7 +15,7 @@ class MemoryBankHook(Hook):
     """Fill the memory bank of every bank-holding loss term after each step.
 
     The terms are the sub-modules of the model with a ``push_candidates``
-    method and a ``bank`` (e.g. :class:`CMBLoss` in ``method_losses``):
+    method and a ``bank`` (e.g. :class:`CMBTerm` in ``method_losses``):
 
     - ``before_train_iter`` sets ``term.collect``: whether the step computes
       bank candidates (the teacher pass on the labelled images is skipped
@@ -28,7 +28,7 @@ class MemoryBankHook(Hook):
     every training iteration"): the bank is filled at iterations
     ``start_iter, start_iter + interval, ...`` (``runner.iter`` counted from
     0). The paper fills from the start (``start_iter=0``, default) and sets
-    the contrastive weight to 0 for the first 2k iterations (``CMBLoss``'s
+    the contrastive weight to 0 for the first 2k iterations (``CMBTerm``'s
     ``warmup_iters``). The authors' code starts filling 1,000 iterations
     before the contrastive loss starts: ``start_iter=warmup_iters - 1000``
     (1000 with the paper's 2k warm-up).
@@ -90,7 +90,7 @@ class MemoryBankHook(Hook):
         if hasattr(labelled, 'datasets') or hasattr(labelled, '_ori_len'):
             raise ValueError(
                 'the labelled dataset is itself a Concat/RepeatDataset; set '
-                'MemoryBankHook(num_labelled_images=|X_l|) or CMBLoss('
+                'MemoryBankHook(num_labelled_images=|X_l|) or CMBTerm('
                 'num_labelled_images=...) to the target labelled split size')
         return len(labelled)
 
@@ -99,7 +99,7 @@ class MemoryBankHook(Hook):
         terms = self._terms = self.bank_terms(runner.model)
         if not terms:
             raise ValueError('MemoryBankHook found no module with a memory '
-                             'bank (e.g. CMBLoss in method_losses)')
+                             'bank (e.g. CMBTerm in method_losses)')
         for term in terms:
             if (getattr(term, 'num_labelled_images', 0) is None
                     and getattr(term, 'topk', None) is None):

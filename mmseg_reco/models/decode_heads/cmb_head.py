@@ -191,7 +191,7 @@ class CMBHead(RepresentationHead):
         eval:      forward(x) / predict(x) -> the inner head's logits only
 
     The attention modules are not called by :meth:`forward`: they take class
-    labels, and the method loss (:class:`CMBLoss`) calls them. The
+    labels, and the method loss (:class:`CMBTerm`) calls them. The
     supervised loss (:meth:`loss_by_feat`) is the inner head's loss on the
     logits.
 

@@ -403,10 +403,44 @@ def matched_contrast(similarity: Tensor,
 
 
 def _known_weight(known: Optional[Tensor], like: Tensor) -> Tensor:
-    """(B, 1, P) float weight of the known pixels (all 1 if None)."""
+    """(B, 1, P) float weight of the known pixels (all 1 if None); a
+    class-wise (B, K, h, w) ``known`` gives (B, K, P)."""
     if known is None:
         return like.new_ones(like.shape[0], 1, like.shape[-1])
+    if known.dim() == 4:
+        return known.flatten(2).to(like.dtype)
     return known.flatten(1)[:, None].to(like.dtype)
+
+
+def segment_negatives(regions: 'TeacherRegions',
+                      num_classes: int) -> Tensor:
+    """Class-wise known pixels of SMC: a region's pixels, and every pixel
+    that a teacher segment of another class owns.
+
+    A region's pixels are known for every class (positive for its own,
+    negative for the others). A pixel outside every region but owned by a
+    segment of class ``c'`` (a query whose most probable class is ``c'``,
+    confident or not) is a known negative of every class ``c != c'``: the
+    teacher does not say what it is, but it says what it is not. Without
+    these negatives a class with the only confident regions (early on,
+    background) has no pixel against it, and its union grows over the
+    objects.
+
+    Args:
+        regions (TeacherRegions): labels (B, G), segments (B, G, h, w),
+            known (B, h, w).
+        num_classes (int): K.
+
+    Returns:
+        Tensor: (B, K, h, w) bool.
+    """
+    segments = regions.segments > 0
+    owned = segments.any(1)
+    slot = segments.float().argmax(1)
+    owner_label = regions.labels.gather(1, slot.flatten(1)).view_as(slot)
+    classes = torch.arange(num_classes, device=slot.device)
+    other = owned[:, None] & (owner_label[:, None] != classes[:, None, None])
+    return regions.known[:, None] | other
 
 
 @float32
@@ -702,7 +736,8 @@ def smc_loss(student_cls_logits: Tensor,
         teacher_labels (Tensor): (B, G) long teacher classes in [0, K).
         teacher_masks (Tensor): (B, G, h, w) binary teacher masks.
         teacher_valid (Tensor): (B, G) bool teacher regions to use.
-        known (Tensor, optional): (B, h, w) bool, pixels not ignored.
+        known (Tensor, optional): (B, h, w) bool, pixels not ignored, or
+            (B, K, h, w), per class (:func:`segment_negatives`).
             Default: None (all).
         focal_weight (float): weight of the focal term. Default: 20.0
             (MaskFormer's mask weight).

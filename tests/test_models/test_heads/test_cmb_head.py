@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 
 import mmseg_reco  # noqa: F401
 import mmseg_reco.models.decode_heads.cmb_head  # noqa: F401
-import mmseg_reco.models.losses.cmb_loss  # noqa: F401
+import mmseg_reco.models.semi_methods.cmb_term  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.decode_heads.cmb_head import ClassWiseAttention
@@ -205,7 +205,7 @@ def test_every_parameter_is_in_exactly_one_optimiser_group():
                 num_classes=NUM_CLASSES),
             pseudo_loss=None,
             method_losses=[
-                dict(type='CMBLoss', num_classes=NUM_CLASSES, feat_dim=8,
+                dict(type='CMBTerm', num_classes=NUM_CLASSES, feat_dim=8,
                      bank_size=4, topk=1)
             ]))
     wrapper = build_optim_wrapper(

@@ -5,8 +5,9 @@ import torch.nn.functional as F
 
 from mmseg_reco.models.losses.mask_losses import dice_loss, sigmoid_focal_loss
 from mmseg_reco.models.losses.region_losses import (
-    contrast_members, group_sum, matched_contrast, pairwise_dice_similarity,
-    rcc_loss, rfc_loss, rmc_loss, smc_loss, teacher_regions, union_logits)
+    TeacherRegions, contrast_members, group_sum, matched_contrast,
+    pairwise_dice_similarity, rcc_loss, rfc_loss, rmc_loss, segment_negatives,
+    smc_loss, teacher_regions, union_logits)
 
 BIG = 20.0
 K = 4  # classes; K is 'no object'
@@ -453,3 +454,39 @@ def test_losses_are_float32_under_autocast():
         regions = teacher_regions(cls, mask_logits)
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in values)
     assert regions.masks.dtype == torch.float32
+
+
+def test_segment_negatives_make_other_class_segments_count_against_a_union():
+    """Only background (class 0) is confident; an unconfident object
+    segment (class 2) owns the right half. SMC on regions alone does not
+    see a background union that covers the object; with the segments'
+    negatives it does."""
+    h, w = 4, 8
+    segments = torch.zeros(1, 2, h, w)
+    segments[0, 0, :, :4] = 1  # background segment, a region
+    segments[0, 1, :, 4:] = 1  # object segment, not confident
+    regions = TeacherRegions(
+        labels=torch.tensor([[0, 2]]),
+        masks=segments * torch.tensor([1.0, 0.0])[:, None, None],
+        valid=torch.tensor([[True, False]]),
+        segments=segments,
+        segment_valid=torch.tensor([[True, True]]),
+        known=segments[:, 0] > 0)
+    known = segment_negatives(regions, 3)
+    assert known.shape == (1, 3, h, w)
+    assert known[0, 0].sum() == h * w  # object half: negative of background
+    assert known[0, 1].sum() == h * w  # every owned pixel is not class 1
+    assert known[0, 2, :, :4].all() and not known[0, 2, :, 4:].any()
+    cls = torch.full((1, 2, 4), -BIG)
+    cls[0, 0, 0] = BIG  # student query 0: background
+    cls[0, 1, 2] = BIG  # student query 1: class 2
+    covering = torch.full((1, 2, h, w), -BIG)
+    covering[0, 0] = BIG  # background mask over the whole image
+    exact = covering.clone()
+    exact[0, 0, :, 4:] = -BIG
+    args = (regions.labels, regions.masks, regions.valid)
+    loose = smc_loss(cls, covering, *args, regions.known)
+    assert torch.allclose(loose, smc_loss(cls, exact, *args, regions.known),
+                          atol=1e-4)
+    assert smc_loss(cls, exact, *args, known) < 0.05
+    assert smc_loss(cls, covering, *args, known) > 1

@@ -29,7 +29,7 @@ NUM_CLASSES = 4
 SIZE = 32
 SEGMENTOR = tiny_segmentor(NUM_CLASSES, SIZE)
 RECO = dict(
-    type='ReCoSemiLoss',
+    type='ReCoTerm',
     partial_threshold=0.97,
     loss=dict(type='ReCoLoss', num_queries=8, num_negatives=16))
 

@@ -21,7 +21,7 @@ def build(**kwargs):
         strong_aug=dict(type='StrongAugment', mix='classmix'),
         method_losses=[
             dict(
-                type='ReCoSemiLoss',
+                type='ReCoTerm',
                 loss=dict(type='ReCoLoss', num_queries=8, num_negatives=16))
         ])
     cfg.update(kwargs)

@@ -105,7 +105,7 @@ def _losses(student_forward, segmentor, seed=0):
         segmentor=segmentor,
         semi_train_cfg=dict(student_forward=student_forward),
         method_losses=[
-            dict(type='ReCoSemiLoss',
+            dict(type='ReCoTerm',
                  loss=dict(type='ReCoLoss', num_queries=8, num_negatives=16))
         ])
     model.train()

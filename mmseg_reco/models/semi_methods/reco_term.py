@@ -13,7 +13,7 @@ from ..utils.semi_batch import SemiBatch
 
 
 @MODELS.register_module()
-class ReCoSemiLoss(nn.Module):
+class ReCoTerm(nn.Module):
     """The ``L_reco`` term of ReCo's semi-supervised total (Eq. 6).
 
     One ReCo loss over labelled pixels (ground truth) and the strong views of
@@ -71,12 +71,12 @@ class ReCoSemiLoss(nn.Module):
         """
         head = model.student.decode_head
         if not hasattr(head, 'loss_rep_by_feat'):
-            raise TypeError('ReCoSemiLoss needs a RepresentationHead, got '
+            raise TypeError('ReCoTerm needs a RepresentationHead, got '
                             f'{type(head).__name__}')
         if head.loss_rep is not None:
             raise ValueError(
                 'the RepresentationHead of a semi-supervised ReCo model must '
-                'have loss_rep=None (ReCoSemiLoss computes the loss over '
+                'have loss_rep=None (ReCoTerm computes the loss over '
                 'labelled and unlabelled pixels together)')
         logits, rep = outputs
         labels = batch.labels

@@ -10,10 +10,10 @@ import mmseg_reco  # noqa: F401
 import mmseg_reco.models.decode_heads.cmb_head  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmseg_reco.models.losses.cmb_loss import (class_balance_weights,
-                                               cmb_contrastive_loss,
-                                               prediction_entropy,
-                                               weighted_pseudo_ce)
+from mmseg_reco.models.losses.cmb_losses import (class_balance_weights,
+                                                 cmb_contrastive_loss,
+                                                 prediction_entropy,
+                                                 weighted_pseudo_ce)
 from mmseg_reco.models.utils.semi_batch import SemiBatch
 from mmseg_reco.testing.cmb_reference import \
     cmb_contrastive_loss_reference as reference_contrastive_loss
@@ -68,7 +68,7 @@ def test_gradients_match_per_class_reference(seed):
 
 
 def test_class_weighted_unit_sum_gradcheck():
-    from mmseg_reco.models.losses.cmb_loss import _ClassWeightedUnitSum
+    from mmseg_reco.models.losses.cmb_losses import _ClassWeightedUnitSum
     g = torch.Generator().manual_seed(0)
     pred = torch.randn(30, 5, generator=g, dtype=torch.float64)
     coef = torch.rand(30, generator=g, dtype=torch.float64)
@@ -180,7 +180,7 @@ def test_class_balance_weights():
 
 
 # ----------------------------------------------------------------------
-# CMBLoss inside the semi-supervised segmentor
+# CMBTerm inside the semi-supervised segmentor
 NUM_CLASSES = 4
 SEGMENTOR = dict(
     type='EncoderDecoder',
@@ -198,7 +198,7 @@ SEGMENTOR = dict(
 
 def _model(**loss_kwargs):
     torch.manual_seed(0)
-    loss = dict(type='CMBLoss', num_classes=NUM_CLASSES, feat_dim=8,
+    loss = dict(type='CMBTerm', num_classes=NUM_CLASSES, feat_dim=8,
                 bank_size=6, topk=2, warmup_iters=0)
     loss.update(loss_kwargs)
     model = MODELS.build(

@@ -10,22 +10,25 @@ from torch import Tensor
 from mmseg.registry import MODELS, TASK_UTILS
 from mmseg.utils import ConfigType
 
+from ..losses.mask_losses import reduce_num_masks
+from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
+                                    contrast_members, decode_segments,
+                                    encode_segments, num_source_tags, one_hot,
+                                    rcc_loss, rfc_loss, rmc_loss,
+                                    segment_negatives, smc_loss, source_tags,
+                                    teacher_regions)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
 from ..utils.mixing import LABEL_VALUE_RANGE, partner
 from ..utils.semi_batch import SemiBatch
-from .mask_losses import reduce_num_masks
-from .region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
-                            contrast_members, decode_segments,
-                            encode_segments, num_source_tags, one_hot,
-                            rcc_loss, rfc_loss, rmc_loss, smc_loss,
-                            source_tags, teacher_regions)
 
-#: ``RC2LLoss(avg_factor_floor=...)`` choices
+#: ``RC2LTerm(avg_factor_floor=...)`` choices
 AVG_FACTOR_FLOORS = ('labelled', 'image', 'none')
+#: the pixels SMC knows (see RC2LTerm's ``smc_negatives``)
+SMC_NEGATIVES = ('segments', 'regions')
 
 
 @MODELS.register_module()
-class RC2LLoss(nn.Module):
+class RC2LTerm(nn.Module):
     """The unsupervised part of RC2L.
 
     `RC2L: Region-Level Contrastive and Consistency Learning for
@@ -152,6 +155,12 @@ class RC2LLoss(nn.Module):
             features. Default: True.
         rcc_eos_coef (float, optional): 'no object' weight of RCC; None:
             Eq. 9 as printed. Default: 0.1 (MaskFormer).
+        smc_negatives (str): the pixels SMC knows: ``'segments'``, a
+            region's pixels and, for each class, the pixels a teacher
+            segment of another class owns (:func:`segment_negatives`);
+            ``'regions'``, a region's pixels only (a class whose regions are
+            the only confident ones then has no negative pixel). Default:
+            'segments'.
         smc_focal_weight (float): focal weight of SMC's L_mask.
             Default: 20.0.
         smc_dice_weight (float): dice weight of SMC's L_mask. Default: 1.0.
@@ -188,6 +197,7 @@ class RC2LLoss(nn.Module):
                  rfc_form: str = 'bounded',
                  detach_target: bool = True,
                  rcc_eos_coef: float = 0.1,
+                 smc_negatives: str = 'segments',
                  smc_focal_weight: float = 20.0,
                  smc_dice_weight: float = 1.0,
                  focal_alpha: float = 0.25,
@@ -221,6 +231,10 @@ class RC2LLoss(nn.Module):
         self.rfc_form = rfc_form
         self.detach_target = detach_target
         self.rcc_eos_coef = rcc_eos_coef
+        if smc_negatives not in SMC_NEGATIVES:
+            raise ValueError(f'smc_negatives must be one of {SMC_NEGATIVES}, '
+                             f'got {smc_negatives!r}')
+        self.smc_negatives = smc_negatives
         self.smc_focal_weight = smc_focal_weight
         self.smc_dice_weight = smc_dice_weight
         self.focal_alpha = focal_alpha
@@ -283,14 +297,14 @@ class RC2LLoss(nn.Module):
             pixels (Nu, H, W) float in {0, 1}.
         """
         if not isinstance(teacher_outputs, dict):
-            raise TypeError('RC2LLoss needs the dict outputs of a RegionHead '
+            raise TypeError('RC2LTerm needs the dict outputs of a RegionHead '
                             'for the teacher')
         num_images, num_queries = teacher_outputs['pred_logits'].shape[:2]
         needed = num_queries * num_source_tags(num_images)
         limit = self.code_limit(model)
         if needed > limit:
             raise ValueError(
-                f'RC2LLoss carries the teacher segments of {num_images} '
+                f'RC2LTerm carries the teacher segments of {num_images} '
                 f'unlabelled images with {num_queries} queries as label '
                 f'codes below {needed}, but the strong view only carries '
                 f'codes below {limit} (its ignore_index, and ClassMix\'s '
@@ -336,7 +350,8 @@ class RC2LLoss(nn.Module):
                 f'tau_m={self.tau_m}, tau_f={self.tau_f}, '
                 f'object_threshold={self.object_threshold}, '
                 f'semantic_threshold={self.semantic_threshold}, '
-                f'rmc_form={self.rmc_form!r}, rfc_form={self.rfc_form!r}')
+                f'rmc_form={self.rmc_form!r}, rfc_form={self.rfc_form!r}, '
+                f'smc_negatives={self.smc_negatives!r}')
 
     @staticmethod
     def check_alignment(model: nn.Module, carried: bool = False) -> None:
@@ -360,10 +375,10 @@ class RC2LLoss(nn.Module):
             problems.append(f'flip_prob={aug.flip_prob}')
         if problems:
             raise ValueError(
-                'RC2LLoss compares student masks (strong view) with teacher '
+                'RC2LTerm compares student masks (strong view) with teacher '
                 'masks (weak view) pixel by pixel; without the teacher '
                 'regions carried through the strong view (SemiSegmentor '
-                'calls RC2LLoss.strong_view_targets) the strong augmentation '
+                'calls RC2LTerm.strong_view_targets) the strong augmentation '
                 'must be photometric only (mix=None, flip_prob=0, '
                 f'scale_range=(1, 1)), got {", ".join(problems)}')
 
@@ -415,7 +430,7 @@ class RC2LLoss(nn.Module):
         self.check_alignment(model, carried)
         teacher = batch.teacher_outputs
         if not isinstance(outputs, dict) or not isinstance(teacher, dict):
-            raise TypeError('RC2LLoss needs the dict outputs of a RegionHead '
+            raise TypeError('RC2LTerm needs the dict outputs of a RegionHead '
                             'for the student and the teacher')
         start = batch.num_labelled
         cls_s = outputs['pred_logits'][start:]
@@ -451,6 +466,8 @@ class RC2LLoss(nn.Module):
         norm_contrast = torch.maximum(num_contrast, floor)
         norm_rcc = torch.maximum(num_matched, floor)
 
+        smc_known = (segment_negatives(regions, num_classes)
+                     if self.smc_negatives == 'segments' else regions.known)
         terms = (
             rmc_loss(masks_s, regions.masks, matched, regions.known,
                      self.tau_m, self.dice_eps, self.rmc_form, norm_contrast),
@@ -460,7 +477,7 @@ class RC2LLoss(nn.Module):
             rcc_loss(cls_s, regions.labels, matched, ignored,
                      self.rcc_eos_coef, norm_rcc),
             smc_loss(cls_s, masks_s, regions.labels, regions.masks,
-                     regions.valid, regions.known, self.smc_focal_weight,
+                     regions.valid, smc_known, self.smc_focal_weight,
                      self.smc_dice_weight, self.focal_alpha, self.focal_gamma,
                      norm_smc),
         )

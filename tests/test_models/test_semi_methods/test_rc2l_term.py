@@ -14,9 +14,9 @@ import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.decode_heads.region_head import RegionHead  # noqa: F401
-from mmseg_reco.models.losses import rc2l_loss
+from mmseg_reco.models.semi_methods import rc2l_term
 from mmseg_reco.models.losses.mask_losses import reduce_num_masks
-from mmseg_reco.models.losses.rc2l_loss import RC2LLoss
+from mmseg_reco.models.semi_methods.rc2l_term import RC2LTerm
 from mmseg_reco.models.losses.region_losses import TeacherRegions
 from mmseg_reco.models.utils.semi_batch import SemiBatch
 from mmseg_reco.testing.tiny_models import tiny_preprocessor, tiny_resnet
@@ -52,7 +52,7 @@ def build(**kwargs):
         segmentor=copy.deepcopy(SEGMENTOR),
         strong_aug=PHOTOMETRIC,
         pseudo_loss=None,
-        method_losses=[dict(type='RC2LLoss')])
+        method_losses=[dict(type='RC2LTerm')])
     cfg.update(kwargs)
     return MODELS.build(ConfigDict(cfg))
 
@@ -133,12 +133,12 @@ def test_semi_segmentor_step_has_region_losses_and_trains_student_only():
 def test_identical_regions_give_lower_losses_than_mismatched_ones():
     torch.manual_seed(0)
     model = build()
-    term = RC2LLoss()
+    term = RC2LTerm()
     teacher = regions()
     good = term(model, student_outputs(regions()), semi_batch(teacher))
     bad = term(model, student_outputs(regions(roll=3)), semi_batch(teacher))
     assert good['num_regions'] == 3
-    for key in RC2LLoss.LOSS_NAMES:
+    for key in RC2LTerm.LOSS_NAMES:
         assert torch.isfinite(good[key]) and torch.isfinite(bad[key])
         assert good[key] < bad[key], key
     assert good['loss_rcc'] < 1e-6
@@ -148,7 +148,7 @@ def test_identical_regions_give_lower_losses_than_mismatched_ones():
 def test_gradients_reach_student_queries_masks_and_features():
     model = build()
     outputs = student_outputs(regions(roll=1))
-    losses = RC2LLoss()(model, outputs, semi_batch(regions()))
+    losses = RC2LTerm()(model, outputs, semi_batch(regions()))
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     for key in ('pred_logits', 'pred_masks', 'mask_features'):
         grad = outputs[key].grad
@@ -160,20 +160,20 @@ def test_gradients_reach_student_queries_masks_and_features():
 def test_weights_and_no_confident_teacher_region():
     model = build()
     outputs, teacher = student_outputs(regions(roll=1)), regions()
-    base = RC2LLoss()(model, outputs, semi_batch(teacher))
-    scaled = RC2LLoss(
+    base = RC2LTerm()(model, outputs, semi_batch(teacher))
+    scaled = RC2LTerm(
         alpha=2.0, betas=(1, 1, 1, 1))(model, outputs, semi_batch(teacher))
-    for key, beta in zip(RC2LLoss.LOSS_NAMES, (1, 20, 4, 4)):
+    for key, beta in zip(RC2LTerm.LOSS_NAMES, (1, 20, 4, 4)):
         assert torch.allclose(scaled[key] * beta, base[key] * 2)
     unsure = dict(teacher, pred_logits=torch.zeros_like(
         teacher['pred_logits']))
-    none = RC2LLoss()(model, outputs, semi_batch(unsure))
+    none = RC2LTerm()(model, outputs, semi_batch(unsure))
     assert none['num_regions'] == 0
-    assert all(none[k] == 0 for k in RC2LLoss.LOSS_NAMES)
+    assert all(none[k] == 0 for k in RC2LTerm.LOSS_NAMES)
 
 
 def test_rejects_views_that_move_pixels_and_misaligned_masks():
-    term = RC2LLoss()
+    term = RC2LTerm()
     outputs, teacher = student_outputs(regions()), regions()
     for aug in (dict(type='StrongAugment', mix='cutmix', flip_prob=0.0),
                 dict(PHOTOMETRIC, flip_prob=0.5),
@@ -190,7 +190,7 @@ def test_rejects_views_that_move_pixels_and_misaligned_masks():
 def test_statistics_are_logged_not_summed():
     model = build()
     teacher = regions()
-    losses = RC2LLoss(log_grad_norms=True)(
+    losses = RC2LTerm(log_grad_norms=True)(
         model, student_outputs(regions(roll=1)), semi_batch(teacher))
     stats = [k for k in losses if 'loss' not in k]
     for key in ('rmc', 'rfc', 'rcc', 'smc', 'rc2l_weight', 'num_regions',
@@ -204,9 +204,9 @@ def test_statistics_are_logged_not_summed():
     assert all(not losses[k].requires_grad for k in stats)
     assert losses['grad_norm_rcc'] > 0
     # the raw terms times alpha, beta and the ramp-up are the losses
-    for key, beta in zip(RC2LLoss.LOSS_NAMES, (1, 20, 4, 4)):
+    for key, beta in zip(RC2LTerm.LOSS_NAMES, (1, 20, 4, 4)):
         assert torch.allclose(losses[key], beta * losses[key[5:]])
-    quiet = RC2LLoss(log_class_regions=False)(
+    quiet = RC2LTerm(log_class_regions=False)(
         model, student_outputs(regions(roll=1)), semi_batch(teacher))
     assert not any(k.startswith('regions_cls') for k in quiet)
 
@@ -216,14 +216,14 @@ def test_weight_ramps_up_with_the_segmentor():
     outputs, teacher = student_outputs(regions(roll=1)), regions()
     message_hub = MessageHub.get_current_instance()
     message_hub.update_info('iter', 50)
-    half = RC2LLoss()(model, outputs, semi_batch(teacher))
+    half = RC2LTerm()(model, outputs, semi_batch(teacher))
     message_hub.update_info('iter', 100)
-    full = RC2LLoss()(model, outputs, semi_batch(teacher))
+    full = RC2LTerm()(model, outputs, semi_batch(teacher))
     message_hub.update_info('iter', 0)
     ramp = math.exp(-5 * 0.5**2)
     assert math.isclose(half['rc2l_weight'].item(), ramp, rel_tol=1e-6)
     assert full['rc2l_weight'] == 1
-    for key in RC2LLoss.LOSS_NAMES:
+    for key in RC2LTerm.LOSS_NAMES:
         assert torch.allclose(half[key], ramp * full[key])
 
 
@@ -236,10 +236,10 @@ def test_normaliser_floor_is_the_labelled_segment_count():
     batch.labels[0, :, 8:16] = 2
     batch.labels[0, :, 16:24] = 3
     batch.labels[0, :, 24:] = 255
-    term = RC2LLoss()
+    term = RC2LTerm()
     assert term.floor(batch, NUM_CLASSES) == 3 * 2
     floored = term(model, outputs, batch)
-    plain = RC2LLoss(avg_factor_floor='none')(model, outputs, batch)
+    plain = RC2LTerm(avg_factor_floor='none')(model, outputs, batch)
     # SMC: 3 (image, class) pairs per image, 6 in all = the floor
     assert torch.allclose(floored['loss_smc'], plain['loss_smc'])
     # a teacher with one region per image: 2 pairs, floored to 6
@@ -248,10 +248,10 @@ def test_normaliser_floor_is_the_labelled_segment_count():
     single['pred_logits'][:, 3:5, NUM_CLASSES] = BIG
     batch = dataclasses.replace(batch, teacher_outputs=single)
     floored = term(model, outputs, batch)
-    plain = RC2LLoss(avg_factor_floor='none')(model, outputs, batch)
+    plain = RC2LTerm(avg_factor_floor='none')(model, outputs, batch)
     assert floored['num_regions'] == 1
     assert torch.allclose(floored['loss_smc'] * 3, plain['loss_smc'])
-    per_image = RC2LLoss(avg_factor_floor='image')(model, outputs, batch)
+    per_image = RC2LTerm(avg_factor_floor='image')(model, outputs, batch)
     assert torch.allclose(per_image['loss_smc'], plain['loss_smc'])
     # RCC is a weighted mean over the queries: no floor
     assert torch.allclose(floored['loss_rcc'], plain['loss_rcc'])
@@ -298,7 +298,7 @@ def test_identity_with_ground_truth_regions():
         confidence=torch.ones(2, size, size),
         data_samples=[],
         teacher_outputs=teacher)
-    term = RC2LLoss(betas=(1, 1, 1, 1), use_rampup=False)
+    term = RC2LTerm(betas=(1, 1, 1, 1), use_rampup=False)
     losses = term(nn.Module(), outputs, batch)
     assert losses['num_regions'] == 3 and losses['known_ratio'] == 1
     assert torch.allclose(losses['loss_rcc'], sup['loss_cls'], atol=1e-6)
@@ -347,7 +347,7 @@ def _closed_loop(steps=30):
     masks[0, 0] = logit(0.55)
     masks[0, 1] = torch.where(obj, logit(0.95), logit(0.05))
     masks.requires_grad_()
-    term = RC2LLoss(
+    term = RC2LTerm(
         betas=(0, 0, 1, 1), avg_factor_floor='none', use_rampup=False)
     optimizer = torch.optim.Adam([cls, masks], lr=0.05)
     areas = []
@@ -381,7 +381,7 @@ def test_closed_loop_does_not_grow_background(monkeypatch):
     areas = _closed_loop()
     assert max(areas) == start, areas
     # the old rule hands the object to background, and the loop follows
-    monkeypatch.setattr(rc2l_loss, 'teacher_regions', _legacy_regions)
+    monkeypatch.setattr(rc2l_term, 'teacher_regions', _legacy_regions)
     areas = _closed_loop()
     assert areas[-1] == 16 * 16, areas
 
@@ -435,14 +435,14 @@ def assert_regions_equal(got, expected, slots):
 
 
 def test_carried_regions_follow_a_flip():
-    term = RC2LLoss()
+    term = RC2LTerm()
     model = build(strong_aug=dict(GEOMETRIC, flip_prob=1.0))
     teacher = random_teacher(2)
     got, _ = carry(term, model, teacher,
                    lambda c, k: model.strong_aug(
                        torch.zeros(c.shape[0], 3, *c.shape[1:]), c, k)[1:])
     flipped = dict(teacher, pred_masks=teacher['pred_masks'].flip(-1))
-    expected = rc2l_loss.teacher_regions(flipped['pred_logits'],
+    expected = rc2l_term.teacher_regions(flipped['pred_logits'],
                                          flipped['pred_masks'])
     assert expected.valid.sum() >= 2 and expected.known.any()
     assert not torch.equal(expected.masks, expected.masks.flip(-1))
@@ -456,7 +456,7 @@ def test_carried_regions_follow_a_flip():
 
 def test_carried_regions_follow_classmix_of_two_sources():
     num, num_queries, levels = 3, 6, 50.0
-    term = RC2LLoss(semantic_threshold=0.0)
+    term = RC2LTerm(semantic_threshold=0.0)
     model = build(strong_aug=dict(GEOMETRIC, mix='classmix'))
     teacher = random_teacher(num, num_queries, seed=1)
     # image i is the constant i * levels: the mixed image tells the source
@@ -506,7 +506,7 @@ def test_carried_regions_follow_a_rescale_and_crop():
     from mmseg_reco.models.utils.photometric import rescale_crop
     num, num_queries = 3, 6
     # the overlap rule reads a query's whole mask, which the crop cuts
-    term = RC2LLoss(overlap_threshold=0.0)
+    term = RC2LTerm(overlap_threshold=0.0)
     model = build(strong_aug=dict(GEOMETRIC, scale_range=(1.0, 1.5)))
     teacher = random_teacher(num, num_queries, seed=2)
     scale = torch.tensor([1.3, 1.5, 0.75])
@@ -528,7 +528,7 @@ def test_carried_regions_follow_a_rescale_and_crop():
         ], 1)
         return out[..., ::4, ::4]
 
-    expected = rc2l_loss.teacher_regions(
+    expected = rc2l_term.teacher_regions(
         teacher['pred_logits'], warp_logits(teacher['pred_masks']),
         overlap_threshold=0.0)
     zoomed = slice(0, 2)  # scale >= 1: no padding, exact
@@ -593,7 +593,7 @@ def test_rc2l_demo_step_with_geometric_strong_view():
 
 
 def test_codes_must_fit_the_strong_view():
-    term = RC2LLoss()
+    term = RC2LTerm()
     teacher = random_teacher(3, num_queries=100)
     shape = (3, 32, 32)
     pseudo, conf = torch.zeros(shape, dtype=torch.long), torch.ones(shape)
@@ -616,4 +616,4 @@ def test_codes_must_fit_the_strong_view():
 
 def test_two_rc2l_terms_cannot_both_carry_their_regions():
     with pytest.raises(ValueError, match='at most one method term'):
-        build(method_losses=[dict(type='RC2LLoss'), dict(type='RC2LLoss')])
+        build(method_losses=[dict(type='RC2LTerm'), dict(type='RC2LTerm')])

@@ -1,0 +1,9 @@
+"""Method terms of :class:`SemiSegmentor` (``method_losses``): modules that
+take the segmentor, its outputs and the batch, may run the teacher and own
+state (the memory bank), and compute a method's unsupervised losses from the
+pure losses of ``models/losses``."""
+from .cmb_term import CMBTerm
+from .rc2l_term import RC2LTerm
+from .reco_term import ReCoTerm
+
+__all__ = ['CMBTerm', 'RC2LTerm', 'ReCoTerm']
