@@ -62,32 +62,35 @@ sys.path.insert(0, REPO)
 from mmengine.config import Config  # noqa: E402
 
 #: key -> (name in tables, config); a method runs when its config exists.
+#: The demo configs' common suffix: batch, schedule, dataset and split.
+DEMO_SUFFIX = '1xb4-1k_fashion-canvas-60lab.py'
+
+
+def _demo(folder: str, prefix: str) -> str:
+    """Path of the demo config ``configs/{folder}/{prefix}_{DEMO_SUFFIX}``."""
+    return f'configs/{folder}/{prefix}_{DEMO_SUFFIX}'
+
+
 METHODS = OrderedDict([
     ('supervised',
-     ('Supervised', 'configs/baselines/'
-      'supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
-    ('cutout', ('CutOut', 'configs/baselines/'
-                'cutout_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
-    ('cutmix', ('CutMix', 'configs/baselines/'
-                'cutmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
-    ('classmix', ('ClassMix', 'configs/baselines/'
-                  'classmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
-    ('reco', ('ReCo+ClassMix', 'configs/reco/reco-classmix_deeplabv3plus-'
-              'r18-d8-rep_1k_fashion-canvas-60.py')),
-    ('cmb', ('Memory bank', 'configs/cmb/'
-             'cmb_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
-    ('s4gan', ('S4GAN', 'configs/s4gan/'
-               's4gan_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+     ('Supervised', _demo('baselines', 'supervised_deeplabv3plus-r18-d8'))),
+    ('cutout', ('CutOut', _demo('baselines', 'cutout_deeplabv3plus-r18-d8'))),
+    ('cutmix', ('CutMix', _demo('baselines', 'cutmix_deeplabv3plus-r18-d8'))),
+    ('classmix',
+     ('ClassMix', _demo('baselines', 'classmix_deeplabv3plus-r18-d8'))),
+    ('reco', ('ReCo+ClassMix',
+              _demo('reco', 'reco-classmix_deeplabv3plus-r18-d8-rep'))),
+    ('cmb', ('Memory bank', _demo('cmb', 'cmb_deeplabv3plus-r18-d8'))),
+    ('s4gan', ('S4GAN', _demo('s4gan', 's4gan_deeplabv3plus-r18-d8'))),
     ('supervised-region',
-     ('Supervised (region model)',
-      'configs/rc2l/supervised_region-r18_1k_fashion-canvas-60.py')),
-    ('rc2l', ('RC2L', 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py')),
+     ('Supervised (region model)', _demo('rc2l', 'supervised_region-r18'))),
+    ('rc2l', ('RC2L', _demo('rc2l', 'rc2l_region-r18'))),
     ('supervised-full',
-     ('Supervised (all labels)', 'configs/baselines/'
-      'supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+     ('Supervised (all labels)',
+      _demo('baselines', 'supervised_deeplabv3plus-r18-d8'))),
     ('classmix-joint',
-     ('ClassMix (one joint student pass)', 'configs/baselines/'
-      'classmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')),
+     ('ClassMix (one joint student pass)',
+      _demo('baselines', 'classmix_deeplabv3plus-r18-d8'))),
 ])
 #: options a method sets on top of its config (``--cfg-options`` style)
 METHOD_OPTIONS = {

@@ -39,11 +39,11 @@ from mmengine.runner import Runner
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METHODS = {
     'Supervised':
-    'configs/baselines/supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py',
+    'configs/baselines/supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
     'ClassMix':
-    'configs/baselines/classmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py',
+    'configs/baselines/classmix_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
     'ReCo+ClassMix':
-    'configs/reco/reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py',
+    'configs/reco/reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py',
 }
 
 
@@ -53,8 +53,8 @@ PROFILE_METHODS = OrderedDict([
     ('ClassMix', METHODS['ClassMix']),
     ('ReCo+ClassMix', METHODS['ReCo+ClassMix']),
     ('Memory bank',
-     'configs/cmb/cmb_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py'),
-    ('RC2L', 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py'),
+     'configs/cmb/cmb_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py'),
+    ('RC2L', 'configs/rc2l/rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py'),
 ])
 #: ``--setting paper``: the R101 model of the VOC configs
 PAPER_MODELS = {

@@ -28,7 +28,7 @@ from mmengine.runner import Runner
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = ('configs/reco/'
-          'reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py')
+          'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
 
 
 def parse_args():

@@ -37,7 +37,7 @@ from mmseg.visualization import SegLocalVisualizer
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = ('configs/reco/'
-                  'reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py')
+                  'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
 DATA_ROOT = 'data/fashion_canvas'
 PRETRAINED = 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth'
 

@@ -11,9 +11,9 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_DATA = osp.join(REPO, 'data', 'fashion_canvas', 'splits', 'val.txt')
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 SUPERVISED = ('configs/baselines/'
-              'supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')
+              'supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
 RECO_SUP = ('configs/reco/'
-            'reco-sup_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-full.py')
+            'reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_fashion-canvas-full.py')
 
 
 def test_colorize_uses_palette_and_ignore_colour():

@@ -12,7 +12,7 @@ from mmseg.registry import MODELS
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SOURCE = '/usr/share/datasets/fashion-mnist'
 SEMI = ('configs/baselines/'
-        'supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')
+        'supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
 
 pytestmark = pytest.mark.skipif(
     not osp.exists(osp.join(SOURCE, 'train-images-idx3-ubyte.gz')),

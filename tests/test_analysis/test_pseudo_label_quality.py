@@ -12,7 +12,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data', 'fashion_canvas')
 CLASSMIX = osp.join(
     REPO, 'configs/baselines/'
-    'classmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')
+    'classmix_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
 
 
 def test_tool_agrees_with_the_hook(tools, tmp_path, capsys):

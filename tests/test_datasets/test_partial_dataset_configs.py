@@ -17,7 +17,12 @@ from mmseg.registry import DATASETS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASES = osp.join(REPO, 'configs', '_base_', 'datasets')
-LEAF = 'configs/reco/reco-classmix_deeplabv3plus-r101-d8-rep_40k_{}-p5pct.py'
+#: dataset -> its ReCo + ClassMix 5% partial-label leaf
+LEAVES = {
+    dataset: 'configs/reco/reco-classmix_deeplabv3plus-r101-d8-rep_'
+    f'1xb{batch}-40k_{dataset}-p5pct.py'
+    for dataset, batch in (('voc12aug', 10), ('cityscapes', 2), ('sunrgbd', 5))
+}
 IGNORE = 255
 # base -> (fake tree, make_splits --dataset, full label folder)
 CASES = {
@@ -59,7 +64,7 @@ def test_partial_base_builds_both_views(name, tmp_path, fake_trees,
         assert sub.ann_file.endswith('-p1pct.txt')
         assert sub.data_prefix.seg_map_path == f'{full_dir}_p1pct'
     # a leaf two levels down selects the 5% files and label folder
-    cfg = Config.fromfile(osp.join(REPO, LEAF.format(dataset)))
+    cfg = Config.fromfile(osp.join(REPO, LEAVES[dataset]))
     loader = copy.deepcopy(cfg.train_dataloader)
     relocate(loader, root)
     train = DATASETS.build(loader.dataset)

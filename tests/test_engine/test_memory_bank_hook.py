@@ -17,7 +17,7 @@ from mmseg_reco.models.utils.memory_bank import ClassMemoryBank
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'cmb',
-                  'cmb_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')
+                  'cmb_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
 
 
 class _Term(nn.Module):

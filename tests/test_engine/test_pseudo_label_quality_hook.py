@@ -12,7 +12,7 @@ from mmseg_reco.engine.hooks.pseudo_label_quality_hook import (
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data/fashion_canvas')
 CLASSMIX = ('configs/baselines/'
-            'classmix_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')
+            'classmix_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
 
 
 def test_scores_of_hand_made_pseudo_labels():

@@ -39,14 +39,14 @@ requires_demo = pytest.mark.skipif(
 #: The demo config of every method (name -> path under the repository).
 METHOD_CONFIGS = {
     'reco-sup':
-    'configs/reco/reco-sup_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-full.py',
+    'configs/reco/reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_fashion-canvas-full.py',
     'reco-classmix':
     'configs/reco/'
-    'reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py',
-    'cmb': 'configs/cmb/cmb_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py',
-    'rc2l': 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py',
+    'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py',
+    'cmb': 'configs/cmb/cmb_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
+    'rc2l': 'configs/rc2l/rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py',
     's4gan':
-    'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py',
+    'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
 }
 
 #: Images per batch in the small runs (half labelled for semi configs).

@@ -21,7 +21,7 @@ from mmseg_reco.testing.tiny_models import tiny_segmentor
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 DEMO_CONFIG = ('configs/reco/'
-               'reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-'
+               'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-'
                'p1pct.py')
 DEMO_SPLIT = osp.join(REPO, 'data/fashion_canvas/splits/labelled-p1pct.txt')
 IGNORE = 255

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-CONFIG = 'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py'
+CONFIG = 'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py'
 # single-process loaders and a 4-image validation keep the runs short
 FAST = {
     'train_dataloader.num_workers': 0,

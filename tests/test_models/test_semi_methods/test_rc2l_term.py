@@ -552,7 +552,7 @@ def test_rc2l_demo_step_with_geometric_strong_view():
     from pathlib import Path
     root = Path(__file__).resolve().parents[3]
     cfg = Config.fromfile(
-        root / 'configs/rc2l/rc2l_region-r18_1k_fashion-canvas-60.py')
+        root / 'configs/rc2l/rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py')
     aug = cfg.model.strong_aug
     assert aug.mix == 'classmix' and aug.flip_prob == 0.5
     assert tuple(aug.scale_range) == (1.0, 1.5)

@@ -1,0 +1,12 @@
+# CutMix mean-teacher baseline, ReCo Table 1: Pascal VOC 2012 + SBD, 600 class-balanced
+# labelled images (python tools/make_splits.py class-balanced
+# --dataset voc12aug --num-labelled 600).
+_base_ = ['./cutmix_deeplabv3plus-r101-d8_1xb10-40k_voc12aug-60lab.py']
+split = '600'
+train_dataloader = dict(
+    dataset=dict(datasets=[
+        dict(_base_.labelled_dataset, ann_file=f'splits/labelled-{split}.txt'),
+        dict(
+            _base_.unlabelled_dataset,
+            ann_file=f'splits/unlabelled-{split}.txt'),
+    ]))

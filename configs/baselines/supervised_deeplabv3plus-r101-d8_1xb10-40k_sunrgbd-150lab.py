@@ -1,0 +1,7 @@
+# Supervised baseline (labelled images only, doubled labelled batch), ReCo Table 1: SUN RGB-D, 150 class-balanced
+# labelled images (python tools/make_splits.py class-balanced
+# --dataset sunrgbd --num-labelled 150).
+_base_ = ['./supervised_deeplabv3plus-r101-d8_1xb10-40k_sunrgbd-50lab.py']
+split = '150'
+train_dataloader = dict(
+    dataset=dict(ann_file=f'splits/labelled-{split}.txt'))

@@ -1,7 +1,0 @@
-# Supervised baseline (labelled images only, doubled labelled batch), ReCo Table 1: Cityscapes, 150 class-balanced
-# labelled images (python tools/make_splits.py class-balanced
-# --dataset cityscapes --num-labelled 150).
-_base_ = ['./supervised_deeplabv3plus-r101-d8_40k_cityscapes-20.py']
-split = '150'
-train_dataloader = dict(
-    dataset=dict(ann_file=f'splits/labelled-{split}.txt'))

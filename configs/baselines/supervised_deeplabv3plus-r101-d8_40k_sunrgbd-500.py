@@ -1,7 +1,0 @@
-# Supervised baseline (labelled images only, doubled labelled batch), ReCo Table 1: SUN RGB-D, 500 class-balanced
-# labelled images (python tools/make_splits.py class-balanced
-# --dataset sunrgbd --num-labelled 500).
-_base_ = ['./supervised_deeplabv3plus-r101-d8_40k_sunrgbd-50.py']
-split = '500'
-train_dataloader = dict(
-    dataset=dict(ann_file=f'splits/labelled-{split}.txt'))

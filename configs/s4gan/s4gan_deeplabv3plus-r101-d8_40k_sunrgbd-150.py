@@ -1,7 +1,0 @@
-# S4GAN, ReCo Table 1: SUN RGB-D, 150 labelled images.
-_base_ = ['./s4gan_deeplabv3plus-r101-d8_40k_sunrgbd-50.py']
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        dict(_base_.labelled_dataset, ann_file='splits/labelled-150.txt'),
-        dict(_base_.unlabelled_dataset, ann_file='splits/unlabelled-150.txt'),
-    ]))

@@ -1,7 +1,0 @@
-# S4GAN, ReCo Table 1: Pascal VOC, 600 class-balanced labelled images.
-_base_ = ['./s4gan_deeplabv3plus-r101-d8_40k_voc12aug-60.py']
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        dict(_base_.labelled_dataset, ann_file='splits/labelled-600.txt'),
-        dict(_base_.unlabelled_dataset, ann_file='splits/unlabelled-600.txt'),
-    ]))
