@@ -5,8 +5,7 @@ Plots use matplotlib's Agg backend (no display needed). Used by
 """
 from .curves import plot_curves, smooth
 from .inference import (EMBEDDINGS, build_val_dataset, evaluated_model,
-                        init_segmentor, iter_batches, pixel_embeddings,
-                        valid_region)
+                        iter_batches, pixel_embeddings, valid_region)
 from .predictions import colorize, plot_prediction_grid
 from .relation_graph import (accumulate_class_sums, class_means,
                              linkage_from_graph, plot_dendrogram,
@@ -19,7 +18,7 @@ from .tables import (aggregate, collect_results, format_markdown,
 
 __all__ = [
     'plot_curves', 'smooth', 'EMBEDDINGS', 'build_val_dataset',
-    'evaluated_model', 'init_segmentor', 'iter_batches', 'pixel_embeddings',
+    'evaluated_model', 'iter_batches', 'pixel_embeddings',
     'valid_region', 'colorize', 'plot_prediction_grid',
     'accumulate_class_sums', 'class_means', 'linkage_from_graph',
     'plot_dendrogram', 'plot_relation_graph', 'read_matrix_csv',

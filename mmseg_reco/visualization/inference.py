@@ -1,17 +1,15 @@
-"""Load a trained segmentor and walk over its validation set.
+"""Walk a trained segmentor over its validation set.
 
-Shared by the analysis tools (``tools/analysis/``): building the model from
-its config and checkpoint (plain ``EncoderDecoder`` or ``SemiSegmentor``),
-the evaluated network inside it, pixel embeddings of the two kinds ReCo
-visualises, and batches of the validation set.
+Shared by the analysis tools (``tools/analysis/``), which load the model
+with mmseg's ``mmseg.apis.init_model`` (a plain ``EncoderDecoder`` or a
+``SemiSegmentor``): the evaluated network inside it, pixel embeddings of
+the two kinds ReCo visualises, and batches of the validation set.
 """
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import Iterator, List, Optional, Tuple
 
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from torch import Tensor
 
 #: Embeddings the relation graph can be computed on (ReCo section 5):
@@ -19,47 +17,6 @@ from torch import Tensor
 #: bank's projection Z); ``'feat'`` is the feature the classifier reads
 #: (ReCo's Z, the decoder's last feature).
 EMBEDDINGS = ('rep', 'feat')
-
-
-def init_segmentor(config: Union[str, Config],
-                   checkpoint: Optional[str] = None,
-                   device: str = 'cpu',
-                   cfg_options: Optional[dict] = None) -> nn.Module:
-    """Build a segmentor from its config and load a checkpoint.
-
-    Unlike ``mmseg.apis.init_model`` this accepts any registered segmentor
-    (e.g. ``SemiSegmentor``, which takes no ``train_cfg``). The config's
-    ``custom_imports`` are imported. ``model.dataset_meta`` comes from the
-    checkpoint's meta, or from the validation dataset's class.
-
-    Args:
-        config (str | Config): config file or object.
-        checkpoint (str, optional): checkpoint file; None keeps the
-            initial weights (tests).
-        device (str): device to put the model on. Default: ``'cpu'``.
-        cfg_options (dict, optional): overrides merged into the config.
-
-    Returns:
-        nn.Module: the model in eval mode, with ``cfg`` and
-        ``dataset_meta`` set.
-    """
-    from mmseg.registry import DATASETS, MODELS
-    cfg = Config.fromfile(config) if isinstance(config, str) else config
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = MODELS.build(cfg.model)
-    meta = {}
-    if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
-        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-    dataset_meta = meta.get('dataset_meta')
-    if dataset_meta is None:
-        dataset_cls = DATASETS.get(cfg.val_dataloader.dataset.type)
-        dataset_meta = dict(getattr(dataset_cls, 'METAINFO', {}))
-    model.dataset_meta = dataset_meta
-    model.cfg = cfg
-    return model.to(device).eval()
 
 
 def evaluated_model(model: nn.Module) -> nn.Module:

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmseg_reco.visualization import colorize, init_segmentor
+from mmseg.apis import init_model
+
+from mmseg_reco.visualization import colorize
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_DATA = osp.join(REPO, 'data', 'fashion_canvas', 'splits', 'val.txt')
@@ -39,9 +41,9 @@ def test_model_spec_parsing(tools):
 def test_main_semi_and_plain_models(tools, tmp_path):
     specs = []
     for name, config in (('Supervised', SUPERVISED), ('ReCo', RECO_SUP)):
-        model = init_segmentor(osp.join(REPO, config), None)
+        model = init_model(osp.join(REPO, config), None, device='cpu')
         ckpt = str(tmp_path / f'{name}.pth')
-        torch.save(dict(state_dict=model.state_dict()), ckpt)
+        torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
         specs.append(f'{name}={osp.join(REPO, config)}:{ckpt}')
     out = str(tmp_path / 'predictions.png')
     tools['compare_predictions'].main(specs + [

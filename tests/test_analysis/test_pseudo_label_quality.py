@@ -4,9 +4,10 @@ import os.path as osp
 import pytest
 import torch
 
+from mmseg.apis import init_model
+
 from mmseg_reco.engine.hooks.pseudo_label_quality_hook import (
     PseudoLabelQualityHook, labelled_copy)
-from mmseg_reco.visualization import init_segmentor
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data', 'fashion_canvas')
@@ -19,9 +20,9 @@ def test_tool_agrees_with_the_hook(tools, tmp_path, capsys):
     if not osp.isfile(osp.join(DATA, 'splits', 'unlabelled-60.txt')):
         pytest.fail('demo data missing: run bash tools/setup_env.sh')
     torch.manual_seed(0)
-    model = init_segmentor(CLASSMIX, None)
+    model = init_model(CLASSMIX, None, device='cpu')
     ckpt = str(tmp_path / 'model.pth')
-    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
     summary = tools['pseudo_label_quality'].main([
         CLASSMIX, ckpt, '--split', 'splits/unlabelled-60.txt',
         '--data-root', DATA, '--num-images', '8', '--batch-size', '4'
@@ -31,7 +32,8 @@ def test_tool_agrees_with_the_hook(tools, tmp_path, capsys):
                       'splits/unlabelled-60.txt'),
         batch_size=4,
         num_images=8)
-    expected = hook.score(init_segmentor(CLASSMIX, ckpt), norm_train=True)
+    expected = hook.score(
+        init_model(CLASSMIX, ckpt, device='cpu'), norm_train=True)
     assert summary == pytest.approx(expected)
     table = capsys.readouterr().out.splitlines()
     rows = [line for line in table if line.startswith('| ') and

@@ -111,9 +111,10 @@ def save_initial(config, path, full=False):
     ``full`` an empty state dict (the tool keeps the initial weights)."""
     state = {}
     if full:
-        from mmseg_reco.visualization import init_segmentor
-        state = init_segmentor(osp.join(REPO, config), None).state_dict()
-    torch.save(dict(state_dict=state), path)
+        from mmseg.apis import init_model
+        state = init_model(
+            osp.join(REPO, config), None, device='cpu').state_dict()
+    torch.save(dict(state_dict=state, meta={}), path)
     return path
 
 

@@ -27,9 +27,11 @@ import numpy as np
 import torch
 from mmengine.config import DictAction
 
+from mmseg.apis import init_model
+
 import mmseg_reco  # noqa: F401  (registers components)
-from mmseg_reco.visualization import (build_val_dataset, init_segmentor,
-                                      iter_batches, plot_prediction_grid)
+from mmseg_reco.visualization import (build_val_dataset, iter_batches,
+                                      plot_prediction_grid)
 
 
 def parse_model(spec: str) -> Tuple[str, str, str]:
@@ -90,11 +92,11 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     dataset, meta = None, None
     images, gts, titles, predictions = [], [], [], OrderedDict()
     for name, config, checkpoint in args.models:
-        model = init_segmentor(config, checkpoint, args.device,
-                               args.cfg_options)
+        model = init_model(config, checkpoint, args.device,
+                           args.cfg_options)
         if dataset is None:
-            meta = model.dataset_meta
             dataset = build_val_dataset(model.cfg)
+            meta = dataset.metainfo
             indices = args.indices or pick_indices(len(dataset),
                                                    args.num_images)
             for i in indices:

@@ -25,11 +25,12 @@ from typing import Optional, Sequence
 import torch
 from mmengine.config import Config
 
+from mmseg.apis import init_model
+
 import mmseg_reco  # noqa: F401  (registers components)
 from mmseg_reco.engine.hooks.mean_teacher_hook import set_teacher_mode
 from mmseg_reco.engine.hooks.pseudo_label_quality_hook import (
     PseudoLabelQualityHook, labelled_copy, summarise_scores)
-from mmseg_reco.visualization import init_segmentor
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -78,7 +79,7 @@ def per_class_rows(confusion: torch.Tensor, confident: torch.Tensor,
 def main(argv: Optional[Sequence[str]] = None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    model = init_segmentor(cfg, args.checkpoint, device=args.device)
+    model = init_model(cfg, args.checkpoint, device=args.device)
     net = getattr(model, args.model, model)
     set_teacher_mode(net, norm_train=args.norm == 'train', dropout=False)
     val = cfg.val_dataloader.dataset

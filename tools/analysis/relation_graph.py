@@ -34,10 +34,12 @@ from typing import Optional, Sequence
 import torch
 from mmengine.config import DictAction
 
+from mmseg.apis import init_model
+
 import mmseg_reco  # noqa: F401  (registers components)
 from mmseg_reco.visualization import (EMBEDDINGS, accumulate_class_sums,
                                       build_val_dataset, class_means,
-                                      evaluated_model, init_segmentor,
+                                      evaluated_model,
                                       iter_batches, pixel_embeddings,
                                       plot_dendrogram, plot_relation_graph,
                                       relation_graph, valid_region,
@@ -92,7 +94,7 @@ def class_mean_embeddings(model, dataset, embeddings: Sequence[str],
         (K,) pixel counts.
     """
     segmentor = evaluated_model(model)
-    num_classes = len(model.dataset_meta['classes'])
+    num_classes = len(dataset.metainfo['classes'])
     ignore_index = getattr(segmentor.decode_head, 'ignore_index', 255)
     num = len(dataset) if max_images is None else min(max_images,
                                                       len(dataset))
@@ -122,10 +124,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         osp.dirname(osp.abspath(args.checkpoint)), 'relation_graph')
     os.makedirs(out_dir, exist_ok=True)
     start = time.time()
-    model = init_segmentor(args.config, args.checkpoint, args.device,
-                           args.cfg_options)
+    model = init_model(args.config, args.checkpoint, args.device,
+                       args.cfg_options)
     dataset = build_val_dataset(model.cfg)
-    names = list(model.dataset_meta['classes'])
+    names = list(dataset.metainfo['classes'])
     means = class_mean_embeddings(model, dataset, args.embedding,
                                   args.max_images, args.batch_size)
     title = args.title or osp.splitext(osp.basename(args.config))[0]

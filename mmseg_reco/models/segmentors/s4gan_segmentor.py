@@ -1,6 +1,6 @@
 """S4GAN: adversarial semi-supervised segmentation with a mean teacher."""
 import copy
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -234,6 +234,8 @@ class S4GANSegmentor(SemiSegmentor):
             ``rampup_iters`` and ``ignore_index`` are used.
         semi_test_cfg (dict, optional): ``predict_on``, see
             :class:`SemiSegmentor`. Default: the teacher.
+        train_cfg, test_cfg, pretrained: mmseg's, passed to the inner
+            segmentor, see :class:`SemiSegmentor`. Default: None.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
         init_cfg (dict, optional): initialisation config.
     """
@@ -245,6 +247,9 @@ class S4GANSegmentor(SemiSegmentor):
                  unsup_aug: OptConfigType = None,
                  semi_train_cfg: OptConfigType = None,
                  semi_test_cfg: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 pretrained: Optional[str] = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptConfigType = None):
         semi_train_cfg = dict(semi_train_cfg or {})
@@ -260,6 +265,9 @@ class S4GANSegmentor(SemiSegmentor):
             method_losses=None,
             semi_train_cfg=semi_train_cfg,
             semi_test_cfg=semi_test_cfg,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.semi_train_cfg.update(

@@ -149,6 +149,17 @@ class SemiSegmentor(BaseSegmentor):
             both predictions as ``teacher_pred_sem_seg`` and
             ``student_pred_sem_seg`` in every data sample (evaluate both
             with ``PerClassIoUMetric(pred_key=...)``). Default: False.
+        train_cfg (dict, optional): mmseg's ``train_cfg``, passed to the
+            inner segmentor (student and teacher) in place of its own.
+            None keeps the inner segmentor's. Default: None.
+        test_cfg (dict, optional): mmseg's ``test_cfg`` (``mode='whole'``,
+            or ``mode='slide'`` with ``crop_size`` and ``stride``), passed
+            to the inner segmentor in place of its own, so that the teacher
+            and the student predict with it. None keeps the inner
+            segmentor's. Default: None.
+        pretrained (str, optional): mmseg's ``pretrained``, passed to the
+            inner segmentor when not None (``mmseg.apis.init_model`` sets
+            it to None). Default: None.
         data_preprocessor (dict, optional): ``SegDataPreProcessor`` config.
         init_cfg (dict, optional): initialisation config.
     """
@@ -161,9 +172,19 @@ class SemiSegmentor(BaseSegmentor):
                  method_losses: Optional[List[ConfigType]] = None,
                  semi_train_cfg: OptConfigType = None,
                  semi_test_cfg: OptConfigType = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 pretrained: Optional[str] = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptConfigType = None):
         segmentor = copy.deepcopy(segmentor)
+        if not isinstance(segmentor, dict) or 'type' not in segmentor:
+            raise TypeError('segmentor must be a segmentor config dict with '
+                            f'a type, got {segmentor!r}')
+        for key, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg),
+                           ('pretrained', pretrained)):
+            if value is not None:
+                segmentor[key] = copy.deepcopy(value)
         seg_preprocessor = segmentor.pop('data_preprocessor', None)
         super().__init__(
             data_preprocessor=data_preprocessor or seg_preprocessor,
@@ -241,6 +262,26 @@ class SemiSegmentor(BaseSegmentor):
     @property
     def eval_model(self) -> nn.Module:
         return getattr(self, self.semi_test_cfg.predict_on)
+
+    @property
+    def test_cfg(self) -> Optional[ConfigDict]:
+        """The evaluated model's ``test_cfg``; setting it sets both."""
+        return self.eval_model.test_cfg
+
+    @test_cfg.setter
+    def test_cfg(self, cfg: OptConfigType) -> None:
+        self.student.test_cfg = cfg
+        self.teacher.test_cfg = cfg
+
+    @property
+    def decode_head(self) -> nn.Module:
+        """The evaluated model's decode head (mmseg's ``init_model`` reads
+        its ``num_classes`` when a checkpoint has no class names)."""
+        return self.eval_model.decode_head
+
+    @property
+    def out_channels(self) -> int:
+        return self.eval_model.out_channels
 
     @property
     def align_corners(self) -> bool:
