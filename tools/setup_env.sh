@@ -43,6 +43,10 @@ else
     $PIP install --no-build-isolation mmcv==2.1.0
 fi
 
+# mmengine resolves the configs' 'mmseg::' paths with pkg_resources, which
+# setuptools 81 and later no longer ship
+have "import pkg_resources" || $PIP install "setuptools<81"
+
 if have "import mmseg, mmengine, pytest, cv2, scipy, matplotlib, ftfy, regex; import mmseg_reco; assert mmengine.__version__ == '0.10.7'"; then
   step "mmengine, mmsegmentation and mmseg_reco present"
 else

@@ -23,7 +23,7 @@ from mmseg_reco.datasets.fashion_canvas import FashionCanvasDataset
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
     REPO, 'configs/reco/'
-    'reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py')
+    'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
 DEMO_DATA = osp.join(REPO, 'data', 'fashion_canvas')
 HAS_DEMO_DATA = osp.exists(osp.join(DEMO_DATA, 'splits', 'val.txt'))
 
@@ -188,7 +188,7 @@ def test_bad_use_is_refused(semi_checkpoint, tmp_path):
 
 def test_project_heads_are_refused_by_name(tmp_path):
     config = osp.join(
-        REPO, 'configs/cmb/cmb_deeplabv2-r101-d8_80k_cityscapes-1of8.py')
+        REPO, 'configs/cmb/cmb_deeplabv2-r101-d8_1xb5-80k_cityscapes-1of8.py')
     with pytest.raises(ValueError, match='DeepLabV2Head'):
         export_model(config, 'unused.pth', str(tmp_path))
 

@@ -1,6 +1,5 @@
 """Every config in configs/ loads, builds its model and its pipelines."""
 import glob
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -44,16 +43,8 @@ def test_there_are_configs():
     assert len(CONFIGS) >= 6
 
 
-# mmengine resolves 'mmseg::' config paths with pkg_resources
-NO_PKG_RESOURCES = pytest.mark.skipif(
-    importlib.util.find_spec('pkg_resources') is None,
-    reason="'mmseg::' configs need pkg_resources: setuptools<81")
-
-
 def _param(path):
-    with open(path) as f:
-        marks = [NO_PKG_RESOURCES] if 'mmseg::' in f.read() else []
-    return pytest.param(path, marks=marks, id=osp.relpath(path, REPO_ROOT))
+    return pytest.param(path, id=osp.relpath(path, REPO_ROOT))
 
 
 @pytest.mark.parametrize('path', [_param(p) for p in CONFIGS])

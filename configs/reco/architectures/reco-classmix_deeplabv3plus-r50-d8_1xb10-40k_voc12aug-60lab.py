@@ -24,7 +24,7 @@ segmentor['decode_head'] = dict(
     rep_dim=256,
     tap='sep_bottleneck',
     norm_cfg=_base_.model.decode_head.norm_cfg,
-    # the ReCo loss over labelled + unlabelled pixels lives in ReCoSemiLoss
+    # the ReCo loss over labelled + unlabelled pixels lives in ReCoTerm
     loss_rep=None)
 segmentor['auxiliary_head']['num_classes'] = 21
 model['strong_aug']['scale_range'] = _base_.strong_scale_range

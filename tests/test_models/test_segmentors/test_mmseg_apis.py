@@ -21,7 +21,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 CONFIG = osp.join(
     REPO, 'configs/reco/'
-    'reco-classmix_deeplabv3plus-r18-d8-rep_1k_fashion-canvas-60.py')
+    'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
 DEMO_DATA = osp.join(REPO, 'data', 'fashion_canvas')
 SLIDE = dict(mode='slide', crop_size=(32, 32), stride=(24, 24))
 
