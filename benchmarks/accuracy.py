@@ -44,7 +44,6 @@ not trained again (``--rerun`` forces it).
     python benchmarks/accuracy.py --methods supervised-region rc2l
 """
 import argparse
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -56,10 +55,12 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
+from mmengine.config import Config
 
-from mmengine.config import Config  # noqa: E402
+from mmseg_reco.demo import (DATA_ROOT, PRETRAINED_CHECKPOINT,
+                             ensure_pretrained, ensure_split, split_files)
+from mmseg_reco.demo import REPO_ROOT as REPO
+from mmseg_reco.visualization import aggregate_work_dirs
 
 #: key -> (name in tables, config); a method runs when its config exists.
 METHODS = OrderedDict([
@@ -107,11 +108,9 @@ SETTINGS = dict(
     full=dict(iters=4000, evals=8))
 #: Iteration counts in configs that follow the schedule's length.
 SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
-DATA_ROOT = 'data/fashion_canvas'
 #: Table columns: the demo's classes (FashionCanvasDataset).
 CLASSES = ('background', 'T-shirt/top', 'Trouser', 'Pullover', 'Dress',
            'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
-DEFAULT_PRETRAINED = 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth'
 HEADLINE = ('reco', 'supervised')
 
 
@@ -139,7 +138,7 @@ def parse_args(argv=None):
                         help='bigger settings (for a GPU)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--work-dir', default='work_dirs/benchmark_accuracy')
-    parser.add_argument('--pretrained', default=DEFAULT_PRETRAINED,
+    parser.add_argument('--pretrained', default=PRETRAINED_CHECKPOINT,
                         help='backbone checkpoint (made by '
                         'tools/pretrain_backbone.py when missing)')
     parser.add_argument('--no-pretrained', action='store_true',
@@ -187,14 +186,6 @@ def parse_args(argv=None):
     return args
 
 
-def _load_tool(path):
-    name = 'tool_' + osp.splitext(osp.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _scale_schedule(node, factor):
     """Scale iteration counts of warm-ups and ramp-ups in place."""
     if isinstance(node, dict):
@@ -223,29 +214,9 @@ def _schedulers(node):
 
 def split_file(kind, args, seed=0):
     """``splits/<kind>-<N>[-seed<k>].txt`` of the benchmark's split."""
-    suffix = f'-seed{seed}' if args.split_per_seed and seed > 0 else ''
-    return f'splits/{kind}-{args.labelled}{suffix}.txt'
-
-
-def ensure_split(args, seed=0):
-    """Write the class-balanced split with ``tools/make_splits.py`` when
-    its files are missing."""
-    paths = [osp.join(DATA_ROOT, split_file(k, args, seed))
-             for k in ('labelled', 'unlabelled')]
-    if all(osp.isfile(p) for p in paths):
-        return
-    if not osp.isfile(osp.join(DATA_ROOT, 'splits', 'train.txt')):
-        raise FileNotFoundError(
-            f'{DATA_ROOT} holds no demo data: run tools/prepare_demo.py '
-            '(bash tools/setup_env.sh does)')
-    command = [sys.executable, 'tools/make_splits.py', 'class-balanced',
-               '--dataset', 'fashion_canvas', '--data-root', DATA_ROOT,
-               '--num-labelled', str(args.labelled), '--seed', str(seed)]
-    print('writing the split: ' + ' '.join(command[1:]), flush=True)
-    subprocess.check_call(command, cwd=REPO)
-    for path in paths:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{path} was not written')
+    labelled, unlabelled = split_files(
+        args.labelled, seed if args.split_per_seed else 0)
+    return dict(labelled=labelled, unlabelled=unlabelled)[kind]
 
 
 def is_semi(cfg):
@@ -451,19 +422,6 @@ def train_all(todo, args, start):
     return work_dirs, times
 
 
-def ensure_pretrained(args):
-    if args.no_pretrained or osp.isfile(args.pretrained):
-        return
-    print(f'{args.pretrained} missing: running tools/pretrain_backbone.py',
-          flush=True)
-    command = [sys.executable, 'tools/pretrain_backbone.py', '--out',
-               args.pretrained, '--device', args.device
-               ] + args.pretrain_args.split()
-    start = time.time()
-    subprocess.check_call(command, cwd=REPO)
-    print(f'pre-training took {time.time() - start:.0f} s', flush=True)
-
-
 def pictures(runs, args):
     """Curves of every run; predictions and relation graphs at seed 0."""
     from mmseg_reco.visualization import load_scalars, plot_curves
@@ -484,28 +442,30 @@ def pictures(runs, args):
         config_path = osp.join(work_dir, osp.basename(config))
         checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
         models.append((name, config_path, checkpoint))
-    compare = _load_tool('tools/analysis/compare_predictions.py')
-    compare.main([f'{n}={c}:{k}' for n, c, k in models] + [
-        '--num-images', '6', '--out', osp.join(out, 'predictions.png'),
-        '--device', args.device
-    ])
+    subprocess.check_call(
+        [sys.executable, 'tools/analysis/compare_predictions.py'] +
+        [f'{n}={c}:{k}' for n, c, k in models] + [
+            '--num-images', '6', '--out', osp.join(out, 'predictions.png'),
+            '--device', args.device
+        ], cwd=REPO)
     if args.no_relation_graphs:
         return
-    relation = _load_tool('tools/analysis/relation_graph.py')
     for (method, _), (name, config_path, checkpoint) in zip(
             first.items(), models):
         embeddings = ['feat']
         if method in ('reco', 'cmb'):
             embeddings.append('rep')
-        argv = [config_path, checkpoint, '--out',
+        argv = [sys.executable, 'tools/analysis/relation_graph.py',
+                config_path, checkpoint, '--out',
                 osp.join(out, 'relation_graph', method), '--title', name,
                 '--device', args.device, '--embedding'] + embeddings
         if args.pictures_max_images:
             argv += ['--max-images', str(args.pictures_max_images)]
-        try:
-            relation.main(argv)
-        except ValueError as exc:  # a head without the embedding
-            print(f'{name}: no relation graph ({exc})')
+        done = subprocess.run(argv, cwd=REPO, stderr=subprocess.PIPE,
+                              text=True)
+        if done.returncode != 0:  # e.g. a head without the embedding
+            reason = (done.stderr.strip().splitlines() or ['no message'])[-1]
+            print(f'{name}: no relation graph ({reason})')
 
 
 def val_records(work_dir):
@@ -639,12 +599,14 @@ def main(argv=None):
     args = parse_args(argv)
     os.chdir(REPO)
     start = time.time()
-    ensure_pretrained(args)
     for method in args.methods:
         if not osp.isfile(METHODS[method][1]):
             raise FileNotFoundError(f'{method}: {METHODS[method][1]} missing')
     for seed in (args.seeds if args.split_per_seed else [0]):
-        ensure_split(args, seed)
+        ensure_split(args.labelled, seed, DATA_ROOT)
+    if not args.no_pretrained:
+        ensure_pretrained(args.pretrained, args.device,
+                          args.pretrain_args.split())
     print(f'methods {args.methods}, seeds {args.seeds}, {args.labelled} '
           f'labelled canvases, {args.iters} iterations per run, device '
           f'{args.device}', flush=True)
@@ -665,9 +627,8 @@ def main(argv=None):
             kept = '' if len(times) == len(todo) else ' (incl. kept runs)'
             print(f'{METHODS[method][0]}: {run_seconds[method]:.0f} s '
                   f'per run ({args.iters} iterations){kept}')
-    aggregate = _load_tool('tools/analysis/aggregate.py')
     names = {d: METHODS[m][0] for m, dirs in runs.items() for d in dirs}
-    table, _ = aggregate.aggregate_work_dirs(
+    table, _ = aggregate_work_dirs(
         [d for dirs in runs.values() for d in dirs], names=names,
         class_names=CLASSES)
     from mmseg_reco.visualization import format_markdown, write_csv
