@@ -691,4 +691,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    import matplotlib
+    matplotlib.use('Agg')  # figures go to files; no display needed
     main()

@@ -1,7 +1,8 @@
 """Analysis helpers: relation graphs, result tables, curves, pictures.
 
-Plots use matplotlib's Agg backend (no display needed). Used by
-``tools/analysis/*.py`` and ``benchmarks/accuracy.py``.
+Plots are drawn with pyplot and written to files; the backend is the
+caller's choice (the command lines, ``tools/analysis/*.py`` and
+``benchmarks/accuracy.py``, select Agg: no display needed).
 """
 from .curves import plot_curves, smooth
 from .inference import (EMBEDDINGS, build_val_dataset, evaluated_model,
