@@ -16,8 +16,8 @@ SOURCE = '/usr/share/datasets/fashion-mnist'
 SEMI = ('configs/baselines/'
         'supervised_deeplabv3plus-r18-d8_1k_fashion-canvas-60.py')
 
-pytestmark = pytest.mark.skipif(
-    not osp.exists(osp.join(SOURCE, 'train-images-idx3-ubyte.gz')),
+pytestmark = pytest.mark.needs_data(
+    osp.join(SOURCE, 'train-images-idx3-ubyte.gz'),
     reason='Fashion-MNIST missing: apt-get install dataset-fashion-mnist')
 
 

@@ -204,8 +204,8 @@ def test_build_demo_is_idempotent(tmp_path):
     assert (tmp_path / 'meta.json').is_file()
 
 
-@pytest.mark.skipif(
-    not osp.isfile(osp.join(pd.DEFAULT_SOURCE, 't10k-images-idx3-ubyte.gz')),
+@pytest.mark.needs_data(
+    osp.join(pd.DEFAULT_SOURCE, 't10k-images-idx3-ubyte.gz'),
     reason='Debian package dataset-fashion-mnist is not installed')
 def test_real_fashion_mnist_split_sources():
     data = pd.load_fashion_mnist()
