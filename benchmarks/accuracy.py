@@ -61,6 +61,10 @@ from mmseg_reco.demo import (DATA_ROOT, PRETRAINED_CHECKPOINT,
                              ensure_pretrained, ensure_split, split_files)
 from mmseg_reco.demo import REPO_ROOT as REPO
 from mmseg_reco.visualization import aggregate_work_dirs
+from mmseg_reco.visualization.accuracy_tables import (pseudo_label_markdown,
+                                                      spread, summarise_runs,
+                                                      summary_markdown,
+                                                      target_lines)
 
 #: key -> (name in tables, config); a method runs when its config exists.
 METHODS = OrderedDict([
@@ -112,6 +116,8 @@ SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
 CLASSES = ('background', 'T-shirt/top', 'Trouser', 'Pullover', 'Dress',
            'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
 HEADLINE = ('reco', 'supervised')
+#: method -> name in the tables
+NAMES = {key: name for key, (name, _) in METHODS.items()}
 
 
 def parse_args(argv=None):
@@ -468,133 +474,6 @@ def pictures(runs, args):
             print(f'{name}: no relation graph ({reason})')
 
 
-def val_records(work_dir):
-    """The validation records of a run, in step order."""
-    from mmseg_reco.visualization import load_scalars, split_records
-    return split_records(load_scalars(work_dir))[1]
-
-
-def _spread(values):
-    """``(mean, half range)`` of the values, or None when there are none."""
-    if not values:
-        return None
-    return (sum(values) / len(values), (max(values) - min(values)) / 2)
-
-
-def summarise_runs(runs):
-    """Teacher/student mIoU, last and best evaluation, of every run.
-
-    Returns:
-        OrderedDict: ``{method: {column: [value per seed]}}`` with columns
-        ``evaluated``, ``teacher_last``, ``teacher_best``, ``student_last``,
-        ``student_best`` (a supervised run's only model is its student; a
-        column a run did not log is left out).
-    """
-    summary = OrderedDict()
-    for method, dirs in runs.items():
-        columns = OrderedDict()
-        for work_dir in dirs:
-            val = val_records(work_dir)
-            if not val:
-                continue
-            columns.setdefault('evaluated', []).append(val[-1]['mIoU'])
-            semi = any('teacher/mIoU' in r for r in val)
-            for model in ('teacher', 'student'):
-                key = f'{model}/mIoU' if semi else (
-                    'mIoU' if model == 'student' else None)
-                values = [r[key] for r in val if key and key in r]
-                if values:
-                    columns.setdefault(f'{model}_last', []).append(values[-1])
-                    columns.setdefault(f'{model}_best', []).append(
-                        max(values))
-        summary[method] = columns
-    return summary
-
-
-def summary_markdown(summary, reference=None):
-    """The summary as a markdown table; ``reference``: the full-label mIoU
-    for the label-efficiency column."""
-    cols = ('teacher_last', 'teacher_best', 'student_last', 'student_best')
-    head = ['Method', 'teacher last', 'teacher best', 'student last',
-            'student best']
-    if reference:
-        head.append('% of full labels')
-    head.append('seeds (evaluated model, last)')
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '| --- | ' + ' | '.join(['---:'] * (len(head) - 1)) + ' |']
-    for method, columns in summary.items():
-        row = [METHODS[method][0]]
-        for col in cols:
-            spread = _spread(columns.get(col, []))
-            row.append('-' if spread is None else
-                       f'{spread[0]:.1f} ± {spread[1]:.1f}')
-        if reference:
-            evaluated = _spread(columns.get('evaluated', []))
-            row.append('-' if evaluated is None else
-                       f'{100 * evaluated[0] / reference:.1f}%')
-        row.append(' / '.join(f'{v:.2f}' for v in columns.get('evaluated',
-                                                              [])))
-        lines.append('| ' + ' | '.join(row) + ' |')
-    return '\n'.join(lines)
-
-
-PSEUDO_KEYS = ('acc', 'mIoU', 'confident_share', 'confident_acc',
-               'dominant_pred_share', 'dominant_true_share')
-
-
-def pseudo_label_markdown(runs):
-    """Pseudo-label figures at every evaluation, mean over seeds."""
-    head = ['Method', 'iteration', 'teacher mIoU (val)'] + [
-        f'pseudo {k}' for k in PSEUDO_KEYS]
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '| --- | ' + ' | '.join(['---:'] * (len(head) - 1)) + ' |']
-    for method, dirs in runs.items():
-        by_step = OrderedDict()
-        for work_dir in dirs:
-            for record in val_records(work_dir):
-                if 'pseudo/acc' in record:
-                    by_step.setdefault(record['step'], []).append(record)
-        for step, records in by_step.items():
-            row = [METHODS[method][0], str(step)]
-            for key in ['teacher/mIoU'] + [f'pseudo/{k}' for k in PSEUDO_KEYS]:
-                values = [r[key] for r in records if key in r]
-                row.append(f'{sum(values) / len(values):.1f}'
-                           if values else '-')
-            lines.append('| ' + ' | '.join(row) + ' |')
-    return '\n'.join(lines) if len(lines) > 2 else ''
-
-
-def target_lines(summary, seeds):
-    """Each label-efficiency target: met or not, with every seed's
-    difference of the evaluated models' last and best mIoU."""
-    lines = []
-    for method, base, margin in TARGETS:
-        if method not in summary or base not in summary:
-            continue
-        for col, best_of in (('evaluated', 'last'), (None, 'best')):
-            a = summary[method].get(col) if col else _best(summary[method])
-            b = summary[base].get(col) if col else _best(summary[base])
-            if not a or not b or len(a) != len(b):
-                continue
-            diffs = [x - y for x, y in zip(a, b)]
-            mean = sum(diffs) / len(diffs)
-            line = (f'{METHODS[method][0]} - {METHODS[base][0]} ({best_of} '
-                    f'evaluation): {mean:+.2f} mIoU (seeds {seeds}: ' +
-                    ', '.join(f'{d:+.2f}' for d in diffs) + ')')
-            if margin is not None:
-                met = mean >= margin and all(d > 0 for d in diffs)
-                line += (f'; target >= +{margin:.0f} with every seed above: '
-                         f'{"met" if met else "not met"}')
-            lines.append(line)
-    return lines
-
-
-def _best(columns):
-    """The evaluated model's best mIoU per seed (teacher for the semi
-    runs, student for the supervised ones)."""
-    return columns.get('teacher_best') or columns.get('student_best')
-
-
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(REPO)
@@ -636,10 +515,10 @@ def main(argv=None):
     summary = summarise_runs(runs)
     full = [m for m in FULL_LABEL_METHODS if summary.get(m, {}).get(
         'evaluated')]
-    reference = (_spread(summary[full[0]]['evaluated'])[0] if full else None)
-    summary_md = summary_markdown(summary, reference)
-    pseudo_md = pseudo_label_markdown(runs)
-    targets = target_lines(summary, args.seeds)
+    reference = (spread(summary[full[0]]['evaluated'])[0] if full else None)
+    summary_md = summary_markdown(summary, NAMES, reference)
+    pseudo_md = pseudo_label_markdown(runs, NAMES)
+    targets = target_lines(summary, args.seeds, TARGETS, NAMES)
     write_csv(table, osp.join(args.work_dir, 'accuracy.csv'))
     with open(osp.join(args.work_dir, 'accuracy.md'), 'w') as f:
         f.write(summary_md + '\n\n' + markdown + '\n')
@@ -675,7 +554,7 @@ def main(argv=None):
           f'min); files in {args.work_dir}')
     for line in targets:
         print(line)
-    miou = {m: _spread(summary[m]['evaluated'])[0] for m in args.methods
+    miou = {m: spread(summary[m]['evaluated'])[0] for m in args.methods
             if summary.get(m, {}).get('evaluated')}
     top, base = HEADLINE
     if top not in miou or base not in miou:
