@@ -44,7 +44,6 @@ not trained again (``--rerun`` forces it).
     python benchmarks/accuracy.py --methods supervised-region rc2l
 """
 import argparse
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -56,10 +55,16 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
+from mmengine.config import Config
 
-from mmengine.config import Config  # noqa: E402
+from mmseg_reco.demo import (DATA_ROOT, PRETRAINED_CHECKPOINT,
+                             ensure_pretrained, ensure_split, split_files)
+from mmseg_reco.demo import REPO_ROOT as REPO
+from mmseg_reco.visualization import aggregate_work_dirs
+from mmseg_reco.visualization.accuracy_tables import (pseudo_label_markdown,
+                                                      spread, summarise_runs,
+                                                      summary_markdown,
+                                                      target_lines)
 
 #: key -> (name in tables, config); a method runs when its config exists.
 #: The demo configs' common suffix: batch, schedule, dataset and split.
@@ -110,12 +115,12 @@ SETTINGS = dict(
     full=dict(iters=4000, evals=8))
 #: Iteration counts in configs that follow the schedule's length.
 SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
-DATA_ROOT = 'data/fashion_canvas'
 #: Table columns: the demo's classes (FashionCanvasDataset).
 CLASSES = ('background', 'T-shirt/top', 'Trouser', 'Pullover', 'Dress',
            'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
-DEFAULT_PRETRAINED = 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth'
 HEADLINE = ('reco', 'supervised')
+#: method -> name in the tables
+NAMES = {key: name for key, (name, _) in METHODS.items()}
 
 
 def parse_args(argv=None):
@@ -142,7 +147,7 @@ def parse_args(argv=None):
                         help='bigger settings (for a GPU)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument('--work-dir', default='work_dirs/benchmark_accuracy')
-    parser.add_argument('--pretrained', default=DEFAULT_PRETRAINED,
+    parser.add_argument('--pretrained', default=PRETRAINED_CHECKPOINT,
                         help='backbone checkpoint (made by '
                         'tools/pretrain_backbone.py when missing)')
     parser.add_argument('--no-pretrained', action='store_true',
@@ -190,14 +195,6 @@ def parse_args(argv=None):
     return args
 
 
-def _load_tool(path):
-    name = 'tool_' + osp.splitext(osp.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _scale_schedule(node, factor):
     """Scale iteration counts of warm-ups and ramp-ups in place."""
     if isinstance(node, dict):
@@ -226,29 +223,9 @@ def _schedulers(node):
 
 def split_file(kind, args, seed=0):
     """``splits/<kind>-<N>[-seed<k>].txt`` of the benchmark's split."""
-    suffix = f'-seed{seed}' if args.split_per_seed and seed > 0 else ''
-    return f'splits/{kind}-{args.labelled}{suffix}.txt'
-
-
-def ensure_split(args, seed=0):
-    """Write the class-balanced split with ``tools/make_splits.py`` when
-    its files are missing."""
-    paths = [osp.join(DATA_ROOT, split_file(k, args, seed))
-             for k in ('labelled', 'unlabelled')]
-    if all(osp.isfile(p) for p in paths):
-        return
-    if not osp.isfile(osp.join(DATA_ROOT, 'splits', 'train.txt')):
-        raise FileNotFoundError(
-            f'{DATA_ROOT} holds no demo data: run tools/prepare_demo.py '
-            '(bash tools/setup_env.sh does)')
-    command = [sys.executable, 'tools/make_splits.py', 'class-balanced',
-               '--dataset', 'fashion_canvas', '--data-root', DATA_ROOT,
-               '--num-labelled', str(args.labelled), '--seed', str(seed)]
-    print('writing the split: ' + ' '.join(command[1:]), flush=True)
-    subprocess.check_call(command, cwd=REPO)
-    for path in paths:
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{path} was not written')
+    labelled, unlabelled = split_files(
+        args.labelled, seed if args.split_per_seed else 0)
+    return dict(labelled=labelled, unlabelled=unlabelled)[kind]
 
 
 def is_semi(cfg):
@@ -454,19 +431,6 @@ def train_all(todo, args, start):
     return work_dirs, times
 
 
-def ensure_pretrained(args):
-    if args.no_pretrained or osp.isfile(args.pretrained):
-        return
-    print(f'{args.pretrained} missing: running tools/pretrain_backbone.py',
-          flush=True)
-    command = [sys.executable, 'tools/pretrain_backbone.py', '--out',
-               args.pretrained, '--device', args.device
-               ] + args.pretrain_args.split()
-    start = time.time()
-    subprocess.check_call(command, cwd=REPO)
-    print(f'pre-training took {time.time() - start:.0f} s', flush=True)
-
-
 def pictures(runs, args):
     """Curves of every run; predictions and relation graphs at seed 0."""
     from mmseg_reco.visualization import load_scalars, plot_curves
@@ -487,167 +451,44 @@ def pictures(runs, args):
         config_path = osp.join(work_dir, osp.basename(config))
         checkpoint = osp.join(work_dir, f'iter_{args.iters}.pth')
         models.append((name, config_path, checkpoint))
-    compare = _load_tool('tools/analysis/compare_predictions.py')
-    compare.main([f'{n}={c}:{k}' for n, c, k in models] + [
-        '--num-images', '6', '--out', osp.join(out, 'predictions.png'),
-        '--device', args.device
-    ])
+    subprocess.check_call(
+        [sys.executable, 'tools/analysis/compare_predictions.py'] +
+        [f'{n}={c}:{k}' for n, c, k in models] + [
+            '--num-images', '6', '--out', osp.join(out, 'predictions.png'),
+            '--device', args.device
+        ], cwd=REPO)
     if args.no_relation_graphs:
         return
-    relation = _load_tool('tools/analysis/relation_graph.py')
     for (method, _), (name, config_path, checkpoint) in zip(
             first.items(), models):
         embeddings = ['feat']
         if method in ('reco', 'cmb'):
             embeddings.append('rep')
-        argv = [config_path, checkpoint, '--out',
+        argv = [sys.executable, 'tools/analysis/relation_graph.py',
+                config_path, checkpoint, '--out',
                 osp.join(out, 'relation_graph', method), '--title', name,
                 '--device', args.device, '--embedding'] + embeddings
         if args.pictures_max_images:
             argv += ['--max-images', str(args.pictures_max_images)]
-        try:
-            relation.main(argv)
-        except ValueError as exc:  # a head without the embedding
-            print(f'{name}: no relation graph ({exc})')
-
-
-def val_records(work_dir):
-    """The validation records of a run, in step order."""
-    from mmseg_reco.visualization import load_scalars, split_records
-    return split_records(load_scalars(work_dir))[1]
-
-
-def _spread(values):
-    """``(mean, half range)`` of the values, or None when there are none."""
-    if not values:
-        return None
-    return (sum(values) / len(values), (max(values) - min(values)) / 2)
-
-
-def summarise_runs(runs):
-    """Teacher/student mIoU, last and best evaluation, of every run.
-
-    Returns:
-        OrderedDict: ``{method: {column: [value per seed]}}`` with columns
-        ``evaluated``, ``teacher_last``, ``teacher_best``, ``student_last``,
-        ``student_best`` (a supervised run's only model is its student; a
-        column a run did not log is left out).
-    """
-    summary = OrderedDict()
-    for method, dirs in runs.items():
-        columns = OrderedDict()
-        for work_dir in dirs:
-            val = val_records(work_dir)
-            if not val:
-                continue
-            columns.setdefault('evaluated', []).append(val[-1]['mIoU'])
-            semi = any('teacher/mIoU' in r for r in val)
-            for model in ('teacher', 'student'):
-                key = f'{model}/mIoU' if semi else (
-                    'mIoU' if model == 'student' else None)
-                values = [r[key] for r in val if key and key in r]
-                if values:
-                    columns.setdefault(f'{model}_last', []).append(values[-1])
-                    columns.setdefault(f'{model}_best', []).append(
-                        max(values))
-        summary[method] = columns
-    return summary
-
-
-def summary_markdown(summary, reference=None):
-    """The summary as a markdown table; ``reference``: the full-label mIoU
-    for the label-efficiency column."""
-    cols = ('teacher_last', 'teacher_best', 'student_last', 'student_best')
-    head = ['Method', 'teacher last', 'teacher best', 'student last',
-            'student best']
-    if reference:
-        head.append('% of full labels')
-    head.append('seeds (evaluated model, last)')
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '| --- | ' + ' | '.join(['---:'] * (len(head) - 1)) + ' |']
-    for method, columns in summary.items():
-        row = [METHODS[method][0]]
-        for col in cols:
-            spread = _spread(columns.get(col, []))
-            row.append('-' if spread is None else
-                       f'{spread[0]:.1f} ± {spread[1]:.1f}')
-        if reference:
-            evaluated = _spread(columns.get('evaluated', []))
-            row.append('-' if evaluated is None else
-                       f'{100 * evaluated[0] / reference:.1f}%')
-        row.append(' / '.join(f'{v:.2f}' for v in columns.get('evaluated',
-                                                              [])))
-        lines.append('| ' + ' | '.join(row) + ' |')
-    return '\n'.join(lines)
-
-
-PSEUDO_KEYS = ('acc', 'mIoU', 'confident_share', 'confident_acc',
-               'dominant_pred_share', 'dominant_true_share')
-
-
-def pseudo_label_markdown(runs):
-    """Pseudo-label figures at every evaluation, mean over seeds."""
-    head = ['Method', 'iteration', 'teacher mIoU (val)'] + [
-        f'pseudo {k}' for k in PSEUDO_KEYS]
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '| --- | ' + ' | '.join(['---:'] * (len(head) - 1)) + ' |']
-    for method, dirs in runs.items():
-        by_step = OrderedDict()
-        for work_dir in dirs:
-            for record in val_records(work_dir):
-                if 'pseudo/acc' in record:
-                    by_step.setdefault(record['step'], []).append(record)
-        for step, records in by_step.items():
-            row = [METHODS[method][0], str(step)]
-            for key in ['teacher/mIoU'] + [f'pseudo/{k}' for k in PSEUDO_KEYS]:
-                values = [r[key] for r in records if key in r]
-                row.append(f'{sum(values) / len(values):.1f}'
-                           if values else '-')
-            lines.append('| ' + ' | '.join(row) + ' |')
-    return '\n'.join(lines) if len(lines) > 2 else ''
-
-
-def target_lines(summary, seeds):
-    """Each label-efficiency target: met or not, with every seed's
-    difference of the evaluated models' last and best mIoU."""
-    lines = []
-    for method, base, margin in TARGETS:
-        if method not in summary or base not in summary:
-            continue
-        for col, best_of in (('evaluated', 'last'), (None, 'best')):
-            a = summary[method].get(col) if col else _best(summary[method])
-            b = summary[base].get(col) if col else _best(summary[base])
-            if not a or not b or len(a) != len(b):
-                continue
-            diffs = [x - y for x, y in zip(a, b)]
-            mean = sum(diffs) / len(diffs)
-            line = (f'{METHODS[method][0]} - {METHODS[base][0]} ({best_of} '
-                    f'evaluation): {mean:+.2f} mIoU (seeds {seeds}: ' +
-                    ', '.join(f'{d:+.2f}' for d in diffs) + ')')
-            if margin is not None:
-                met = mean >= margin and all(d > 0 for d in diffs)
-                line += (f'; target >= +{margin:.0f} with every seed above: '
-                         f'{"met" if met else "not met"}')
-            lines.append(line)
-    return lines
-
-
-def _best(columns):
-    """The evaluated model's best mIoU per seed (teacher for the semi
-    runs, student for the supervised ones)."""
-    return columns.get('teacher_best') or columns.get('student_best')
+        done = subprocess.run(argv, cwd=REPO, stderr=subprocess.PIPE,
+                              text=True)
+        if done.returncode != 0:  # e.g. a head without the embedding
+            reason = (done.stderr.strip().splitlines() or ['no message'])[-1]
+            print(f'{name}: no relation graph ({reason})')
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(REPO)
     start = time.time()
-    ensure_pretrained(args)
     for method in args.methods:
         if not osp.isfile(METHODS[method][1]):
             raise FileNotFoundError(f'{method}: {METHODS[method][1]} missing')
     for seed in (args.seeds if args.split_per_seed else [0]):
-        ensure_split(args, seed)
+        ensure_split(args.labelled, seed, DATA_ROOT)
+    if not args.no_pretrained:
+        ensure_pretrained(args.pretrained, args.device,
+                          args.pretrain_args.split())
     print(f'methods {args.methods}, seeds {args.seeds}, {args.labelled} '
           f'labelled canvases, {args.iters} iterations per run, device '
           f'{args.device}', flush=True)
@@ -668,9 +509,8 @@ def main(argv=None):
             kept = '' if len(times) == len(todo) else ' (incl. kept runs)'
             print(f'{METHODS[method][0]}: {run_seconds[method]:.0f} s '
                   f'per run ({args.iters} iterations){kept}')
-    aggregate = _load_tool('tools/analysis/aggregate.py')
     names = {d: METHODS[m][0] for m, dirs in runs.items() for d in dirs}
-    table, _ = aggregate.aggregate_work_dirs(
+    table, _ = aggregate_work_dirs(
         [d for dirs in runs.values() for d in dirs], names=names,
         class_names=CLASSES)
     from mmseg_reco.visualization import format_markdown, write_csv
@@ -678,10 +518,10 @@ def main(argv=None):
     summary = summarise_runs(runs)
     full = [m for m in FULL_LABEL_METHODS if summary.get(m, {}).get(
         'evaluated')]
-    reference = (_spread(summary[full[0]]['evaluated'])[0] if full else None)
-    summary_md = summary_markdown(summary, reference)
-    pseudo_md = pseudo_label_markdown(runs)
-    targets = target_lines(summary, args.seeds)
+    reference = (spread(summary[full[0]]['evaluated'])[0] if full else None)
+    summary_md = summary_markdown(summary, NAMES, reference)
+    pseudo_md = pseudo_label_markdown(runs, NAMES)
+    targets = target_lines(summary, args.seeds, TARGETS, NAMES)
     write_csv(table, osp.join(args.work_dir, 'accuracy.csv'))
     with open(osp.join(args.work_dir, 'accuracy.md'), 'w') as f:
         f.write(summary_md + '\n\n' + markdown + '\n')
@@ -717,7 +557,7 @@ def main(argv=None):
           f'min); files in {args.work_dir}')
     for line in targets:
         print(line)
-    miou = {m: _spread(summary[m]['evaluated'])[0] for m in args.methods
+    miou = {m: spread(summary[m]['evaluated'])[0] for m in args.methods
             if summary.get(m, {}).get('evaluated')}
     top, base = HEADLINE
     if top not in miou or base not in miou:
@@ -733,4 +573,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    import matplotlib
+    matplotlib.use('Agg')  # figures go to files; no display needed
     main()

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 
+from mmseg_reco.testing.memory import status_kib
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: method -> paper config (Pascal VOC 2012 + SBD)
 METHODS = {
@@ -65,11 +67,7 @@ def parse_args():
 
 def vm_hwm_mib() -> float:
     """Peak resident set size of this process in MiB (``VmHWM``)."""
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError('VmHWM not found in /proc/self/status')
+    return status_kib('VmHWM') / 1024
 
 
 def config_settings(cfg) -> dict:

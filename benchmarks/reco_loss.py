@@ -47,7 +47,6 @@ Example::
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -55,9 +54,8 @@ import torch
 
 from mmseg_reco.models.losses.reco_loss import reco_loss
 from mmseg_reco.testing import reco_loss_reference
-
-_MMAP_ENV = 'MALLOC_MMAP_THRESHOLD_'
-_MMAP_THRESHOLD = str(64 * 1024)
+from mmseg_reco.testing.memory import (cuda_peak_extra, rss_peak_extra,
+                                       run_memory_child)
 
 
 def parse_args():
@@ -114,14 +112,6 @@ def make_inputs(args, device):
     return rep, label.to(device), prob.to(device)
 
 
-def _status_kib(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'{field} not in /proc/self/status')
-
-
 def options_of(args):
     return dict(num_queries=args.queries, num_negatives=args.negatives)
 
@@ -144,36 +134,19 @@ def peak_extra_cpu(args):
     options = options_of(args)
     run_vectorised(rep, label, prob, options)  # warm-up, allocates grad
     rep.grad.zero_()
-    base = _status_kib('VmRSS')
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    run_vectorised(rep, label, prob, options)
-    print((_status_kib('VmHWM') - base) * 1024)
+    print(rss_peak_extra(lambda: run_vectorised(rep, label, prob, options)))
 
 
 def peak_extra(args, rep, label, prob):
     """Peak extra bytes of one vectorised forward + backward, and how."""
     if rep.device.type == 'cuda':
-        run_vectorised(rep, label, prob, options_of(args))
+        options = options_of(args)
+        run_vectorised(rep, label, prob, options)  # warm-up, allocates grad
         rep.grad.zero_()
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        run_vectorised(rep, label, prob, options_of(args))
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base,
+        return (cuda_peak_extra(
+            lambda: run_vectorised(rep, label, prob, options)),
                 'torch.cuda.max_memory_allocated minus allocated before')
-    env = dict(os.environ, **{_MMAP_ENV: _MMAP_THRESHOLD})
-    child = subprocess.run(
-        [sys.executable,
-         os.path.abspath(__file__), '--memory-child'] + sys.argv[1:],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True)
-    extra = int(child.stdout.strip().splitlines()[-1])
-    return extra, (f'child process: peak RSS (VmHWM) minus RSS before, '
-                   f'{_MMAP_ENV}={_MMAP_THRESHOLD}')
+    return run_memory_child(__file__, ['--memory-child'] + sys.argv[1:])
 
 
 def check_agreement(rep, label, prob, options):

@@ -26,6 +26,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from mmseg_reco.testing.memory import status_kib
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = ('configs/reco/'
           'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
@@ -54,11 +56,7 @@ def parse_args():
 
 def rss_mib() -> float:
     """Resident set size of this process in MiB (``VmRSS``)."""
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError('VmRSS not found in /proc/self/status')
+    return status_kib('VmRSS') / 1024
 
 
 class SoakHook(Hook):

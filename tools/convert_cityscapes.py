@@ -23,31 +23,20 @@ Example:
         --out data/cityscapes_512x1024 --nproc 8
 """
 import argparse
-import importlib.util
 import os
 import os.path as osp
 import shutil
-import sys
 from functools import partial
 from multiprocessing import get_context
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmseg_reco.datasets.label_maps import to_train_ids
+
 IMG_SUFFIX = '_leftImg8bit.png'
 RAW_SUFFIX = '_gtFine_labelIds.png'
 TRAIN_ID_SUFFIX = '_gtFine_labelTrainIds.png'
-
-
-def _load_label_maps():
-    name = 'mmseg_reco_label_maps'
-    if name not in sys.modules:
-        path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                        'mmseg_reco', 'datasets', 'label_maps.py')
-        spec = importlib.util.spec_from_file_location(name, path)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
 
 
 def parse_size(text: str) -> Optional[Tuple[int, int]]:
@@ -83,7 +72,6 @@ def convert_one(name: str, src: str, out: str, split: str,
                 size: Optional[Tuple[int, int]]) -> None:
     """Write the (resized) image and train-id label of one image."""
     from PIL import Image
-    maps = _load_label_maps()
     img_src = osp.join(src, 'leftImg8bit', split, name + IMG_SUFFIX)
     img_dst = osp.join(out, 'leftImg8bit', split, name + IMG_SUFFIX)
     lbl_src = osp.join(src, 'gtFine', split, name + RAW_SUFFIX)
@@ -100,7 +88,7 @@ def convert_one(name: str, src: str, out: str, split: str,
         shutil.copyfile(img_src, img_dst)
     with Image.open(lbl_src) as lbl:
         label = np.asarray(lbl)
-    label = maps.to_train_ids(label)
+    label = to_train_ids(label)
     out_lbl = Image.fromarray(label)
     if size is not None:
         out_lbl = out_lbl.resize(size, Image.NEAREST)

@@ -21,29 +21,18 @@ Example:
     python tools/convert_gta5.py data/gta5 --nproc 8
 """
 import argparse
-import importlib.util
 import os
 import os.path as osp
 import shutil
-import sys
 from functools import partial
 from multiprocessing import get_context
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmseg_reco.datasets.label_maps import to_train_ids
+
 TRAIN_ID_SUFFIX = '_labelTrainIds.png'
-
-
-def _load_label_maps():
-    name = 'mmseg_reco_label_maps'
-    if name not in sys.modules:
-        path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                        'mmseg_reco', 'datasets', 'label_maps.py')
-        spec = importlib.util.spec_from_file_location(name, path)
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
 
 
 def parse_size(text: Optional[str]) -> Optional[Tuple[int, int]]:
@@ -63,7 +52,6 @@ def convert_one(stem: str, src: str, out: str,
     """Write one image's train-id label (and image); True when the raw
     label had to be resized to its image."""
     from PIL import Image
-    maps = _load_label_maps()
     img_src = osp.join(src, 'images', stem + '.png')
     lbl_src = osp.join(src, 'labels', stem + '.png')
     if not osp.isfile(lbl_src):
@@ -77,7 +65,7 @@ def convert_one(stem: str, src: str, out: str,
     if size is None and osp.abspath(src) != osp.abspath(out):
         shutil.copyfile(img_src, osp.join(out, 'images', stem + '.png'))
     with Image.open(lbl_src) as lbl:
-        label = Image.fromarray(maps.to_train_ids(np.asarray(lbl)))
+        label = Image.fromarray(to_train_ids(np.asarray(lbl)))
     mismatch = label.size != img_size
     if mismatch:
         label = label.resize(img_size, Image.NEAREST)

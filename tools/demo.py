@@ -21,8 +21,6 @@ Runs end to end on a CPU::
 import argparse
 import os
 import os.path as osp
-import subprocess
-import sys
 import time
 
 import mmcv
@@ -32,14 +30,14 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
 
-import mmseg_reco  # noqa: F401
 from mmseg.visualization import SegLocalVisualizer
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from mmseg_reco.demo import (DATA_ROOT, PRETRAINED_CHECKPOINT, REPO_ROOT,
+                             ensure_pretrained, ensure_split, split_files)
+
 DEFAULT_CONFIG = ('configs/reco/'
-                  'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
-DATA_ROOT = 'data/fashion_canvas'
-PRETRAINED = 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth'
+                  'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_'
+                  'fashion-canvas-60lab.py')
 
 
 #: training iterations of the demo
@@ -55,7 +53,7 @@ def parse_args():
     parser.add_argument('--labelled', type=int, default=20,
                         help='labelled canvases (class-balanced split). '
                         'Default: 20')
-    parser.add_argument('--pretrained', default=PRETRAINED,
+    parser.add_argument('--pretrained', default=PRETRAINED_CHECKPOINT,
                         help='backbone checkpoint (made by '
                         'tools/pretrain_backbone.py when missing)')
     parser.add_argument('--no-pretrained', action='store_true',
@@ -97,39 +95,17 @@ def draw_predictions(runner: Runner, out_dir: str, num: int,
     return paths
 
 
-def run(command):
-    """Run a tool of this repository, echoing the command."""
-    print('$ ' + ' '.join(command), flush=True)
-    start = time.time()
-    subprocess.check_call([sys.executable] + command, cwd=REPO)
-    return time.time() - start
-
-
-def prepare(args) -> None:
-    """The pre-trained backbone and the labelled split, when missing."""
-    if not osp.isfile(osp.join(DATA_ROOT, 'splits', 'train.txt')):
-        raise FileNotFoundError(
-            f'{DATA_ROOT} holds no demo data: run bash tools/setup_env.sh')
-    if not args.no_pretrained and not osp.isfile(args.pretrained):
-        seconds = run(['tools/pretrain_backbone.py', '--out', args.pretrained])
-        print(f'backbone pre-trained in {seconds:.0f} s', flush=True)
-    split = osp.join(DATA_ROOT, 'splits', f'labelled-{args.labelled}.txt')
-    if not osp.isfile(split):
-        run(['tools/make_splits.py', 'class-balanced', '--dataset',
-             'fashion_canvas', '--data-root', DATA_ROOT, '--num-labelled',
-             str(args.labelled), '--seed', '0'])
-
-
 def main():
     args = parse_args()
-    os.chdir(REPO)
+    os.chdir(REPO_ROOT)
     start = time.time()
     if not args.checkpoint:
-        prepare(args)
+        ensure_split(args.labelled, data_root=DATA_ROOT)
+        if not args.no_pretrained:
+            ensure_pretrained(args.pretrained)
     cfg = Config.fromfile(args.config)
     labelled, unlabelled = cfg.train_dataloader.dataset.datasets
-    labelled.ann_file = f'splits/labelled-{args.labelled}.txt'
-    unlabelled.ann_file = f'splits/unlabelled-{args.labelled}.txt'
+    labelled.ann_file, unlabelled.ann_file = split_files(args.labelled)
     if not args.no_pretrained and not args.checkpoint:
         segmentor = cfg.model.get('segmentor', cfg.model)
         segmentor.backbone.init_cfg = dict(

@@ -41,32 +41,15 @@ Examples::
 """
 import argparse
 import functools
-import importlib.util
 import os
 import os.path as osp
-import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from mmseg_reco.datasets import split_protocols as S
 
-def _load_splits():
-    """``mmseg_reco.datasets.splits`` without importing mmseg_reco (whose
-    package import registers everything with mmseg)."""
-    name = 'mmseg_reco_splits'
-    if name in sys.modules:
-        return sys.modules[name]
-    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                    'mmseg_reco', 'datasets', 'splits.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load_splits()
 
 #: Folder layout and split rule of each dataset (paths relative to the
 #: data root; ``train_list=''`` lists the image folder).

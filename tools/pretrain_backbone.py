@@ -35,7 +35,6 @@ Example:
     python tools/pretrain_backbone.py --iters 3000 --device cuda
 """
 import argparse
-import importlib.util
 import math
 import os
 import os.path as osp
@@ -48,24 +47,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from mmseg_reco.datasets.fashion_canvas_builder import (compose_canvases,
+                                                        load_fashion_mnist)
+from mmseg_reco.demo import PRETRAINED_CHECKPOINT
+from mmseg_reco.demo import REPO_ROOT as REPO
+
 #: Default model config whose backbone is pre-trained.
 DEFAULT_CONFIG = osp.join(REPO, 'configs/_base_/models/'
                           'deeplabv3plus_r18-d8_demo.py')
-#: Default checkpoint path (the accuracy benchmark looks here).
-DEFAULT_OUT = osp.join(REPO, 'work_dirs/pretrain/'
-                       'resnet18-v1c_fashion-mnist.pth')
+#: Default checkpoint path (the demo and the accuracy benchmark look here).
+DEFAULT_OUT = osp.join(REPO, PRETRAINED_CHECKPOINT)
 #: Fashion-MNIST classes.
 NUM_CLASSES = 10
-
-
-def _prepare_demo():
-    """tools/prepare_demo.py as a module (its loader and composer)."""
-    spec = importlib.util.spec_from_file_location(
-        'prepare_demo', osp.join(REPO, 'tools', 'prepare_demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -151,7 +144,8 @@ class CanvasItems:
     Args:
         images (np.ndarray): (M, 28, 28) uint8 items.
         labels (np.ndarray): (M,) classes.
-        compose (callable): ``prepare_demo.compose_canvases``.
+        compose (callable): the canvas composer
+            (``fashion_canvas_builder.compose_canvases``).
         mean (Sequence[float]): RGB normalisation mean.
         std (Sequence[float]): RGB normalisation std.
         canvas_size (int): canvas side. Default: 64.
@@ -234,7 +228,6 @@ def verify_loading(config: str, checkpoint: str,
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
-    import mmseg_reco  # noqa: F401  (registry, checkpoint allow-list)
     from mmengine.logging import MMLogger
 
     # mmengine's per-parameter initialisation report is long: warnings only
@@ -242,14 +235,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         f'pretrain_backbone_{time.time_ns()}', log_level='WARNING')
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    demo = _prepare_demo()
     kwargs = {} if args.source is None else dict(source=args.source)
-    images, labels = demo.load_fashion_mnist(**kwargs)['train']
+    images, labels = load_fashion_mnist(**kwargs)['train']
     order = np.random.default_rng(args.seed).permutation(len(images))
     holdout, train = order[:args.holdout], order[args.holdout:]
     cfg = Config.fromfile(args.config)
     pre = cfg.model.data_preprocessor
-    data = CanvasItems(images, labels, demo.compose_canvases, pre.mean,
+    data = CanvasItems(images, labels, compose_canvases, pre.mean,
                        pre.std, args.canvas_size, args.scale_range,
                        args.flip_prob)
     model = Classifier(classification_backbone(cfg)).to(args.device)

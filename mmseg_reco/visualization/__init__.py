@@ -1,7 +1,8 @@
 """Analysis helpers: relation graphs, result tables, curves, pictures.
 
-Plots use matplotlib's Agg backend (no display needed). Used by
-``tools/analysis/*.py`` and ``benchmarks/accuracy.py``.
+Plots are drawn with pyplot and written to files; the backend is the
+caller's choice (the command lines, ``tools/analysis/*.py`` and
+``benchmarks/accuracy.py``, select Agg: no display needed).
 """
 from .curves import plot_curves, smooth
 from .inference import (EMBEDDINGS, build_val_dataset, evaluated_model,
@@ -13,8 +14,9 @@ from .relation_graph import (accumulate_class_sums, class_means,
                              relation_graph, write_matrix_csv)
 from .run_logs import (config_name, launch_dirs, load_scalars,
                        parse_class_tables, read_evaluation, split_records)
-from .tables import (aggregate, collect_results, format_markdown,
-                     mean_and_half_range, method_of, read_csv, write_csv)
+from .tables import (aggregate, aggregate_work_dirs, collect_results,
+                     format_markdown, mean_and_half_range, method_of, read_csv,
+                     write_csv)
 
 __all__ = [
     'plot_curves', 'smooth', 'EMBEDDINGS', 'build_val_dataset',
@@ -24,6 +26,6 @@ __all__ = [
     'plot_dendrogram', 'plot_relation_graph', 'read_matrix_csv',
     'relation_graph', 'write_matrix_csv', 'config_name', 'launch_dirs',
     'load_scalars', 'parse_class_tables', 'read_evaluation', 'split_records',
-    'aggregate', 'collect_results', 'format_markdown', 'mean_and_half_range',
-    'method_of', 'read_csv', 'write_csv'
+    'aggregate', 'aggregate_work_dirs', 'collect_results', 'format_markdown',
+    'mean_and_half_range', 'method_of', 'read_csv', 'write_csv'
 ]

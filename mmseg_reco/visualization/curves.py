@@ -63,8 +63,6 @@ def plot_curves(runs: Dict[str, List[dict]],
             Default: 1 (none).
         title (str, optional): figure title.
     """
-    import matplotlib
-    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     groups = groups or {label: label for label in runs}

@@ -53,8 +53,6 @@ def plot_prediction_grid(images: List[np.ndarray],
             image's name).
         cell_size (float): inches per picture. Default: 1.6.
     """
-    import matplotlib
-    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 

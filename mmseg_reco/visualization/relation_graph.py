@@ -169,8 +169,6 @@ def plot_relation_graph(matrix: np.ndarray,
         annotate (bool, optional): print the values in the cells. Default:
             when K <= 20.
     """
-    import matplotlib
-    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
     matrix, names = _present(matrix, class_names)
@@ -236,8 +234,6 @@ def plot_dendrogram(matrix: np.ndarray,
         method (str): linkage method, see :func:`linkage_from_graph`.
             Default: ``'average'``.
     """
-    import matplotlib
-    matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from scipy.cluster.hierarchy import dendrogram
 

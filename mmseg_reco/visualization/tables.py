@@ -153,6 +153,34 @@ def aggregate(methods: Dict[str, List[dict]],
     return table
 
 
+def aggregate_work_dirs(work_dirs: Sequence[str],
+                        group: Optional[str] = None,
+                        select: str = 'last',
+                        class_names: Optional[Sequence[str]] = None,
+                        names: Optional[dict] = None):
+    """Group runs into methods and aggregate them.
+
+    Args:
+        work_dirs (Sequence[str]): the runs.
+        group (str, optional): regular expression naming a run's method.
+        select (str): ``'last'`` or ``'best'`` evaluation. Default: last.
+        class_names (Sequence[str], optional): class columns.
+        names (dict, optional): explicit ``{work_dir: method}``.
+
+    Returns:
+        tuple[OrderedDict, OrderedDict]: the table (see :func:`aggregate`)
+        and the runs per method (see :func:`collect_results`).
+
+    Raises:
+        ValueError: None of the work dirs holds an evaluation.
+    """
+    methods = collect_results(work_dirs, group=group, select=select,
+                              names=names)
+    if not methods:
+        raise ValueError('none of the work dirs holds an evaluation')
+    return aggregate(methods, class_names), methods
+
+
 def _columns(table: Dict[str, Dict]) -> List[str]:
     for row in table.values():
         return [k for k in row if k != 'runs']

@@ -5,7 +5,11 @@ import os
 import os.path as osp
 import sys
 
+import matplotlib
 import pytest
+
+# the tools' entry points select Agg; tests call their functions directly
+matplotlib.use('Agg')
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 #: classes of the fake runs

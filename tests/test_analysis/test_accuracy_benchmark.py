@@ -4,6 +4,10 @@ import os.path as osp
 
 import pytest
 
+from mmseg_reco.visualization.accuracy_tables import (summarise_runs,
+                                                      summary_markdown,
+                                                      target_lines)
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -104,22 +108,23 @@ def test_summary_last_best_and_targets(bench, tmp_path, write_run):
     semi = [_val_run(write_run, str(tmp_path / f'cm{k}'),
                      teacher=(15.0 + k, 14.0 + k), student=(13.0, 16.0))
             for k in range(2)]
-    summary = bench.summarise_runs({'supervised': sup, 'classmix': semi})
+    summary = summarise_runs({'supervised': sup, 'classmix': semi})
     assert summary['supervised'] == {
         'evaluated': [12.0, 13.0], 'student_last': [12.0, 13.0],
         'student_best': [12.0, 13.0]}
     assert summary['classmix']['evaluated'] == [14.0, 15.0]
     assert summary['classmix']['teacher_best'] == [15.0, 16.0]
     assert summary['classmix']['student_last'] == [16.0, 16.0]
-    table = bench.summary_markdown(summary, reference=20.0)
+    table = summary_markdown(summary, bench.NAMES, reference=20.0)
     assert '| ClassMix | 14.5 ± 0.5 | 15.5 ± 0.5 | 16.0 ± 0.0 | 16.0 ± 0.0 ' \
         '| 72.5% | 14.00 / 15.00 |' in table
-    lines = bench.target_lines(summary, [0, 1])
+    lines = target_lines(summary, [0, 1], bench.TARGETS, bench.NAMES)
     # last: +2, +2 -> met (>= 2, every seed above); best: +3, +3 -> met
     assert lines[0].endswith('met') and '+2.00 mIoU' in lines[0]
     assert 'not met' not in lines[0]
     summary['classmix']['evaluated'] = [14.0, 12.5]  # one seed below
-    assert bench.target_lines(summary, [0, 1])[0].endswith('not met')
+    assert target_lines(summary, [0, 1], bench.TARGETS,
+                        bench.NAMES)[0].endswith('not met')
 
 
 def test_no_pretrained(bench, tmp_path):

@@ -36,8 +36,8 @@ def test_model_spec_parsing(tools):
         parse('only_a_config.py')
 
 
-@pytest.mark.skipif(not osp.exists(DEMO_DATA),
-                    reason='demo data missing: python tools/prepare_demo.py')
+@pytest.mark.needs_data(DEMO_DATA,
+                        reason='demo data missing: python tools/prepare_demo.py')
 def test_main_semi_and_plain_models(tools, tmp_path):
     specs = []
     for name, config in (('Supervised', SUPERVISED), ('ReCo', RECO_SUP)):

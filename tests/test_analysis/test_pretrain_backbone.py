@@ -9,13 +9,15 @@ from mmengine.registry import init_default_scope
 
 from mmseg.registry import MODELS
 
+from mmseg_reco.datasets.fashion_canvas_builder import compose_canvases
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SOURCE = '/usr/share/datasets/fashion-mnist'
 SEMI = ('configs/baselines/'
         'supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
 
-pytestmark = pytest.mark.skipif(
-    not osp.exists(osp.join(SOURCE, 'train-images-idx3-ubyte.gz')),
+pytestmark = pytest.mark.needs_data(
+    osp.join(SOURCE, 'train-images-idx3-ubyte.gz'),
     reason='Fashion-MNIST missing: apt-get install dataset-fashion-mnist')
 
 
@@ -69,12 +71,11 @@ def test_items_look_like_canvases(checkpoint):
     """Training images: one tinted item on a dark 64x64 canvas, labelled
     with its class, normalised like the segmentor's inputs."""
     _, _, tool = checkpoint
-    demo = tool._prepare_demo()
     images = np.zeros((3, 28, 28), np.uint8)
     images[:, 8:20, 8:20] = 255
     mean, std = [100.0, 110.0, 120.0], [50.0, 50.0, 50.0]
     data = tool.CanvasItems(images, np.array([1, 5, 9]),
-                            demo.compose_canvases, mean, std)
+                            compose_canvases, mean, std)
     img, label = data.batch(np.array([0, 2]), np.random.default_rng(0))
     assert img.shape == (2, 3, 64, 64) and label.tolist() == [1, 9]
     raw = img * torch.tensor(std).view(1, 3, 1, 1) + torch.tensor(

@@ -101,8 +101,8 @@ def test_dendrogram_needs_two_classes(tmp_path):
         plot_dendrogram(np.array([[1.0]]), ['a'], str(tmp_path / 'x.png'))
 
 
-needs_demo = pytest.mark.skipif(
-    not osp.exists(DEMO_DATA),
+needs_demo = pytest.mark.needs_data(
+    DEMO_DATA,
     reason='demo data missing: python tools/prepare_demo.py')
 
 

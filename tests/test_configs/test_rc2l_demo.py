@@ -14,8 +14,8 @@ SEMI = 'configs/rc2l/rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py'
 SUPERVISED = 'configs/rc2l/supervised_region-r18_1xb4-1k_fashion-canvas-60lab.py'
 NUM_LABELLED = 60
 
-needs_data = pytest.mark.skipif(
-    not (DATA / 'splits' / 'train.txt').exists(),
+needs_data = pytest.mark.needs_data(
+    DATA / 'splits' / 'train.txt',
     reason='demo data missing: run tools/prepare_demo.py')
 
 

@@ -6,18 +6,11 @@ import os.path as osp
 import numpy as np
 import pytest
 
+from mmseg_reco.datasets import fashion_canvas_builder as pd
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _load_prepare_demo():
-    spec = importlib.util.spec_from_file_location(
-        'prepare_demo', osp.join(REPO, 'tools', 'prepare_demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pd = _load_prepare_demo()
 
 
 def _pools(num_train=40, num_val=20, seed=0):
@@ -69,8 +62,12 @@ def test_load_idx_roundtrip_and_missing_package(tmp_path):
     (tmp_path / 't10k-labels-idx1-ubyte.gz').unlink()
     with pytest.raises(FileNotFoundError, match='dataset-fashion-mnist'):
         pd.load_fashion_mnist(str(tmp_path))
+    spec = importlib.util.spec_from_file_location(
+        'prepare_demo', osp.join(REPO, 'tools', 'prepare_demo.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
     with pytest.raises(SystemExit, match='dataset-fashion-mnist'):
-        pd.main(['--source', str(tmp_path), '--out', str(tmp_path / 'o')])
+        tool.main(['--source', str(tmp_path), '--out', str(tmp_path / 'o')])
 
     with gzip.open(tmp_path / 'bad.gz', 'wb') as f:
         f.write(bytes([0, 0, 0x08, 1, 0, 0, 0, 5, 1, 2]))
@@ -207,8 +204,8 @@ def test_build_demo_is_idempotent(tmp_path):
     assert (tmp_path / 'meta.json').is_file()
 
 
-@pytest.mark.skipif(
-    not osp.isfile(osp.join(pd.DEFAULT_SOURCE, 't10k-images-idx3-ubyte.gz')),
+@pytest.mark.needs_data(
+    osp.join(pd.DEFAULT_SOURCE, 't10k-images-idx3-ubyte.gz'),
     reason='Debian package dataset-fashion-mnist is not installed')
 def test_real_fashion_mnist_split_sources():
     data = pd.load_fashion_mnist()

@@ -1,9 +1,9 @@
-"""ReCo's partial labels (mmseg_reco.datasets.splits.partial_label)."""
+"""ReCo's partial labels (mmseg_reco.datasets.split_protocols.partial_label)."""
 import cv2
 import numpy as np
 import pytest
 
-from mmseg_reco.datasets import splits as S
+from mmseg_reco.datasets import split_protocols as S
 
 NUM_CLASSES = 6
 

@@ -1,11 +1,12 @@
-"""Image-level split protocols of mmseg_reco.datasets.splits."""
+"""Image-level split protocols of mmseg_reco.datasets.split_protocols."""
 import os.path as osp
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from mmseg_reco.datasets import splits as S
+from mmseg_reco.datasets import split_protocols as S
+from mmseg_reco.datasets import splits
 
 
 def random_presence(num_images=300, num_classes=12, seed=0, rare=(10, 11)):
@@ -159,23 +160,23 @@ def test_tags():
 def test_split_files(tmp_path):
     path = str(tmp_path / 'splits' / 'a.txt')
     S.write_split(path, ['x', 'city/y'])
-    assert S.read_split(path) == ['x', 'city/y']
+    assert splits.read_split(path) == ['x', 'city/y']
     with pytest.raises(FileNotFoundError, match='missing.txt'):
-        S.read_split(str(tmp_path / 'missing.txt'))
+        splits.read_split(str(tmp_path / 'missing.txt'))
     (tmp_path / 'empty.txt').write_text('\n\n')
     with pytest.raises(ValueError, match='empty.txt.*lists no images'):
-        S.read_split(str(tmp_path / 'empty.txt'))
+        splits.read_split(str(tmp_path / 'empty.txt'))
     (tmp_path / 'dup.txt').write_text('a\nb\na\n')
     with pytest.raises(ValueError, match="dup.txt.*twice: 'a'"):
-        S.read_split(str(tmp_path / 'dup.txt'))
+        splits.read_split(str(tmp_path / 'dup.txt'))
     with pytest.raises(ValueError, match='empty split'):
         S.write_split(str(tmp_path / 'b.txt'), [])
     with pytest.raises(ValueError, match="pool.txt names 1 image.*'zz'"):
         S.check_subset(['x', 'zz'], ['x', 'y'], 'pool.txt', 'the train list')
     with pytest.raises(FileNotFoundError, match=r'listed in s\.txt.*nope'):
-        S.check_files_exist([path, str(tmp_path / 'nope.png')], 's.txt')
+        splits.check_files_exist([path, str(tmp_path / 'nope.png')], 's.txt')
     with pytest.raises(ValueError, match='s.txt lists no images'):
-        S.check_data_list([], 's.txt')
+        splits.check_data_list([], 's.txt')
 
 
 def test_list_stems_recursive(tmp_path, fake_trees):

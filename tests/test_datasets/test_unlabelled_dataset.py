@@ -1,4 +1,3 @@
-import importlib.util
 import os.path as osp
 
 import numpy as np
@@ -9,26 +8,22 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import DATASETS  # noqa: E402
 
 from mmseg_reco.datasets.fashion_canvas import FashionCanvasDataset  # noqa
+from mmseg_reco.datasets.fashion_canvas_builder import build_demo  # noqa
 from mmseg_reco.datasets.unlabelled_dataset import UnlabelledDataset  # noqa
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
 def canvas_root(tmp_path_factory):
     """A tiny Fashion-MNIST canvas set (12 train / 4 val) from synthetic
     items."""
-    spec = importlib.util.spec_from_file_location(
-        'prepare_demo', osp.join(REPO, 'tools', 'prepare_demo.py'))
-    prepare_demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(prepare_demo)
     rng = np.random.default_rng(0)
     images = np.zeros((30, 28, 28), np.uint8)
     images[:, 4:24, 6:22] = rng.integers(1, 256, (30, 20, 16))
     labels = rng.integers(0, 10, 30).astype(np.uint8)
     init_default_scope('mmseg')
     root = tmp_path_factory.mktemp('fashion_canvas')
-    prepare_demo.build_demo(
+    build_demo(
         out_dir=str(root), num_train=12, num_val=4,
         data=dict(train=(images, labels), val=(images, labels)),
         verbose=False)

@@ -1,4 +1,3 @@
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -12,6 +11,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import ConcatDataset
 
+from mmseg_reco.datasets.fashion_canvas_builder import build_demo
 from mmseg_reco.engine.hooks.memory_bank_hook import MemoryBankHook
 from mmseg_reco.models.utils.memory_bank import ClassMemoryBank
 
@@ -81,16 +81,12 @@ def test_explicit_size_wins_and_missing_bank_is_an_error():
 @pytest.fixture(scope='module')
 def tiny_canvas(tmp_path_factory):
     """12 train / 4 val canvases; 4 labelled, 8 unlabelled."""
-    spec = importlib.util.spec_from_file_location(
-        'prepare_demo', osp.join(REPO, 'tools', 'prepare_demo.py'))
-    prepare_demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(prepare_demo)
     rng = np.random.default_rng(0)
     images = np.zeros((30, 28, 28), np.uint8)
     images[:, 4:24, 6:22] = rng.integers(1, 256, (30, 20, 16))
     labels = rng.integers(0, 10, 30).astype(np.uint8)
     root = tmp_path_factory.mktemp('fashion_canvas')
-    prepare_demo.build_demo(
+    build_demo(
         out_dir=str(root), num_train=12, num_val=4,
         data=dict(train=(images, labels), val=(images, labels)),
         verbose=False)

@@ -32,8 +32,8 @@ import_all_modules()
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'data/fashion_canvas')
 
-requires_demo = pytest.mark.skipif(
-    not osp.exists(osp.join(DEMO, 'splits/labelled-60.txt')),
+requires_demo = pytest.mark.needs_data(
+    osp.join(DEMO, 'splits/labelled-60.txt'),
     reason='demo data missing: run tools/prepare_demo.py')
 
 #: The demo config of every method (name -> path under the repository).

@@ -28,10 +28,10 @@ PIPELINE = [
 
 
 @pytest.fixture
-def data_root(tmp_path):
+def data_root(tmp_path, require_data):
     """Three demo canvases and their labels in a private folder."""
-    if not osp.exists(osp.join(DEMO, 'splits/train.txt')):
-        pytest.skip('demo data missing: run tools/prepare_demo.py')
+    require_data(osp.join(DEMO, 'splits/train.txt'),
+                 'demo data missing: run tools/prepare_demo.py')
     for sub in ('img_dir/train', 'ann_dir/train', 'splits'):
         os.makedirs(tmp_path / sub)
     for stem in STEMS:

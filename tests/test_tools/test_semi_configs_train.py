@@ -17,8 +17,8 @@ CONFIGS = [
 ]
 ITERS = 20
 
-pytestmark = pytest.mark.skipif(
-    not osp.exists(DATA), reason='demo data missing: run tools/setup_env.sh')
+pytestmark = pytest.mark.needs_data(
+    DATA, reason='demo data missing: run tools/setup_env.sh')
 
 
 def small_cfg(path, work_dir):

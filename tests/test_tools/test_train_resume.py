@@ -16,8 +16,8 @@ CONFIG = osp.join(
     REPO, 'configs/reco/reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_fashion-canvas-full.py')
 DATA = osp.join(REPO, 'data/fashion_canvas/meta.json')
 
-pytestmark = pytest.mark.skipif(
-    not osp.exists(DATA), reason='demo data missing: run tools/setup_env.sh')
+pytestmark = pytest.mark.needs_data(
+    DATA, reason='demo data missing: run tools/setup_env.sh')
 
 
 def train_cmd(work_dir, max_iters, *extra):

@@ -21,8 +21,8 @@ import os
 import os.path as osp
 from typing import Optional, Sequence
 
-from mmseg_reco.visualization import (aggregate, collect_results,
-                                      format_markdown, write_csv)
+from mmseg_reco.visualization import (aggregate_work_dirs, format_markdown,
+                                      write_csv)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -42,31 +42,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='CSV file (default: aggregate.csv in the '
                         'current folder)')
     return parser.parse_args(argv)
-
-
-def aggregate_work_dirs(work_dirs: Sequence[str],
-                        group: Optional[str] = None,
-                        select: str = 'last',
-                        class_names: Optional[Sequence[str]] = None,
-                        names: Optional[dict] = None):
-    """Group runs into methods and aggregate them.
-
-    Args:
-        work_dirs (Sequence[str]): the runs.
-        group (str, optional): regular expression naming a run's method.
-        select (str): ``'last'`` or ``'best'`` evaluation. Default: last.
-        class_names (Sequence[str], optional): class columns.
-        names (dict, optional): explicit ``{work_dir: method}``.
-
-    Returns:
-        tuple[OrderedDict, OrderedDict]: the table (see
-        ``mmseg_reco.visualization.aggregate``) and the runs per method.
-    """
-    methods = collect_results(work_dirs, group=group, select=select,
-                              names=names)
-    if not methods:
-        raise ValueError('none of the work dirs holds an evaluation')
-    return aggregate(methods, class_names), methods
 
 
 def main(argv: Optional[Sequence[str]] = None):

@@ -57,4 +57,6 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
 
 
 if __name__ == '__main__':
+    import matplotlib
+    matplotlib.use('Agg')  # figures go to files; no display needed
     main()

@@ -157,4 +157,6 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
+    import matplotlib
+    matplotlib.use('Agg')  # figures go to files; no display needed
     main()

@@ -96,11 +96,16 @@ def test_cmb_head_taps_the_classifier_input():
             attention_hidden=4,
             norm_cfg=dict(type='BN', requires_grad=True)))
     cmb.train()
-    out = cmb.forward_train(_inputs())
+    inputs = _inputs()
+    out = cmb.forward_train(inputs)
     assert out['seg_logits'].shape == (2, NUM_CLASSES, 9, 9)
     assert out['proj'].shape == (2, 6, 9, 9)
+    # the classifier (the dilated branches) reads the in_index feature: the
+    # projection is g of that feature, the logits the plain head's
+    torch.testing.assert_close(out['proj'], cmb.rep_branch(inputs[3]))
+    torch.testing.assert_close(out['seg_logits'], cmb.decode_head(inputs))
     cmb.eval()
-    assert cmb(_inputs()).shape == (2, NUM_CLASSES, 9, 9)
+    torch.testing.assert_close(cmb(inputs), cmb.decode_head(inputs))
 
 
 def test_cls_seg_tap_is_refused():

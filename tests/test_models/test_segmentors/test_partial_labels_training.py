@@ -227,8 +227,8 @@ def test_reco_semi_loss_uses_the_filled_labels():
     torch.testing.assert_close(out['loss_reco'], expected['loss_reco'])
 
 
-@pytest.mark.skipif(
-    not osp.exists(DEMO_SPLIT),
+@pytest.mark.needs_data(
+    DEMO_SPLIT,
     reason='demo partial labels missing: python tools/make_splits.py '
     'partial --dataset fashion_canvas --data-root data/fashion_canvas '
     '--share 1%')

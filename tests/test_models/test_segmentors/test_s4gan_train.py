@@ -24,9 +24,9 @@ FAST = {
 
 
 @pytest.fixture
-def demo_root(repo_root):
-    if not osp.isdir(osp.join(repo_root, 'data', 'fashion_canvas')):
-        pytest.skip('demo data missing: python tools/prepare_demo.py')
+def demo_root(repo_root, require_data):
+    require_data(osp.join(repo_root, 'data', 'fashion_canvas'),
+                 'demo data missing: python tools/prepare_demo.py')
     return repo_root
 
 

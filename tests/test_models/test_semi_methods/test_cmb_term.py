@@ -1,4 +1,5 @@
 import copy
+import dataclasses
 import math
 
 import pytest
@@ -366,12 +367,34 @@ def test_contrastive_gradient_reaches_the_student_not_the_bank():
 
 def test_separate_contrastive_sums_the_labelled_and_unlabelled_terms():
     model = _model(separate_contrastive=True, conf_threshold=0.0)
+    term = model.method_losses[0]
     batch = _batch(model)
     _run(model, batch)
-    model.method_losses[0].push_candidates()
+    term.push_candidates()
     losses = _run(model, batch)
-    assert torch.isfinite(losses['loss_cmb_contr'])
+    head = model.student.decode_head
+    # eval mode: each row's attention score does not depend on which other
+    # rows take part, so each part can be computed on its own below
+    head.eval()
+    with torch.no_grad():
+        pred = head.forward_train(model.student.extract_feat(batch.inputs))
+    pred = pred['pred']
+    num_l = batch.num_labelled
+    separate = term.contrastive(head, pred, batch)['loss']
+    term.separate_contrastive = False
+    joint = term.contrastive(head, pred, batch)['loss']
+    parts = []
+    for images in (slice(num_l, None), slice(0, num_l)):  # left out
+        labels = batch.labels.clone()
+        labels[images] = 255
+        parts.append(
+            term.contrastive(head, pred, dataclasses.replace(
+                batch, labels=labels))['loss'])
+    assert all(part > 0 for part in parts)
+    torch.testing.assert_close(separate, parts[0] + parts[1])
+    assert not torch.allclose(separate, joint)
     assert losses['cmb_contr'] > 0
+    assert torch.isfinite(losses['loss_cmb_contr'])
 
 
 def test_runs_under_autocast_and_keeps_the_bank_in_float32():
@@ -397,8 +420,30 @@ def test_authors_ranking_options_keep_the_fixed_candidate_layout():
     _run(model, batch)
     feats, labels = term.pop_candidates()
     assert feats.shape == (2 * NUM_CLASSES * 2, 8)
-    labels = labels.view(2, NUM_CLASSES, 2)
-    # up to 2 x K per class over the whole labelled batch
+    # slots (image, class, k); per class, the ranks over the whole batch
+    # fill image 0's K slots, then image 1's
+    by_rank = feats.view(2, NUM_CLASSES, 2, 8).transpose(0, 1).reshape(
+        NUM_CLASSES, 4, 8)
+    rank_labels = labels.view(2, NUM_CLASSES, 2).transpose(0, 1).reshape(
+        NUM_CLASSES, 4)
+    # expected: the teacher's projections of the 2 x K pixels of each class
+    # that the prediction attention scores highest over the labelled batch
+    # (_batch's labels agree with the teacher: every pixel passes the FQF)
+    head = model.teacher.decode_head
+    with torch.no_grad():
+        out = head.forward_train(
+            model.teacher.extract_feat(batch.inputs[:2]), with_pred=True)
+        proj = out['proj'].permute(0, 2, 3, 1).reshape(-1, 8)
+        pred = out['pred'].permute(0, 2, 3, 1).reshape(-1, 8)
+        gt = out['seg_logits'].argmax(1).reshape(-1)
+        scores = head.pred_attention(pred, gt, torch.ones_like(gt).bool())
+    filled = 0
     for c in range(NUM_CLASSES):
-        assert ((labels[:, c] == c) | (labels[:, c] == -1)).all()
-    assert (labels >= 0).any()
+        rows = torch.nonzero(gt == c).squeeze(1)
+        top = rows[torch.sort(scores[rows], descending=True,
+                              stable=True).indices[:4]]
+        assert rank_labels[c, :len(top)].eq(c).all()
+        assert rank_labels[c, len(top):].eq(-1).all()
+        torch.testing.assert_close(by_rank[c, :len(top)], proj[top])
+        filled += len(top)
+    assert filled > 0
