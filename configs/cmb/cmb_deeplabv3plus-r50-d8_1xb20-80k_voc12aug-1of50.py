@@ -1,4 +1,4 @@
-# Class-wise memory bank contrast (Alonso et al., ICCV 2021; paper 003,
+# Class-wise memory bank contrast (Alonso et al., ICCV 2021; Alonso et al., ICCV 2021, arXiv 2104.13415,
 # section 4.2), Pascal VOC aug (10582 train images), 1/50 labelled (212
 # images: python tools/make_splits.py ratio --dataset voc12aug --ratio 1/50
 # [--seed 1|2]), DeepLabV3+ with an ImageNet ResNet-50 (paper Table 3:
@@ -10,9 +10,9 @@
 # crops, batch 20 (labelled) + 20 (unlabelled strong views); no class
 # balancing for VOC (alpha = 1). K = max(1, 256 // 212) = 1.
 _base_ = [
-    '../_base_/models/deeplabv3plus_r101-d8.py',
+    '../_base_/models/deeplabv3plus_r50-d8.py',
     '../_base_/datasets/voc12_aug_semi.py',
-    '../_base_/schedules/schedule_40k.py',
+    '../_base_/schedules/schedule_80k.py',
     '../_base_/default_runtime.py',
     '../_base_/methods/cmb.py',
 ]
@@ -35,19 +35,7 @@ model = dict(_delete_=True, segmentor=segmentor, **_base_.semi_model)
 model['method_losses'] = [dict(_base_.cmb_loss, num_classes=num_classes)]
 model['strong_aug']['num_classes'] = num_classes
 
-max_iters = 80000
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=8000)
-default_hooks = dict(checkpoint=dict(interval=8000))
 
 # Table 1, weak augmentation of labelled images: resize x[0.75, 1.75] with
 # probability 0.5, crop, flip 0.5 (colour jitter: the method's sup_aug)

@@ -1,4 +1,4 @@
-# Class-wise memory bank contrast (Alonso et al., ICCV 2021; paper 003,
+# Class-wise memory bank contrast (Alonso et al., ICCV 2021; Alonso et al., ICCV 2021, arXiv 2104.13415,
 # section 4.2), Cityscapes, 1/30 of the 2975 train images labelled (100
 # images), DeepLabV3+ with an ImageNet ResNet-50 (supplement Table 1: 64.8
 # mIoU, mean of three splits). DeepLabV3+ trains on full-resolution images
@@ -14,9 +14,9 @@
 # crops, batch 7 (labelled) + 7 (unlabelled strong views).
 # K = max(1, 256 // 100) = 2.
 _base_ = [
-    '../_base_/models/deeplabv3plus_r101-d8.py',
+    '../_base_/models/deeplabv3plus_r50-d8.py',
     '../_base_/datasets/cityscapes_semi.py',
-    '../_base_/schedules/schedule_40k.py',
+    '../_base_/schedules/schedule_80k.py',
     '../_base_/default_runtime.py',
     '../_base_/methods/cmb.py',
 ]
@@ -51,19 +51,7 @@ model['method_losses'] = [
 ]
 model['strong_aug']['num_classes'] = num_classes
 
-max_iters = 80000
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=8000)
-default_hooks = dict(checkpoint=dict(interval=8000))
 
 # Table 1, weak augmentation of labelled images: resize x[0.75, 1.75] with
 # probability 0.5, 512x512 crop, flip 0.5 (colour jitter: the method's

@@ -1,5 +1,5 @@
 # Semi-supervised domain adaptation GTA5 -> Cityscapes with the class-wise
-# memory bank (Alonso et al., ICCV 2021; paper 003, section 4.3.2):
+# memory bank (Alonso et al., ICCV 2021; Alonso et al., ICCV 2021, arXiv 2104.13415, section 4.3.2):
 # DeepLabV3+ ResNet-50 (ImageNet), every GTA5 image labelled plus 1/30 of
 # the Cityscapes train images (100); supplement Table 3: 59.9 mIoU on
 # Cityscapes val.
@@ -10,9 +10,9 @@
 # ./cmb_deeplabv3plus-r50-d8_1xb7-80k_cityscapes-1of30.py (full resolution) and
 # python tools/convert_gta5.py; GTA5 images are cropped at full resolution.
 _base_ = [
-    '../_base_/models/deeplabv3plus_r101-d8.py',
+    '../_base_/models/deeplabv3plus_r50-d8.py',
     '../_base_/datasets/gta5_cityscapes_semi.py',
-    '../_base_/schedules/schedule_40k.py',
+    '../_base_/schedules/schedule_80k.py',
     '../_base_/default_runtime.py',
     '../_base_/methods/cmb.py',
 ]
@@ -55,19 +55,7 @@ model['method_losses'] = [
 ]
 model['strong_aug']['num_classes'] = num_classes
 
-max_iters = 80000
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
-param_scheduler = [
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=0,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(max_iters=max_iters, val_interval=8000)
-default_hooks = dict(checkpoint=dict(interval=8000))
 
 
 # Table 1, weak augmentation of labelled images: resize x[0.75, 1.75] with

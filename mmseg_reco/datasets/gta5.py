@@ -14,7 +14,7 @@ class GTA5Dataset(SplitFileMixin, BaseSegDataset):
     -> 255) and writes ``<id>_labelTrainIds.png`` next to them. Classes
     and palette are Cityscapes', so GTA5 and Cityscapes datasets
     concatenate (semi-supervised domain adaptation, memory-bank
-    paper 003, section 4.3.2).
+    Alonso et al., ICCV 2021, arXiv 2104.13415, section 4.3.2).
 
     Layout::
 

@@ -7,7 +7,7 @@ datasets read the files they write with
 Protocols:
 
 * :func:`class_balanced_split`: ReCo's *Partial Dataset Full Labels*
-  sampling (paper 000, section 4.1 and the authors' ``build_data.py``):
+  sampling (ReCo, arXiv 2104.04465, section 4.1 and the authors' ``build_data.py``):
   images are visited in a random order and an image is accepted when it
   holds at least ``min_classes`` distinct classes and one of the classes
   seen least often in the images accepted so far (3 classes for Pascal VOC,
@@ -247,7 +247,7 @@ def class_balanced_split(
         num_labelled: int,
         min_classes: int = 3,
         seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """ReCo's class-balanced choice of labelled images (paper 000, 4.1).
+    """ReCo's class-balanced choice of labelled images (ReCo, arXiv 2104.04465, 4.1).
 
     The images are visited in a random order (a seeded permutation). An
     image is accepted as labelled when it holds at least ``min_classes``
@@ -535,7 +535,7 @@ def partial_label(label: np.ndarray,
                   rng: np.random.Generator,
                   kernel_size: int = PARTIAL_KERNEL_SIZE,
                   ignore_index: int = IGNORE_INDEX) -> np.ndarray:
-    """ReCo's partial label of one image (paper 000, section 4.1).
+    """ReCo's partial label of one image (ReCo, arXiv 2104.04465, section 4.1).
 
     One uniformly drawn pixel per present class (:func:`draw_seed_pixels`),
     grown by repeated ``kernel_size`` x ``kernel_size`` dilation inside the

@@ -33,7 +33,7 @@ def bit_palette(num: int, offset: int = 1) -> List[List[int]]:
 class SUNRGBDDataset(SplitFileMixin, BaseSegDataset):
     """SUN RGB-D, 37 classes, in ReCo's re-split and resolution.
 
-    ReCo (paper 000, appendix A) moves every test image outside a 475-image
+    ReCo (ReCo, arXiv 2104.04465, appendix A) moves every test image outside a 475-image
     list into the training set (5285 + 4575 = 9860 train, 475 val) and
     rescales images and labels to 384x512; ``tools/convert_sunrgbd.py``
     writes that layout from the 37-class SUN RGB-D release. Label files

@@ -1,5 +1,5 @@
 # Fashion-MNIST canvases (demo) with ReCo's partial labels ("Partial Labels
-# Full Dataset", paper 000 section 4.1, Table 3), laid out as the paper
+# Full Dataset", ReCo, arXiv 2104.04465 section 4.1, Table 3), laid out as the paper
 # datasets' ./*_partial.py: every training image is labelled on a few pixels
 # per class (ann_dir/train_<split>) and is also unlabelled, keeping its
 # partial labels (MarkUnlabelled) in the weak view. Batches as in

@@ -1,5 +1,5 @@
 # Pascal VOC 2012 + SBD with ReCo's partial labels ("Partial Labels Full
-# Dataset", paper 000 section 4.1, Table 3). Every training image is
+# Dataset", ReCo, arXiv 2104.04465 section 4.1, Table 3). Every training image is
 # labelled, but only on a few pixels per class (label folder
 # <train label folder>_<split>, e.g. SegmentationClassAug_p1pct), and is also
 # unlabelled: its weak view keeps the partial labels (MarkUnlabelled), which

@@ -86,7 +86,7 @@ class MeanTeacherHook(Hook):
     teacher), as in the papers; note that mmdet's ``MeanTeacherHook`` uses
     the opposite convention (its ``momentum`` weighs the student).
 
-    With ``momentum=None`` the decay follows the ReCo schedule (paper 000,
+    With ``momentum=None`` the decay follows the ReCo schedule (ReCo, arXiv 2104.04465,
     Sec. 3.3, :math:`\\lambda = 0.99`, with the warm-up of the authors'
     code):
 

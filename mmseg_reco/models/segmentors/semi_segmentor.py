@@ -407,7 +407,7 @@ class SemiSegmentor(BaseSegmentor):
                              ) -> Tuple[Tensor, Tensor]:
         """Ground truth of unlabelled samples overrides the pseudo-labels.
 
-        ReCo's partial-label protocol (paper 000, Table 3): every training
+        ReCo's partial-label protocol (ReCo, arXiv 2104.04465, Table 3): every training
         image is also unlabelled and keeps its partial labels. Where such a
         label is known (not ``ignore_index``), it replaces the teacher's
         pseudo-label with confidence 1, before the strong view is built (as

@@ -1,4 +1,4 @@
-"""Training under ReCo's partial-label protocol (paper 000, Table 3): the
+"""Training under ReCo's partial-label protocol (ReCo, arXiv 2104.04465, Table 3): the
 unlabelled marker, ground truth over pseudo-labels, and the confident
 student pixels in the labelled ReCo mask."""
 import copy
