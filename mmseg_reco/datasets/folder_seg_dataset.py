@@ -2,7 +2,7 @@
 import os
 import os.path as osp
 from collections import Counter
-from typing import List, Optional
+from typing import List
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.datasets.transforms import LoadAnnotations
@@ -38,15 +38,17 @@ class FolderSegDataset(SplitFileMixin, BaseSegDataset):
 
     - when the dataset is built: ``metainfo`` names the classes; the image
       folder holds images ending with ``img_suffix``; every image has its
-      label map (an image without one raises, instead of being skipped);
+      label map (an image without one raises, instead of being skipped)
+      and every label map its image (images with another suffix would
+      otherwise be left out unseen);
       with ``check_sizes``, each label has its image's height and width,
-      read from the file headers (no decoding: about 0.1 ms per pair);
+      read from the file headers (no decoding: 0.3 ms per pair measured);
     - when a label is loaded, with ``check_labels``: its ids lie in
       ``[0, C)`` or equal ``ignore_index`` (and its size matches the
       loaded image, unless a transform such as a test-time ``Resize``
-      precedes ``LoadAnnotations``). Reading every label to check its ids when the dataset
-      is built would decode the whole label folder at every start, so this
-      check runs in the data-loader workers instead: a
+      precedes ``LoadAnnotations``). Reading every label to check its ids
+      when the dataset is built would decode the whole label folder at
+      every start, so this check runs in the data-loader workers instead: a
       :class:`CheckSegLabels` with ``num_classes=C`` is inserted right
       after ``LoadAnnotations`` unless the pipeline already has one, which
       must then agree with ``C``. The pipeline thus never needs its own
@@ -76,8 +78,9 @@ class FolderSegDataset(SplitFileMixin, BaseSegDataset):
         ValueError: ``metainfo`` has no classes; no image in the folder; a
             label's size differs from its image's; the pipeline's own
             ``CheckSegLabels`` has another class count.
-        FileNotFoundError: The image or label folder is missing, or images
-            have no label map (the first few are named).
+        FileNotFoundError: The image or label folder is missing, images
+            have no label map or label maps no image (the first few are
+            named).
     """
     METAINFO: dict = dict()
 
@@ -135,6 +138,7 @@ class FolderSegDataset(SplitFileMixin, BaseSegDataset):
                 for stem in self._list_images(img_dir)
             ]
             self._check_labels_exist(data_list, img_dir, seg_dir)
+            self._check_images_exist(data_list, img_dir, seg_dir)
         if self.check_sizes:
             check_sizes_match(data_list)
         return data_list
@@ -163,6 +167,23 @@ class FolderSegDataset(SplitFileMixin, BaseSegDataset):
                 f'{_shorten(pairs, 3)}. Every image of the labelled folder '
                 f'needs <stem>{self.seg_map_suffix} in the label folder; '
                 'put images without labels in the unlabelled folder')
+
+    def _check_images_exist(self, data_list: List[dict], img_dir: str,
+                            seg_dir: str) -> None:
+        """A label without its image means images were skipped (another
+        suffix, such as '.JPG' for '.jpg') or a file was lost."""
+        listed = {info['seg_map_path'] for info in data_list}
+        orphans = [
+            osp.join(seg_dir, stem + self.seg_map_suffix)
+            for stem in list_stems(seg_dir, self.seg_map_suffix)
+            if osp.join(seg_dir, stem + self.seg_map_suffix) not in listed
+        ]
+        if orphans:
+            raise FileNotFoundError(
+                f'{len(orphans)} label map(s) in {seg_dir!r} have no image '
+                f'ending with {self.img_suffix!r} in {img_dir!r}: '
+                f'{_shorten(orphans, 3)}; check img_suffix (it is '
+                'case-sensitive) or remove the labels')
 
     def _add_label_check(self) -> None:
         """Insert ``CheckSegLabels(num_classes=C)`` after
