@@ -7,7 +7,8 @@ through ``ann_file``. The unlabelled list is the rest of the training list.
 Everything is deterministic given ``--seed``; the tag ends with
 ``-seed<k>`` for seeds other than 0.
 
-Commands (see docs/datasets.md for every dataset):
+Commands (see docs/datasets.md for every dataset; ``--dataset folder`` is
+your own data, docs/custom_data.md):
 
 ``class-balanced``  ReCo's labelled images (ReCo, arXiv 2104.04465, section 4.1): each
     accepted image holds ``--min-classes`` distinct classes and one of the
@@ -38,6 +39,8 @@ Examples::
     python tools/make_splits.py ratio --dataset cityscapes --ratio 1/8
     python tools/make_splits.py voc1464 --ratio 1/16
     python tools/make_splits.py partial --dataset voc12aug --share 1%
+    python tools/make_splits.py count --dataset folder \\
+        --data-root data/my_data --num-labelled 20
 """
 import argparse
 import functools
@@ -86,6 +89,14 @@ PRESETS: Dict[str, dict] = {
         seg_dir='ann_dir/train', seg_suffix='.png',
         num_classes=11, reduce_zero_label=False,
         rule='reco', min_classes=3),
+    # your own data (docs/custom_data.md, FolderSegDataset): every image of
+    # the labelled folder; --num-classes for the protocols reading labels
+    'folder': dict(
+        data_root='data/my_data', train_list='',
+        img_dir='train/images', img_suffix='.jpg',
+        seg_dir='train/labels', seg_suffix='.png',
+        num_classes=None, reduce_zero_label=False,
+        rule='reco', min_classes=1),
 }
 RULES = {
     'reco': S.class_balanced_split,
@@ -110,8 +121,17 @@ class Layout:
         self.img_dir = osp.join(self.root, preset['img_dir'])
         self.seg_dir = osp.join(self.root, preset['seg_dir'])
         self.out_dir = args.out_dir or osp.join(self.root, 'splits')
-        self.num_classes = int(preset['num_classes'])
+        self.num_classes = (None if preset['num_classes'] is None else int(
+            preset['num_classes']))
         self.reduce_zero_label = bool(preset['reduce_zero_label'])
+
+    def classes(self) -> int:
+        """The class count, which protocols reading labels need."""
+        if self.num_classes is None:
+            raise ValueError(
+                'this protocol reads the labels: give --num-classes (the '
+                "number of classes in the config's metainfo)")
+        return self.num_classes
 
     def path(self, rel: str) -> str:
         return rel if osp.isabs(rel) else osp.join(self.root, rel)
@@ -156,10 +176,10 @@ def _presence_row(path: str, num_classes: int,
 def class_presence_of(layout: Layout, stems: Sequence[str],
                       nproc: int = 1) -> np.ndarray:
     """(N, C) bool class presence of the listed training images."""
-    func = functools.partial(_presence_row, num_classes=layout.num_classes,
+    func = functools.partial(_presence_row, num_classes=layout.classes(),
                              reduce_zero_label=layout.reduce_zero_label)
     rows = S.map_parallel(func, [layout.label(s) for s in stems], nproc)
-    return np.stack(rows) if rows else np.zeros((0, layout.num_classes), bool)
+    return np.stack(rows) if rows else np.zeros((0, layout.classes()), bool)
 
 
 def write_pair(layout: Layout, tag: str, labelled: Sequence[str],
@@ -278,7 +298,7 @@ def cmd_partial(args) -> dict:
         raise ValueError('the partial labels would overwrite the full labels '
                          f'in {out_dir!r}: choose another --label-dir')
     cfg = dict(layout.cfg, seg_path=layout.seg_dir,
-               num_classes=layout.num_classes,
+               num_classes=layout.classes(),
                reduce_zero_label=layout.reduce_zero_label)
     func = functools.partial(_write_partial, layout_cfg=cfg, share=share,
                              seed=args.seed, out_dir=out_dir)

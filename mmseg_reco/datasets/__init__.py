@@ -1,5 +1,6 @@
 from .cityscapes_split import CityscapesSplitDataset
 from .fashion_canvas import FashionCanvasDataset
+from .folder_seg_dataset import FolderSegDataset
 from .gta5 import GTA5Dataset
 from .samplers import LabelledUnlabelledSampler
 from .sunrgbd import SUNRGBDDataset
@@ -9,6 +10,6 @@ from .voc_aug import VOCAugDataset
 
 __all__ = [
     'CheckSegLabels', 'CityscapesSplitDataset', 'FashionCanvasDataset',
-    'GTA5Dataset', 'LabelledUnlabelledSampler', 'MarkUnlabelled',
-    'SUNRGBDDataset', 'UnlabelledDataset', 'VOCAugDataset'
+    'FolderSegDataset', 'GTA5Dataset', 'LabelledUnlabelledSampler',
+    'MarkUnlabelled', 'SUNRGBDDataset', 'UnlabelledDataset', 'VOCAugDataset'
 ]

@@ -7,6 +7,8 @@ import mmengine.fileio as fileio
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .folder_seg_dataset import suffix_hint
+
 
 @DATASETS.register_module()
 class UnlabelledDataset(BaseSegDataset):
@@ -102,7 +104,8 @@ class UnlabelledDataset(BaseSegDataset):
             img_paths = [osp.join(img_dir, name) for name in sorted(names)]
             if not img_paths:
                 raise ValueError(f'no images ending with '
-                                 f'{self.img_suffix!r} in {img_dir!r}')
+                                 f'{self.img_suffix!r} in {img_dir!r}'
+                                 f'{suffix_hint(img_dir)}')
         return [
             dict(img_path=path, seg_fields=[], unlabelled=True)
             for path in img_paths
