@@ -33,7 +33,7 @@ from typing import Callable, Iterable, List, Sequence, Tuple
 
 import numpy as np
 
-from .splits import _shorten, check_files_exist, read_split
+from .splits import _shorten, check_files_exist, list_stems, read_split
 
 #: Label value of unlabelled / void pixels.
 IGNORE_INDEX = 255
@@ -57,31 +57,6 @@ def write_split(path: str, stems: Sequence[str]) -> None:
         os.makedirs(folder, exist_ok=True)
     with open(path, 'w') as f:
         f.write(''.join(f'{stem}\n' for stem in stems))
-
-
-def list_stems(img_dir: str, img_suffix: str) -> List[str]:
-    """Stems of every file under ``img_dir`` ending with ``img_suffix``.
-
-    Searched recursively (Cityscapes keeps a folder per city, so a stem may
-    be ``'aachen/aachen_000000_000019'``) and sorted, as mmseg lists a
-    folder.
-
-    Raises:
-        FileNotFoundError: ``img_dir`` does not exist.
-        ValueError: No file ends with ``img_suffix``.
-    """
-    if not osp.isdir(img_dir):
-        raise FileNotFoundError(f'image folder {img_dir!r} does not exist')
-    stems = []
-    for root, _, files in os.walk(img_dir):
-        rel = osp.relpath(root, img_dir)
-        for name in files:
-            if name.endswith(img_suffix):
-                stem = name[:len(name) - len(img_suffix)]
-                stems.append(stem if rel == '.' else osp.join(rel, stem))
-    if not stems:
-        raise ValueError(f'no file ending with {img_suffix!r} in {img_dir!r}')
-    return sorted(stems)
 
 
 def check_subset(stems: Sequence[str], known: Iterable[str],

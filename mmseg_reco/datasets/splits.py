@@ -11,6 +11,7 @@ A split file lists one image stem per line: the image is
 The offline protocols that write split files (which images are labelled,
 partial labels) are in :mod:`mmseg_reco.datasets.split_protocols`.
 """
+import os
 import os.path as osp
 from typing import List, Sequence
 
@@ -141,5 +142,31 @@ def _shorten(items: Sequence[str], limit: int = 5) -> str:
 
 
 __all__ = [
-    'read_split', 'check_files_exist', 'check_data_list', 'SplitFileMixin'
+    'read_split', 'check_files_exist', 'check_data_list', 'SplitFileMixin',
+    'list_stems'
 ]
+
+
+def list_stems(img_dir: str, img_suffix: str) -> List[str]:
+    """Stems of every file under ``img_dir`` ending with ``img_suffix``.
+
+    Searched recursively (Cityscapes keeps a folder per city, so a stem may
+    be ``'aachen/aachen_000000_000019'``) and sorted, as mmseg lists a
+    folder.
+
+    Raises:
+        FileNotFoundError: ``img_dir`` does not exist.
+        ValueError: No file ends with ``img_suffix``.
+    """
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'image folder {img_dir!r} does not exist')
+    stems = []
+    for root, _, files in os.walk(img_dir):
+        rel = osp.relpath(root, img_dir)
+        for name in files:
+            if name.endswith(img_suffix):
+                stem = name[:len(name) - len(img_suffix)]
+                stems.append(stem if rel == '.' else osp.join(rel, stem))
+    if not stems:
+        raise ValueError(f'no file ending with {img_suffix!r} in {img_dir!r}')
+    return sorted(stems)
