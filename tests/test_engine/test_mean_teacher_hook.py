@@ -212,9 +212,9 @@ def test_reco_schedule_matches_formula(tmp_path):
                            torch.zeros(OUT_CHANNELS))
 
 
-def test_constant_momentum_and_interval(tmp_path):
+def test_constant_decay_and_interval(tmp_path):
     recorder = _Recorder()
-    runner = _runner(tmp_path, 'const', 6, dict(momentum=0.7, interval=2),
+    runner = _runner(tmp_path, 'const', 6, dict(decay=0.7, interval=2),
                      recorder)
     runner.train()
     # updates after iterations 1, 3, 5 (runner.iter counted from 0)
@@ -259,7 +259,7 @@ def test_copy_buffers(tmp_path):
 def test_ema_buffers(tmp_path):
     recorder = _Recorder()
     runner = _runner(tmp_path, 'ema', 4,
-                     dict(momentum=0.6, buffers='ema', copy_at_start=False),
+                     dict(decay=0.6, buffers='ema', copy_at_start=False),
                      recorder)
     runner.model.teacher.bn.running_var.fill_(5.)
     runner.train()
@@ -365,8 +365,8 @@ def test_model_must_have_student_and_teacher():
 
 
 @pytest.mark.parametrize('kwargs', [
-    dict(momentum=1.5),
-    dict(max_momentum=-0.1),
+    dict(decay=1.5),
+    dict(max_decay=-0.1),
     dict(interval=0),
     dict(buffers='average'),
     dict(teacher_mode='test'),
@@ -376,13 +376,13 @@ def test_invalid_arguments(kwargs):
         MeanTeacherHook(**kwargs)
 
 
-def test_momentum_update_in_float32_for_half_teacher():
+def test_ema_update_in_float32_for_half_teacher():
     model = nn.Module()
     model.student = nn.Linear(3, 3)
     model.teacher = nn.Linear(3, 3).half()
     expected = 0.25 * model.teacher.weight.float() + \
         0.75 * model.student.weight.float()
-    MeanTeacherHook().momentum_update(model, 0.25)
+    MeanTeacherHook().ema_update(model, 0.25)
     assert model.teacher.weight.dtype == torch.float16
     torch.testing.assert_close(model.teacher.weight.float(),
                                expected,

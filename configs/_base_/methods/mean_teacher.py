@@ -33,7 +33,7 @@ semi_model = dict(
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
-        max_momentum=0.99,
+        max_decay=0.99,
         buffers='skip',
         teacher_mode='train',
         teacher_dropout=False)

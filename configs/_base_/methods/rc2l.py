@@ -91,7 +91,7 @@ semi_model = dict(
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
-        max_momentum=0.99,
+        max_decay=0.99,
         buffers='ema',
         teacher_mode='eval')
 ]

@@ -82,11 +82,12 @@ class MeanTeacherHook(Hook):
 
     where :math:`\\theta` are the student's and :math:`\\theta'` the
     teacher's parameters, and :math:`\\theta_t` is the student after step
-    :math:`t`. ``momentum`` is the decay :math:`d` (the weight of the
-    teacher), as in the papers; note that mmdet's ``MeanTeacherHook`` uses
-    the opposite convention (its ``momentum`` weighs the student).
+    :math:`t`. ``decay`` is :math:`d`, the weight of the teacher, as in the
+    papers. mmdet's and mmengine's EMA hooks name the other weight
+    ``momentum`` (theirs weighs the student: ``momentum = 1 - decay``); the
+    name here says which one it is.
 
-    With ``momentum=None`` the decay follows the ReCo schedule (ReCo, arXiv 2104.04465,
+    With ``decay=None`` the decay follows the ReCo schedule (ReCo, arXiv 2104.04465,
     Sec. 3.3, :math:`\\lambda = 0.99`, with the warm-up of the authors'
     code):
 
@@ -95,7 +96,7 @@ class MeanTeacherHook(Hook):
         d_t = \\min(1 - 1 / (t + 1), d_{max})
 
     with :math:`t` = ``runner.iter`` counted from 0, so the update after the
-    first step copies the student (:math:`d_0 = 0`), and ``max_momentum``
+    first step copies the student (:math:`d_0 = 0`), and ``max_decay``
     = :math:`d_{max}` (0.99 for ReCo, 0.997 for the class-wise memory bank
     of Alonso et al.). The update runs under ``no_grad`` in float32 with
     ``torch._foreach_lerp_`` over all parameters at once.
@@ -136,11 +137,11 @@ class MeanTeacherHook(Hook):
     exactly as an uninterrupted one.
 
     Args:
-        momentum (float, optional): Constant decay :math:`d` in [0, 1]
+        decay (float, optional): Constant decay :math:`d` in [0, 1]
             (weight of the teacher). ``None`` selects the ReCo schedule
             above. Defaults to None.
-        max_momentum (float): Upper bound :math:`d_{max}` of the ReCo
-            schedule, in [0, 1]; unused when ``momentum`` is given.
+        max_decay (float): Upper bound :math:`d_{max}` of the ReCo
+            schedule, in [0, 1]; unused when ``decay`` is given.
             Defaults to 0.99.
         interval (int): Update the teacher after every ``interval``-th
             iteration (``(runner.iter + 1) % interval == 0``). Defaults to 1.
@@ -161,18 +162,17 @@ class MeanTeacherHook(Hook):
     TEACHER_MODES = ('train', 'eval')
 
     def __init__(self,
-                 momentum: Optional[float] = None,
-                 max_momentum: float = 0.99,
+                 decay: Optional[float] = None,
+                 max_decay: float = 0.99,
                  interval: int = 1,
                  buffers: str = 'skip',
                  teacher_mode: str = 'train',
                  teacher_dropout: bool = False,
                  copy_at_start: bool = True) -> None:
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f'momentum must be in [0, 1], got {momentum}')
-        if not 0 <= max_momentum <= 1:
-            raise ValueError(
-                f'max_momentum must be in [0, 1], got {max_momentum}')
+        if decay is not None and not 0 <= decay <= 1:
+            raise ValueError(f'decay must be in [0, 1], got {decay}')
+        if not 0 <= max_decay <= 1:
+            raise ValueError(f'max_decay must be in [0, 1], got {max_decay}')
         if not isinstance(interval, int) or interval < 1:
             raise ValueError(
                 f'interval must be a positive integer, got {interval}')
@@ -182,8 +182,8 @@ class MeanTeacherHook(Hook):
         if teacher_mode not in self.TEACHER_MODES:
             raise ValueError(f'teacher_mode must be one of '
                              f'{self.TEACHER_MODES}, got {teacher_mode!r}')
-        self.momentum = momentum
-        self.max_momentum = max_momentum
+        self.constant_decay = decay
+        self.max_decay = max_decay
         self.interval = interval
         self.buffers = buffers
         self.teacher_mode = teacher_mode
@@ -233,7 +233,7 @@ class MeanTeacherHook(Hook):
             norm_train=self.teacher_mode == 'train',
             dropout=self.teacher_dropout)
 
-    def decay(self, iteration: int) -> float:
+    def decay_at(self, iteration: int) -> float:
         """Decay :math:`d` of the update after iteration ``iteration``.
 
         Args:
@@ -242,12 +242,12 @@ class MeanTeacherHook(Hook):
         Returns:
             float: The weight of the teacher in the average.
         """
-        if self.momentum is not None:
-            return self.momentum
-        return min(1.0 - 1.0 / (iteration + 1), self.max_momentum)
+        if self.constant_decay is not None:
+            return self.constant_decay
+        return min(1.0 - 1.0 / (iteration + 1), self.max_decay)
 
     @torch.no_grad()
-    def momentum_update(self, model: nn.Module, decay: float) -> None:
+    def ema_update(self, model: nn.Module, decay: float) -> None:
         """``teacher = decay * teacher + (1 - decay) * student``.
 
         Args:
@@ -303,7 +303,7 @@ class MeanTeacherHook(Hook):
         """Average the student into the teacher every ``interval`` steps."""
         if (runner.iter + 1) % self.interval != 0:
             return
-        self.momentum_update(self._unwrap(runner), self.decay(runner.iter))
+        self.ema_update(self._unwrap(runner), self.decay_at(runner.iter))
 
     def after_val(self, runner) -> None:
         """Restore the teacher's mode after the validation loop."""

@@ -88,8 +88,7 @@ def _flatten_labels(label: Tensor, prob: Tensor, valid_mask: Optional[Tensor],
     return lab.flatten(), own_prob.flatten()
 
 
-def _class_prototypes(table: Tensor, lab: Tensor,
-                      num_classes: int) -> Tuple[Tensor, Tensor]:
+def _class_prototypes(table: Tensor, lab: Tensor, num_classes: int) -> Tensor:
     """Eq. 2: mean representation of each class's valid pixels.
 
     Args:
@@ -99,18 +98,15 @@ def _class_prototypes(table: Tensor, lab: Tensor,
         num_classes (int): C.
 
     Returns:
-        tuple[Tensor, Tensor]: prototypes (C, D) float32 (zero for absent
-        classes) and valid-pixel counts (C,) long.
+        Tensor: prototypes (C, D) float32 (zero for absent classes).
     """
     sums = table.new_zeros(num_classes + 1, table.shape[1])
     sums.index_add_(0, lab, table)
     counts = torch.zeros(
         num_classes + 1, dtype=torch.long,
         device=lab.device).scatter_add_(0, lab, torch.ones_like(lab))
-    counts = counts[:num_classes]
-    protos = sums[:num_classes] / counts.clamp(min=1).unsqueeze(1).to(
-        sums.dtype)
-    return protos, counts
+    return sums[:num_classes] / counts[:num_classes].clamp(
+        min=1).unsqueeze(1).to(sums.dtype)
 
 
 def _uniform_index(block: Tensor, start: Tensor, count: Tensor, u: Tensor,
@@ -285,7 +281,7 @@ def sample_reco_indices(rep: Tensor,
     with torch.autocast(device_type=rep.device.type, enabled=False):
         table = _pixel_table(rep)
         lab, own_prob = _flatten_labels(label, prob, valid_mask, ignore_index)
-        protos, _ = _class_prototypes(table, lab, prob.shape[1])
+        protos = _class_prototypes(table, lab, prob.shape[1])
         return _sample_indices(
             lab,
             own_prob,
@@ -576,7 +572,7 @@ def reco_loss(rep: Tensor,
             table = _pixel_table(rep)
             lab, own_prob = _flatten_labels(label, prob, valid_mask,
                                             ignore_index)
-            protos, _ = _class_prototypes(table, lab, num_classes)
+            protos = _class_prototypes(table, lab, num_classes)
             if samples is None:
                 samples = _sample_indices(
                     lab,

@@ -22,8 +22,6 @@ from ..utils.semi_batch import SemiBatch
 SEMI_TRAIN_DEFAULTS = dict(
     # weight of the confidence-weighted pseudo-label CE (Eq. 6); 0 disables
     unsup_weight=1.0,
-    # confidence (softmax probability) counted in eta (Eq. 6)
-    strong_threshold=0.97,
     # sigmoid ramp-up of every unsupervised weight over this many iterations
     # (0: none, ReCo's default)
     rampup_iters=0,
@@ -134,8 +132,7 @@ class SemiSegmentor(BaseSegmentor):
         method_losses (list[dict], optional): method terms, see above.
         semi_train_cfg (dict, optional): overrides of
             :data:`SEMI_TRAIN_DEFAULTS` (``unsup_weight``,
-            ``strong_threshold``, ``rampup_iters``, ``ignore_index``,
-            ``student_forward``). An unknown key raises a ``KeyError``
+            ``rampup_iters``, ``ignore_index``, ``student_forward``). An unknown key raises a ``KeyError``
             naming it. ``student_forward='separate'`` (default, the authors'
             step) runs the student on the labelled and on the strong
             unlabelled images in two passes, so that BatchNorm normalises
@@ -493,8 +490,6 @@ class SemiSegmentor(BaseSegmentor):
             confidence=torch.cat([torch.ones_like(gt, dtype=s_conf.dtype),
                                   s_conf]),
             data_samples=sup_samples,
-            weak_labels=pseudo,
-            weak_confidence=conf,
             ignore_index=self.semi_train_cfg.ignore_index)
 
     def student_forward(self, batch: SemiBatch) -> Tuple[List[Tensor], Any]:

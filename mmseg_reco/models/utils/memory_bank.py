@@ -161,12 +161,6 @@ class ClassMemoryBank(nn.Module):
         return bank, self.valid_mask
 
     @torch.no_grad()
-    def reset(self) -> None:
-        """Empty every class."""
-        self.bank.zero_()
-        self.ptr.zero_()
-        self.count.zero_()
-
     # ------------------------------------------------------------------
     @torch.no_grad()
     def push(self, feats: Tensor, labels: Tensor,

@@ -1,6 +1,6 @@
 """The targets of one semi-supervised step, shared by the method losses."""
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from torch import Tensor
 
@@ -25,9 +25,6 @@ class SemiBatch:
         data_samples (list): the labelled images' ``SegDataSample``s.
         teacher_outputs (Any): raw teacher decode-head outputs on the weak,
             unmixed unlabelled view (no gradient).
-        weak_labels (Tensor, optional): (Nu, H, W) the unmixed map carried
-            by the strong view (pseudo-labels, or the method term's map).
-        weak_confidence (Tensor, optional): (Nu, H, W) its float map.
         ignore_index (int): the ignore label.
         method_targets (bool): the unlabelled ``labels`` and ``confidence``
             are the maps of a method term's ``strong_view_targets`` (see
@@ -39,7 +36,5 @@ class SemiBatch:
     confidence: Tensor
     data_samples: list
     teacher_outputs: Any = None
-    weak_labels: Optional[Tensor] = None
-    weak_confidence: Optional[Tensor] = None
     ignore_index: int = 255
     method_targets: bool = False

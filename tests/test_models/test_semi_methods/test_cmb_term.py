@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.structures import PixelData
 
@@ -447,3 +448,89 @@ def test_authors_ranking_options_keep_the_fixed_candidate_layout():
         torch.testing.assert_close(by_rank[c, :len(top)], proj[top])
         filled += len(top)
     assert filled > 0
+
+
+def test_sigmoid_pseudo_warmup_ramps_where_the_step_is_zero():
+    hub = MessageHub.get_current_instance()
+    step = _model(warmup_iters=10).method_losses[0]
+    sigmoid = _model(warmup_iters=10,
+                     pseudo_warmup='sigmoid').method_losses[0]
+    try:
+        hub.update_info('iter', 5)
+        assert step.warmup_factor('pseudo') == 0.0
+        assert sigmoid.warmup_factor('pseudo') == pytest.approx(
+            math.exp(-5 * 0.5**2))
+        # the contrastive loss keeps the step in either variant
+        assert sigmoid.warmup_factor('contr') == 0.0
+        hub.update_info('iter', 10)
+        assert sigmoid.warmup_factor('pseudo') == 1.0
+    finally:
+        hub.update_info('iter', 0)
+
+
+def test_entropy_variants_normalise_by_log_k_and_keep_labelled_pixels():
+    model = _model(conf_threshold=0.0)
+    for module in model.student.modules():  # the same logits in each call
+        if isinstance(module, torch.nn.Dropout2d):
+            module.eval()
+    term = model.method_losses[0]
+    batch = _batch(model)
+    ignored = batch.labels.clone()
+    ignored[batch.num_labelled:, :16] = 255  # top half unlabelled: ignored
+    batch = dataclasses.replace(batch, labels=ignored)
+    with torch.no_grad():
+        plain = _run(model, batch)['loss_cmb_ent']
+        term.ent_normalise = True
+        normalised = _run(model, batch)['loss_cmb_ent']
+        term.ent_valid_only = True
+        valid_only = _run(model, batch)['loss_cmb_ent']
+        outputs = model.student.decode_head.forward(
+            model.student.extract_feat(batch.inputs))
+    torch.testing.assert_close(normalised,
+                               plain / math.log(NUM_CLASSES))
+    logits = F.interpolate(outputs['seg_logits'][batch.num_labelled:],
+                           size=(32, 32), mode='bilinear',
+                           align_corners=False)
+    entropy = prediction_entropy(logits) / math.log(NUM_CLASSES)
+    torch.testing.assert_close(valid_only, entropy[:, 16:].mean() *
+                               term.loss_ent_weight)
+
+
+def test_unlabelled_threshold_leaves_unconfident_rows_out_of_the_contrast():
+    model = _model(conf_threshold=0.0)
+    term = model.method_losses[0]
+    batch = _batch(model)
+    _run(model, batch)
+    term.push_candidates()
+    head = model.student.decode_head
+    head.eval()
+    with torch.no_grad():
+        pred = head.forward_train(model.student.extract_feat(batch.inputs))
+        pred = pred['pred']
+        base = term.contrastive(head, pred, batch)['loss']
+        term.unlabelled_threshold = 2.0  # no pseudo-label passes
+        strict = term.contrastive(head, pred, batch)['loss']
+        labels = batch.labels.clone()
+        labels[batch.num_labelled:] = 255
+        labelled_only = term.contrastive(
+            head, pred, dataclasses.replace(batch, labels=labels))['loss']
+    assert not torch.allclose(base, strict)
+    torch.testing.assert_close(strict, labelled_only)
+
+
+def test_detach_attention_input_stops_the_attention_gradient_at_the_rows():
+    grads = {}
+    for detach in (True, False):
+        model = _model(conf_threshold=0.0, detach_attention_input=detach)
+        term = model.method_losses[0]
+        batch = _batch(model)
+        _run(model, batch)
+        term.push_candidates()
+        head = model.student.decode_head
+        pred = head.forward_train(
+            model.student.extract_feat(batch.inputs))['pred']
+        pred.retain_grad()
+        term.contrastive(head, pred, batch)['loss'].backward()
+        grads[detach] = pred.grad.clone()
+    # the detached variant keeps only the loss's own path to the rows
+    assert not torch.allclose(grads[True], grads[False])
