@@ -1,7 +1,8 @@
 """Train a segmentor with mmengine's Runner (mmseg's ``tools/train.py`` flags).
 
 Example:
-    python tools/train.py configs/reco/reco_r18-d8_2k_fashion-canvas-60.py \
+    python tools/train.py configs/reco/\
+reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py \
         --work-dir work_dirs/demo --amp
 """
 import argparse
@@ -31,6 +32,12 @@ def parse_args():
         action='store_true',
         default=False,
         help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate linearly from the global batch the '
+        "config was tuned for (its auto_scale_lr.base_batch_size) to this "
+        'run\'s (GPUs x train_dataloader.batch_size)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -83,6 +90,21 @@ def enable_amp(cfg):
             wrapper.setdefault('dtype', 'bfloat16')
 
 
+def enable_auto_scale_lr(cfg):
+    """Turn on mmengine's linear learning-rate scaling.
+
+    The Runner multiplies every learning rate by ``GPUs *
+    train_dataloader.batch_size / auto_scale_lr.base_batch_size``; the
+    configs of this project state the global batch they were tuned for.
+    """
+    asl = cfg.get('auto_scale_lr')
+    if not asl or 'base_batch_size' not in asl:
+        raise ValueError(
+            '--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) in '
+            'the config: the global batch its learning rate was tuned for')
+    asl.enable = True
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -98,6 +120,8 @@ def main():
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         enable_amp(cfg)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
     cfg.resume = args.resume
 
     init_cpu_dist(cfg)

@@ -12,3 +12,5 @@ num_labelled = _base_.num_labelled
 train_dataloader = dict(
     batch_size=num_labelled,
     sampler=dict(batch_size=num_labelled, num_labelled=num_labelled))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=4)

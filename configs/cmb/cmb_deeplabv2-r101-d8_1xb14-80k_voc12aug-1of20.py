@@ -12,3 +12,5 @@ train_dataloader = dict(
         dict(_labelled, ann_file=f'splits/labelled-{split}.txt'),
         dict(_unlabelled, ann_file=f'splits/unlabelled-{split}.txt'),
     ]))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=28)

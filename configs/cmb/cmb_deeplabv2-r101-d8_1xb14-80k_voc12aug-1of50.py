@@ -35,3 +35,5 @@ num_labelled = 14
 train_dataloader = dict(
     batch_size=batch_size,
     sampler=dict(batch_size=batch_size, num_labelled=num_labelled))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=28)

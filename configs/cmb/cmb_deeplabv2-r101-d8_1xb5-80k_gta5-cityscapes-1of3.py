@@ -35,3 +35,5 @@ train_dataloader = dict(
             ]),
         dict(_unlabelled, ann_file=f'splits/unlabelled-{split}.txt'),
     ]))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=10)

@@ -70,3 +70,5 @@ train_dataloader = dict(
     batch_size=batch_size,
     sampler=dict(batch_size=batch_size, num_labelled=num_labelled),
     dataset=dict(datasets=[labelled_dataset, unlabelled_dataset]))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=40)

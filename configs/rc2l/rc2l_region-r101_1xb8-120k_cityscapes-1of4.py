@@ -13,3 +13,5 @@ train_dataloader = dict(
             ann_file=f'splits/unlabelled-{split}.txt',
             pipeline=_base_.weak_pipeline),
     ]))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=16)

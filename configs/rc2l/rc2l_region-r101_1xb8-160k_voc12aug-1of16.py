@@ -42,3 +42,5 @@ model['strong_aug']['scale_range'] = _base_.strong_scale_range
 model['segmentor']['decode_head']['num_classes'] = 21
 model['method_losses'][0]['alpha'] = 1.0
 optim_wrapper = dict(_delete_=True, **_base_.rc2l_optim_wrapper)
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=16)

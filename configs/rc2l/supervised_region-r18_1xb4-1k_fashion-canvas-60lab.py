@@ -21,3 +21,5 @@ optim_wrapper = dict(
     optimizer=dict(
         type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=1e-4),
     clip_grad=dict(max_norm=0.01, norm_type=2))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -6,3 +6,5 @@ _base_ = [
     '../_base_/schedules/schedule_1k.py',
     '../_base_/default_runtime.py',
 ]
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -37,3 +37,13 @@ def test_leaf_name_matches_its_schedule_and_batch(path):
     labelled = loader.get('sampler', {}).get('num_labelled',
                                              loader.batch_size)
     assert labelled == int(fields['batch'])
+
+
+@pytest.mark.parametrize('path', LEAVES,
+                         ids=[osp.basename(p) for p in LEAVES])
+def test_leaf_states_the_global_batch_it_was_tuned_for(path):
+    fields = parse_config_name(osp.basename(path))
+    cfg = Config.fromfile(path)
+    assert cfg.auto_scale_lr.enable is False
+    assert cfg.auto_scale_lr.base_batch_size == (
+        int(fields['gpus']) * cfg.train_dataloader.batch_size)

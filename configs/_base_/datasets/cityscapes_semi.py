@@ -41,3 +41,6 @@ train_dataloader = dict(
         _delete_=True,
         type='ConcatDataset',
         datasets=[labelled_dataset, unlabelled_dataset]))
+# the global batch (images per step over all GPUs) these settings were
+# tuned for: --auto-scale-lr scales the learning rate linearly from it
+auto_scale_lr = dict(enable=False, base_batch_size=batch_size)

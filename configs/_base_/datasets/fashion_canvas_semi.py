@@ -46,3 +46,6 @@ train_dataloader = dict(
                 img_suffix='.png',
                 pipeline=weak_pipeline),
         ]))
+# the global batch (images per step over all GPUs) these settings were
+# tuned for: --auto-scale-lr scales the learning rate linearly from it
+auto_scale_lr = dict(enable=False, base_batch_size=batch_size)

@@ -103,3 +103,6 @@ test_dataloader = val_dataloader
 # mmseg's IoUMetric, plus one 'IoU.<class>' key per class in scalars.json
 val_evaluator = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
+# the global batch (images per step over all GPUs) these settings were
+# tuned for: --auto-scale-lr scales the learning rate linearly from it
+auto_scale_lr = dict(enable=False, base_batch_size=batch_size)

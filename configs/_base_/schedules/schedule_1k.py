@@ -1,5 +1,6 @@
 # Short CPU schedule for the demo data: the paper's optimiser with a larger
-# learning rate, since the demo model starts from random weights.
+# learning rate for 1k iterations (the demo's backbone is pre-trained on
+# Fashion-MNIST by tools/pretrain_backbone.py, not on ImageNet).
 _base_ = ['./schedule_40k.py']
 max_iters = 1000
 optimizer = dict(lr=0.01)

@@ -42,7 +42,7 @@ class RepresentationHead(BaseModule):
       concatenation of upsampled ASPP features and low-level features, where
       ReCo's own DeepLabV3+ branches off, parallel to the classifier's
       convolutions. The paper configs (``configs/_base_/models/
-      reco_deeplabv3plus_r101.py``) use this tap.
+      deeplabv3plus_r101-d8_rep.py``) use this tap.
 
     Args:
         decode_head (dict): config of the inner mmseg decode head.
