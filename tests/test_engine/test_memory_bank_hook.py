@@ -31,6 +31,9 @@ class _Term(nn.Module):
         self.collect = None
         self.pushes = 0
 
+    def set_collect(self, collect):
+        self.collect = collect
+
     def push_candidates(self):
         self.pushes += 1
 

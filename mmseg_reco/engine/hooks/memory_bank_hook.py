@@ -17,8 +17,8 @@ class MemoryBankHook(Hook):
     The terms are the sub-modules of the model with a ``push_candidates``
     method and a ``bank`` (e.g. :class:`CMBTerm` in ``method_losses``):
 
-    - ``before_train_iter`` sets ``term.collect``: whether the step computes
-      bank candidates (the teacher pass on the labelled images is skipped
+    - ``before_train_iter`` calls ``term.set_collect(collect)``: whether the
+      step computes bank candidates (the teacher pass on the labelled images is skipped
       otherwise);
     - ``after_train_iter`` calls ``term.push_candidates()``, which gathers
       the candidates of every rank under DDP and writes them into the FIFO
@@ -67,12 +67,14 @@ class MemoryBankHook(Hook):
 
     @staticmethod
     def bank_terms(model: nn.Module) -> List[nn.Module]:
-        """The sub-modules of ``model`` (DDP unwrapped) that hold a bank."""
+        """The sub-modules of ``model`` (DDP unwrapped) that hold a bank:
+        a ``bank`` and the methods ``set_collect`` and ``push_candidates``."""
         if is_model_wrapper(model):
             model = model.module
         return [
             m for m in model.modules()
             if callable(getattr(m, 'push_candidates', None))
+            and callable(getattr(m, 'set_collect', None))
             and hasattr(m, 'bank')
         ]
 
@@ -122,7 +124,7 @@ class MemoryBankHook(Hook):
         """Tell the terms whether this step computes bank candidates."""
         collect = self.collect_at(runner.iter)
         for term in self._get_terms(runner):
-            term.collect = collect
+            term.set_collect(collect)
 
     def after_train_iter(self,
                          runner,

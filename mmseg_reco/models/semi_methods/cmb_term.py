@@ -243,7 +243,7 @@ class CMBTerm(nn.Module):
                 f'class_weight must have {num_classes} entries'
         self.register_buffer('class_weight', weight, persistent=False)
         self.bank = ClassMemoryBank(num_classes, feat_dim, bank_size)
-        #: set by MemoryBankHook before every iteration
+        #: whether the step computes bank candidates (:meth:`set_collect`)
         self.collect = True
         self._candidates: Optional[Tuple[Tensor, Tensor]] = None
         self._warned_unpushed = False
@@ -332,6 +332,12 @@ class CMBTerm(nn.Module):
         with label -1 for unused slots, or None; forgets them."""
         candidates, self._candidates = self._candidates, None
         return candidates
+
+    def set_collect(self, collect: bool) -> None:
+        """Whether the next step computes bank candidates (the teacher pass
+        on the labelled images is skipped otherwise); called by
+        :class:`MemoryBankHook` before every iteration."""
+        self.collect = bool(collect)
 
     def push_candidates(self) -> None:
         """Push the candidates of the last step into the bank (gathered from
