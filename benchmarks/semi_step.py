@@ -304,7 +304,9 @@ def main():
     device = (torch.cuda.get_device_name()
               if args.device == 'cuda' else f'cpu ({torch.get_num_threads()}'
               ' threads)')
-    print(f'device: {device}; batch {args.batch_size} (64x64), '
+    crop = '321x321' if args.setting == 'paper' else '64x64'
+    print(f'device: {device}; {args.setting} setting, batch '
+          f'{args.batch_size} ({crop}), '
           f'{args.iters} iterations, first {args.warmup} left out')
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
