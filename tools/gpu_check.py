@@ -78,6 +78,8 @@ ACCURACY_METHODS = ('supervised', 'classmix', 'reco')
 #: was not timed by its training check
 FALLBACK_S_PER_ITER = dict(cuda=0.2, cpu=3.0)
 OUTPUT_TAIL = 3000
+#: child processes running now (each leads its own process group)
+RUNNING = set()
 
 
 class StepTimeout(Exception):
@@ -149,19 +151,38 @@ class Context:
             proc = subprocess.Popen(
                 cmd, cwd=REPO, env=env or self.env, stdout=subprocess.PIPE,
                 stderr=err, text=True, start_new_session=True)
+            RUNNING.add(proc)
             try:
                 out, _ = proc.communicate(timeout=left)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                kill_group(proc)
                 out, _ = proc.communicate()
                 self.log(out or '')
                 raise StepTimeout()
+            finally:
+                RUNNING.discard(proc)
         self.log(out)
         if check and proc.returncode != 0:
             scripts = [osp.basename(c) for c in cmd if c.endswith('.py')]
             raise StepFailed(f"{(scripts or [osp.basename(cmd[0])])[0]} exited "
                              f'with status {proc.returncode}')
         return out
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """Kill a child and everything it started (its process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def stop(signum, frame):
+    """SIGTERM/SIGINT: kill the running children, then exit (status 1)."""
+    for proc in list(RUNNING):
+        kill_group(proc)
+    say(f'stopped by signal {signum}; the report holds the finished steps')
+    os._exit(1)
 
 
 def last_line(text: str) -> str:
@@ -600,7 +621,7 @@ def build_steps(args) -> List[Step]:
     step = (['--iters', '1', '--warmup', '0', '--batch-size', '4',
              '--num-workers', '0'] if dry else ['--iters', '20', '--warmup',
                                                 '5', '--num-workers', '4'])
-    paper_batch = [] if dry else ['--batch-size', '20']
+    paper = ['--crop', '64'] if dry else ['--batch-size', '20']
     # batch norm needs two images a batch (the labelled half of 4, too)
     peak = ['--batches', '2', '--crop', '64', '64'] if dry else []
 
@@ -615,7 +636,7 @@ def build_steps(args) -> List[Step]:
                        timeout_s=limit(90)),
         benchmark_step('semi_step (paper VOC setting)',
                        ['benchmarks/semi_step.py', '--setting', 'paper'] +
-                       dev + step + paper_batch, timeout_s=limit(150),
+                       dev + step + paper, timeout_s=limit(150),
                        needs_data=True),
         benchmark_step('semi_step (demo setting)',
                        ['benchmarks/semi_step.py'] + dev + step,
@@ -727,6 +748,8 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     budget = Budget(args.budget_s)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     start = time.monotonic()
     env = dict(os.environ, PYTHONUNBUFFERED='1',
                PYTHONPATH=os.pathsep.join(
