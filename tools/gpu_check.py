@@ -164,8 +164,10 @@ class Context:
         self.log(out)
         if check and proc.returncode != 0:
             scripts = [osp.basename(c) for c in cmd if c.endswith('.py')]
+            why = error_line(output_tail(self.log_path))
             raise StepFailed(f"{(scripts or [osp.basename(cmd[0])])[0]} exited "
-                             f'with status {proc.returncode}')
+                             f'with status {proc.returncode}' +
+                             (f': {why}' if why else ''))
         return out
 
 
@@ -183,6 +185,16 @@ def stop(signum, frame):
         kill_group(proc)
     say(f'stopped by signal {signum}; the report holds the finished steps')
     os._exit(1)
+
+
+def error_line(text: str) -> str:
+    """The last line of ``text`` that names an error, e.g. a traceback's."""
+    for line in reversed(text.splitlines()):
+        head = line.strip().split(':')[0]
+        if head.endswith(('Error', 'Exception', 'SystemExit')) or \
+                line.startswith('error:'):
+            return line.strip()[:300]
+    return ''
 
 
 def last_line(text: str) -> str:
@@ -625,8 +637,8 @@ def build_steps(args) -> List[Step]:
     # batch norm needs two images a batch (the labelled half of 4, too)
     peak = ['--batches', '2', '--crop', '64', '64'] if dry else []
 
-    def limit(seconds):  # a CPU rehearsal gets generous limits
-        return 300 if dry else seconds
+    def limit(seconds, dry_s=300):  # a CPU rehearsal: generous limits
+        return dry_s if dry else seconds
 
     return [
         install_step(args),
@@ -643,7 +655,7 @@ def build_steps(args) -> List[Step]:
                        timeout_s=limit(90), needs_data=True),
         benchmark_step('peak_memory (every method)',
                        ['benchmarks/peak_memory.py', '--methods', 'all'] +
-                       dev + peak, timeout_s=limit(180), min_s=30),
+                       dev + peak, timeout_s=limit(180, 600), min_s=30),
     ] + train_steps(args, measured) + [accuracy_step(args, measured)]
 
 
@@ -714,7 +726,7 @@ def parse_args(argv=None):
                         'work_dirs/gpu_check_runs')
     parser.add_argument('--budget-s', type=float, default=None,
                         help='seconds for all steps, the install included. '
-                        'Default: 480 (1800 with --dry-run)')
+                        'Default: 480 (2400 with --dry-run)')
     parser.add_argument('--device', default='cuda', choices=['cuda', 'cpu'])
     parser.add_argument('--dry-run', action='store_true',
                         help='tiny sizes, 2 training iterations, no install')
@@ -727,7 +739,7 @@ def parse_args(argv=None):
                         'CUDA, 1 on CPU')
     args = parser.parse_args(argv)
     if args.budget_s is None:
-        args.budget_s = 1800.0 if args.dry_run else 480.0
+        args.budget_s = 2400.0 if args.dry_run else 480.0
     if args.budget_s <= 0:
         parser.error('--budget-s must be positive')
     if args.jobs is None:

@@ -109,7 +109,8 @@ def test_later_steps_are_skipped_once_the_budget_is_spent(tmp_path):
 def test_headline_is_the_last_line_and_a_failure_keeps_its_output(tmp_path):
     ok = python_step('ok', 'print("table"); print("speed-up: 3.0x")')
     bad = python_step(
-        'bad', 'import sys; print("oops", file=sys.stderr); sys.exit(3)')
+        'bad', 'import sys; print("ValueError: oops", file=sys.stderr); '
+        'sys.exit(3)')
     silent = python_step('silent', 'pass')
     results = gc.run_steps([ok, bad, silent], gc.Budget(600), str(tmp_path),
                            dict(os.environ))
@@ -117,7 +118,8 @@ def test_headline_is_the_last_line_and_a_failure_keeps_its_output(tmp_path):
     assert results[0]['headline'] == 'speed-up: 3.0x'
     assert results[1]['status'] == gc.FAILED
     assert results[1]['headline'] == (
-        f'{osp.basename(sys.executable)} exited with status 3')
+        f'{osp.basename(sys.executable)} exited with status 3: '
+        'ValueError: oops')
     assert 'oops' in results[1]['output_tail']
     assert results[2]['status'] == gc.FAILED
     assert results[2]['headline'] == 'no headline printed'
