@@ -45,12 +45,18 @@ echo "[gpu_wheels] mmcv 2.1.0 source archive"
 # pkg_resources: run it with the setuptools < 70 just fetched
 OLD_SETUPTOOLS=$(mktemp -d)
 trap 'rm -rf "$OLD_SETUPTOOLS"' EXIT
-"$PY" -m pip install --quiet --root-user-action=ignore --no-index --no-deps --target "$OLD_SETUPTOOLS" \
-  "$DIR"/setuptools-*.whl
+"$PY" -m pip install --quiet --root-user-action=ignore --no-index --no-deps \
+  --target "$OLD_SETUPTOOLS" "$DIR"/setuptools-*.whl
 PYTHONPATH="$OLD_SETUPTOOLS${PYTHONPATH:+:$PYTHONPATH}" \
   "$PY" -m pip download --quiet --no-deps --no-binary=:all: \
   --no-build-isolation -d "$DIR" mmcv==2.1.0
 
+# gpu_check.sh installs every wheel of the folder: one version of each
+DUPLICATES=$(ls "$DIR" | sed 's/-[0-9].*//' | sort | uniq -d)
+if [ -n "$DUPLICATES" ]; then
+  echo "[gpu_wheels] $DIR holds several versions of: $DUPLICATES; remove the old files" >&2
+  exit 1
+fi
 echo "[gpu_wheels] fetched:"
 ls -l "$DIR" | awk 'NR > 1 { printf "  %8.1f KiB  %s\n", $5 / 1024, $9 }'
 du -sb "$DIR" | awk '{ printf "[gpu_wheels] total: %.2f MiB\n", $1 / 1048576 }'
