@@ -692,7 +692,7 @@ def write_report(out: str, meta: dict, results: List[dict]) -> None:
         f"{info.get('torch')} (CUDA {info.get('cuda')}), Python "
         f"{info.get('python')}, {info.get('cores')} cores; "
         f"{'dry run, ' if meta['dry_run'] else ''}budget {meta['budget_s']} s"
-        f", {meta.get('wall_s', '?')} s so far.", '',
+        f", {meta.get('wall_s', '?')} s elapsed.", '',
         'Summary: ' + ', '.join(f'{n} {s}' for s, n in counts.items()), '',
         '| step | status | wall (s) | headline |', '| --- | --- | ---: | --- |'
     ]
