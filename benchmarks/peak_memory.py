@@ -3,20 +3,23 @@
 For each method, a child process builds the model of the paper config with
 random weights (no pretrained download), builds its optimiser wrapper, and
 runs one training step (forward, backward, optimiser step) on a synthetic
-batch of the config's crop size: uint8 images and, for the labelled half,
-labels made of random 8 x 8 class blocks. The child reports its peak
-resident memory (``VmHWM`` of ``/proc/self/status``) after building the
-model and after the step.
+batch of the config's crop size (``--crop``: another size, for smoke tests):
+uint8 images and, for the labelled half, labels made of random 8 x 8 class
+blocks. The child reports its peak memory after building the model and
+after the step: on the CPU its peak resident memory (``VmHWM`` of
+``/proc/self/status``), with ``--device cuda`` the peak of the GPU memory
+allocated by torch (``torch.cuda.max_memory_allocated``).
 
 The paper's batches (e.g. 10 labelled + 10 unlabelled) take minutes per step
 on a CPU, so the step is measured at ``--batches`` (default 2+2 and 3+3
 images) and the peak at the config's batch is extrapolated linearly in the
 batch size: activations grow linearly with the batch, weights and optimiser
 state do not. Prints a markdown table; the measured and the extrapolated
-figures are in separate columns.
+figures are in separate columns; the last line is the headline: the
+highest extrapolated peak. Exits with status 1 when a method failed.
 
-    python benchmarks/peak_memory.py [--methods reco-classmix classmix ...]
-        [--batches 1 2] [--amp]
+    python benchmarks/peak_memory.py [--methods reco-classmix classmix ...|all]
+        [--batches 1 2] [--amp] [--device cpu|cuda]
 """
 import argparse
 import json
@@ -51,7 +54,8 @@ def parse_args():
         '--methods',
         nargs='+',
         default=['classmix', 'reco-classmix', 'cmb', 'rc2l', 's4gan'],
-        choices=list(METHODS))
+        choices=list(METHODS) + ['all'],
+        help="'all': every method")
     parser.add_argument(
         '--batches',
         nargs='+',
@@ -59,10 +63,24 @@ def parse_args():
         default=[2, 3],
         help='labelled images per measured batch (as many unlabelled for '
         'semi-supervised configs)')
-    parser.add_argument('--amp', action='store_true', help='bfloat16 autocast')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision: bfloat16 autocast on the CPU, fp16 with '
+        'dynamic loss scaling on CUDA (as tools/train.py --amp)')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument(
+        '--crop',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help="measure at this crop instead of the config's (smoke tests)")
     parser.add_argument('--child', help=argparse.SUPPRESS)
     parser.add_argument('--batch', type=int, help=argparse.SUPPRESS)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if 'all' in args.methods:
+        args.methods = list(METHODS)
+    return args
 
 
 def vm_hwm_mib() -> float:
@@ -87,7 +105,16 @@ def config_settings(cfg) -> dict:
     return dict(crop=crop, batch=batch, labelled=labelled, semi=semi)
 
 
-def child(config: str, labelled: int, amp: bool) -> dict:
+def peak_mib(device: str) -> float:
+    """Peak memory so far in MiB: resident (CPU) or allocated on the GPU."""
+    if device == 'cuda':
+        import torch
+        return torch.cuda.max_memory_allocated() / 2**20
+    return vm_hwm_mib()
+
+
+def child(config: str, labelled: int, amp: bool, device: str = 'cpu',
+          crop=None) -> dict:
     """One training step of ``config``; returns the memory figures."""
     import torch
     from mmengine.config import Config
@@ -111,15 +138,22 @@ def child(config: str, labelled: int, amp: bool) -> dict:
         if loss.get('type') == 'CMBTerm' and not loss.get('topk'):
             # |X_l| of the 1/8 split (MemoryBankHook sets it in a Runner)
             loss['num_labelled_images'] = 1323
+    if device == 'cuda':
+        if not torch.cuda.is_available():
+            raise SystemExit('--device cuda: no CUDA device')
+        torch.cuda.reset_peak_memory_stats()
     model = MODELS.build(model_cfg)
     model.init_weights()
+    model.to(device)
     model.train()
     optim_cfg = cfg.optim_wrapper
     if amp:
-        optim_cfg = _autocast(optim_cfg)
+        optim_cfg = _autocast(optim_cfg, device)
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
-    built = vm_hwm_mib()
+    built = peak_mib(device)
 
+    if crop:
+        settings['crop'] = tuple(crop)
     h, w = settings['crop']
     unlabelled = labelled if settings['semi'] else 0
     num_classes = _num_classes(segmentor)
@@ -140,10 +174,12 @@ def child(config: str, labelled: int, amp: bool) -> dict:
     start = time.perf_counter()
     log = model.train_step(
         dict(inputs=inputs, data_samples=samples), optim_wrapper)
+    if device == 'cuda':
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     return dict(
         built_mib=built,
-        peak_mib=vm_hwm_mib(),
+        peak_mib=peak_mib(device),
         seconds=seconds,
         finite=all(bool(torch.isfinite(v).all()) for v in log.values()),
         **settings)
@@ -156,25 +192,32 @@ def _num_classes(segmentor) -> int:
     return head.num_classes
 
 
-def _autocast(optim_cfg):
-    """bfloat16 autocast wrappers (as ``tools/train.py --amp`` on CPU)."""
+def _autocast(optim_cfg, device: str = 'cpu'):
+    """Mixed-precision wrappers, as ``tools/train.py --amp``: bfloat16
+    autocast on the CPU, fp16 with dynamic loss scaling on CUDA."""
     import copy
     optim_cfg = copy.deepcopy(optim_cfg)
-    if 'optimizer' in optim_cfg:
-        optim_cfg.type = 'AutocastOptimWrapper'
-        return optim_cfg
-    for key, value in optim_cfg.items():
-        if isinstance(value, dict) and 'optimizer' in value:
-            value.type = 'AutocastOptimWrapper'
+    wrappers = [optim_cfg] if 'optimizer' in optim_cfg else [
+        value for value in optim_cfg.values()
+        if isinstance(value, dict) and 'optimizer' in value
+    ]
+    for wrapper in wrappers:
+        if device == 'cuda':
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            wrapper.type = 'AutocastOptimWrapper'
     return optim_cfg
 
 
-def run_child(method: str, labelled: int, amp: bool) -> dict:
+def run_child(method: str, labelled: int, amp: bool, device: str = 'cpu',
+              crop=None) -> dict:
     cmd = [
         sys.executable,
         osp.abspath(__file__), '--child', METHODS[method], '--batch',
-        str(labelled)
-    ] + (['--amp'] if amp else [])
+        str(labelled), '--device', device
+    ] + (['--amp'] if amp else []) + (
+        ['--crop', str(crop[0]), str(crop[1])] if crop else [])
     proc = subprocess.run(
         cmd, capture_output=True, text=True, cwd=REPO, env=os.environ)
     if proc.returncode != 0:
@@ -186,27 +229,42 @@ def run_child(method: str, labelled: int, amp: bool) -> dict:
 def main():
     args = parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.batch, args.amp)))
+        print(json.dumps(child(args.child, args.batch, args.amp, args.device,
+                               args.crop)))
         return
     import torch
-    print(f'device: CPU ({torch.get_num_threads()} threads), '
-          f'{"bfloat16 autocast" if args.amp else "float32"}; one step '
-          f'(forward + backward + optimiser step), random weights, '
-          f'synthetic batch')
+    if args.device == 'cuda':
+        if not torch.cuda.is_available():
+            raise SystemExit('--device cuda: no CUDA device')
+        where = (f'{torch.cuda.get_device_name()}, peak GPU memory '
+                 'allocated by torch')
+        precision = 'fp16 autocast' if args.amp else 'float32'
+    else:
+        where = (f'CPU ({torch.get_num_threads()} threads), peak resident '
+                 'memory')
+        precision = 'bfloat16 autocast' if args.amp else 'float32'
+    crop = f', crop {args.crop[0]}x{args.crop[1]}' if args.crop else ''
+    print(f'device: {where}, {precision}; one step (forward + backward + '
+          f'optimiser step), random weights, synthetic batch{crop}')
     header = ('| method | config | crop | paper batch (l+u) | '
               + ' | '.join(f'peak at {b}+{b} (MiB)' for b in args.batches)
               + ' | s/step at largest | peak at paper batch (MiB, '
               'extrapolated) |')
-    rows = []
+    rows, failed, paper_peaks, measured = [], [], {}, {}
     for method in args.methods:
         try:
-            results = [run_child(method, b, args.amp) for b in args.batches]
+            results = [
+                run_child(method, b, args.amp, args.device, args.crop)
+                for b in args.batches
+            ]
         except RuntimeError as error:
             print(error, file=sys.stderr)
             rows.append(f'| {method} | `{osp.basename(METHODS[method])}` '
                         '| failed |')
+            failed.append(method)
             continue
         first, last = results[0], results[-1]
+        measured[method] = last['peak_mib']
         paper_l = first['labelled']
         paper_u = first['batch'] - paper_l
         if len(results) > 1 and args.batches[-1] != args.batches[0]:
@@ -214,6 +272,7 @@ def main():
                 args.batches[-1] - args.batches[0])
             paper = first['peak_mib'] + slope * (paper_l - args.batches[0])
             paper_s = f'{paper:.0f}'
+            paper_peaks[method] = paper
         else:
             paper_s = 'n/a'
         crop = 'x'.join(str(c) for c in first['crop'])
@@ -230,6 +289,17 @@ def main():
     print('|' + ' --- |' * (header.count('|') - 1))
     for row in rows:
         print(row)
+    if failed:
+        print(f'failed: {" ".join(failed)}')
+        sys.exit(1)
+    if paper_peaks:
+        top = max(paper_peaks, key=paper_peaks.get)
+        print(f'highest peak at the paper batch: {top} '
+              f'{paper_peaks[top]:.0f} MiB (extrapolated)')
+    else:
+        top = max(measured, key=measured.get)
+        print(f'highest measured peak: {top} {measured[top]:.0f} MiB at '
+              f'{args.batches[-1]}+{args.batches[-1]}')
 
 
 if __name__ == '__main__':

@@ -90,6 +90,9 @@ def parse_args():
                         help='where a step goes, per method')
     parser.add_argument('--setting', default='demo',
                         choices=['demo', 'paper'])
+    parser.add_argument('--crop', type=int, default=321,
+                        help="--setting paper: the crop's side (default: "
+                        "the VOC configs' 321; smaller for smoke tests)")
     parser.add_argument('--methods', nargs='+',
                         default=list(PROFILE_METHODS),
                         help='--profile: methods to profile')
@@ -142,9 +145,13 @@ def paper_setting(cfg, path: str, args) -> None:
     name = [k for k, v in PROFILE_METHODS.items() if v == path][0]
     model = Config.fromfile(osp.join(REPO, PAPER_MODELS[name])).model
     seg = cfg.model.segmentor
-    model.decode_head.num_classes = seg.decode_head.get(
+    num_classes = seg.decode_head.get(
         'num_classes', seg.decode_head.get('decode_head', {}).get(
             'num_classes', 11))
+    # a RepresentationHead wraps the head that owns the classes
+    head = model.decode_head
+    (head.decode_head if 'decode_head' in head else head).num_classes = \
+        num_classes
     keep = {k: seg[k] for k in ('data_preprocessor', ) if k in seg}
     if name in ('ReCo+ClassMix', ):
         model.decode_head.loss_rep = None
@@ -155,7 +162,7 @@ def paper_setting(cfg, path: str, args) -> None:
         model.decode_head = head
     model.pop('pretrained', None)
     cfg.model.segmentor = dict(model, **keep)
-    crop = (321, 321)
+    crop = (args.crop, args.crop)
     for sub in cfg.train_dataloader.dataset.datasets:
         sub.pipeline = [
             t for t in sub.pipeline
@@ -304,7 +311,10 @@ def main():
     device = (torch.cuda.get_device_name()
               if args.device == 'cuda' else f'cpu ({torch.get_num_threads()}'
               ' threads)')
-    print(f'device: {device}; batch {args.batch_size} (64x64), '
+    crop = (f'{args.crop}x{args.crop}' if args.setting == 'paper' else
+            '64x64')
+    print(f'device: {device}; {args.setting} setting, batch '
+          f'{args.batch_size} ({crop}), '
           f'{args.iters} iterations, first {args.warmup} left out')
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
