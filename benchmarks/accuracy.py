@@ -66,36 +66,42 @@ from mmseg_reco.visualization.accuracy_tables import (pseudo_label_markdown,
                                                       summary_markdown,
                                                       target_lines)
 
-#: key -> (name in tables, config); a method runs when its config exists.
-#: The demo configs' common suffix: batch, schedule, dataset and split.
-DEMO_SUFFIX = '1xb4-1k_fashion-canvas-60lab.py'
-
-
-def _demo(folder: str, prefix: str) -> str:
-    """Path of the demo config ``configs/{folder}/{prefix}_{DEMO_SUFFIX}``."""
-    return f'configs/{folder}/{prefix}_{DEMO_SUFFIX}'
-
-
+#: key -> (name in tables, config); a method runs when its config exists
+#: (a literal table: tools/gpu_check.py reads it without importing this file).
 METHODS = OrderedDict([
-    ('supervised',
-     ('Supervised', _demo('baselines', 'supervised_deeplabv3plus-r18-d8'))),
-    ('cutout', ('CutOut', _demo('baselines', 'cutout_deeplabv3plus-r18-d8'))),
-    ('cutmix', ('CutMix', _demo('baselines', 'cutmix_deeplabv3plus-r18-d8'))),
-    ('classmix',
-     ('ClassMix', _demo('baselines', 'classmix_deeplabv3plus-r18-d8'))),
-    ('reco', ('ReCo+ClassMix',
-              _demo('reco', 'reco-classmix_deeplabv3plus-r18-d8-rep'))),
-    ('cmb', ('Memory bank', _demo('cmb', 'cmb_deeplabv3plus-r18-d8'))),
-    ('s4gan', ('S4GAN', _demo('s4gan', 's4gan_deeplabv3plus-r18-d8'))),
-    ('supervised-region',
-     ('Supervised (region model)', _demo('rc2l', 'supervised_region-r18'))),
-    ('rc2l', ('RC2L', _demo('rc2l', 'rc2l_region-r18'))),
-    ('supervised-full',
-     ('Supervised (all labels)',
-      _demo('baselines', 'supervised_deeplabv3plus-r18-d8'))),
-    ('classmix-joint',
-     ('ClassMix (one joint student pass)',
-      _demo('baselines', 'classmix_deeplabv3plus-r18-d8'))),
+    ('supervised', ('Supervised', 'configs/baselines/'
+     'supervised_deeplabv3plus-r18-d8_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('cutout', ('CutOut', 'configs/baselines/'
+     'cutout_deeplabv3plus-r18-d8_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('cutmix', ('CutMix', 'configs/baselines/'
+     'cutmix_deeplabv3plus-r18-d8_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('classmix', ('ClassMix', 'configs/baselines/'
+     'classmix_deeplabv3plus-r18-d8_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('reco', ('ReCo+ClassMix', 'configs/reco/'
+     'reco-classmix_deeplabv3plus-r18-d8-rep_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('cmb', ('Memory bank', 'configs/cmb/'
+     'cmb_deeplabv3plus-r18-d8_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('s4gan', ('S4GAN', 'configs/s4gan/'
+     's4gan_deeplabv3plus-r18-d8_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('supervised-region', ('Supervised (region model)', 'configs/rc2l/'
+     'supervised_region-r18_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('rc2l', ('RC2L', 'configs/rc2l/'
+     'rc2l_region-r18_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('supervised-full', ('Supervised (all labels)', 'configs/baselines/'
+     'supervised_deeplabv3plus-r18-d8_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
+    ('classmix-joint', ('ClassMix (one joint student pass)', 'configs/baselines/'
+     'classmix_deeplabv3plus-r18-d8_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
 ])
 #: options a method sets on top of its config (``--cfg-options`` style)
 METHOD_OPTIONS = {
