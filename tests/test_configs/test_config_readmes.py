@@ -65,7 +65,7 @@ def _train_args(argv):
 
 
 def _has_key(cfg, dotted):
-    node = cfg
+    node = cfg.to_dict()
     for part in dotted.split('.'):
         if isinstance(node, (list, tuple)):
             if not part.isdigit() or int(part) >= len(node):
