@@ -1,0 +1,13 @@
+# CutMix mean-teacher baseline, ReCo Table 2 (PseudoSeg protocol): 732
+# labelled images (1/2) drawn from the 1464 VOC train images, the rest of
+# the 10582 augmented set unlabelled (python tools/make_splits.py voc1464
+# --ratio 1/2).
+_base_ = ['./cutmix_deeplabv3plus-r101-d8_1xb10-40k_voc12aug-60lab.py']
+split = 'voc1464-1of2'
+train_dataloader = dict(
+    dataset=dict(datasets=[
+        dict(_base_.labelled_dataset, ann_file=f'splits/labelled-{split}.txt'),
+        dict(
+            _base_.unlabelled_dataset,
+            ann_file=f'splits/unlabelled-{split}.txt'),
+    ]))

@@ -1,0 +1,20 @@
+# CutMix mean-teacher baseline, ReCo Table 3: Cityscapes, partial labels,
+# 25% of the pixels of each class in each image
+# (python tools/make_splits.py partial --dataset cityscapes --share 25%).
+_base_ = ['./cutmix_deeplabv3plus-r101-d8_1xb2-40k_cityscapes-p1px.py']
+split = 'p25pct'
+# partial labels in <train label folder>_<split>
+partial_prefix = dict(
+    _base_.train_prefix,
+    seg_map_path=f"{_base_.train_prefix['seg_map_path']}_{split}")
+train_dataloader = dict(
+    dataset=dict(datasets=[
+        dict(
+            _base_.labelled_dataset,
+            ann_file=f'splits/labelled-{split}.txt',
+            data_prefix=partial_prefix),
+        dict(
+            _base_.unlabelled_dataset,
+            ann_file=f'splits/unlabelled-{split}.txt',
+            data_prefix=partial_prefix),
+    ]))

@@ -1,0 +1,14 @@
+# Supervised baseline, ReCo Table 3: Pascal VOC 2012 + SBD, partial labels,
+# 5% of the pixels of each class in each image
+# (python tools/make_splits.py partial --dataset voc12aug --share 5%): every
+# training image, only its partial labels, the labelled batch
+# doubled as in Table 1.
+_base_ = ['./supervised_deeplabv3plus-r101-d8_1xb20-40k_voc12aug-60lab.py']
+split = 'p5pct'
+# partial labels in <train label folder>_<split>
+partial_prefix = dict(
+    _base_.train_prefix,
+    seg_map_path=f"{_base_.train_prefix['seg_map_path']}_{split}")
+train_dataloader = dict(
+    dataset=dict(
+        ann_file=f'splits/labelled-{split}.txt', data_prefix=partial_prefix))

@@ -1,0 +1,14 @@
+# Supervised baseline, ReCo Table 3: Cityscapes, partial labels,
+# 25% of the pixels of each class in each image
+# (python tools/make_splits.py partial --dataset cityscapes --share 25%): every
+# training image, only its partial labels, the labelled batch
+# doubled as in Table 1.
+_base_ = ['./supervised_deeplabv3plus-r101-d8_1xb4-40k_cityscapes-20lab.py']
+split = 'p25pct'
+# partial labels in <train label folder>_<split>
+partial_prefix = dict(
+    _base_.train_prefix,
+    seg_map_path=f"{_base_.train_prefix['seg_map_path']}_{split}")
+train_dataloader = dict(
+    dataset=dict(
+        ann_file=f'splits/labelled-{split}.txt', data_prefix=partial_prefix))

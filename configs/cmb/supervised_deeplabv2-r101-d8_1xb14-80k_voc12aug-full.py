@@ -1,0 +1,25 @@
+# Supervised baseline of the memory-bank paper (Alonso et al., ICCV 2021,
+# arXiv 2104.13415), Table 3 (Pascal VOC, DeepLabV2 ResNet-101, ImageNet):
+# every training image labelled (the fully supervised reference, "FS").
+# The labelled images only: the memory-bank config's model without CMBHead's
+# projection/attention heads, its labelled pipeline, weak colour jitter,
+# optimiser, schedule and labelled batch; no unlabelled images, no teacher,
+# no bank; the student is evaluated (the paper's L_sup-only baseline,
+# Table 5 first row).
+_base_ = ['./cmb_deeplabv2-r101-d8_1xb14-80k_voc12aug-1of50.py']
+model = dict(
+    segmentor=dict(
+        decode_head=dict(
+            _delete_=True, **_base_.model.segmentor.decode_head.decode_head)),
+    strong_aug=None,
+    method_losses=[],
+    semi_test_cfg=dict(predict_on='student'))
+custom_hooks = []
+train_dataloader = dict(
+    batch_size=14,
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True,
+        **dict(
+            _base_.train_dataloader.dataset.datasets[0],
+            ann_file='ImageSets/Segmentation/train_aug.txt')))

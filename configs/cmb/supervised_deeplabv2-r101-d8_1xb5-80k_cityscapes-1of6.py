@@ -1,0 +1,27 @@
+# Supervised baseline of the memory-bank paper (Alonso et al., ICCV 2021,
+# arXiv 2104.13415), Tables 2 and 4 (Cityscapes 512x1024, DeepLabV2 ResNet-101,
+# ImageNet): 1/6 of the training images labelled (python tools/make_splits.py
+# ratio --dataset cityscapes --ratio 1/6 --data-root data/cityscapes_512x1024).
+# The labelled images only: the memory-bank config's model without CMBHead's
+# projection/attention heads, its labelled pipeline, weak colour jitter,
+# optimiser, schedule and labelled batch; no unlabelled images, no teacher,
+# no bank; the student is evaluated (the paper's L_sup-only baseline,
+# Table 5 first row).
+_base_ = ['./cmb_deeplabv2-r101-d8_1xb5-80k_cityscapes-1of30.py']
+model = dict(
+    segmentor=dict(
+        decode_head=dict(
+            _delete_=True, **_base_.model.segmentor.decode_head.decode_head)),
+    strong_aug=None,
+    method_losses=[],
+    semi_test_cfg=dict(predict_on='student'))
+custom_hooks = []
+split = '1of6'
+train_dataloader = dict(
+    batch_size=5,
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True,
+        **dict(
+            _base_.train_dataloader.dataset.datasets[0],
+            ann_file=f'splits/labelled-{split}.txt')))

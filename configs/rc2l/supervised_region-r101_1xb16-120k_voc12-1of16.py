@@ -1,0 +1,17 @@
+# VOC Train, 1/16 of the 1464 images labelled
+# (python tools/make_splits.py voc1464 --ratio 1/16).
+# RC2L's supervised baseline (Zhang et al., IJCAI 2022, Tables 1-2: "an
+# original MaskFormer" trained on the labelled data): the RC2L config's
+# region model, optimiser, schedule and labelled pipeline; the paper's batch
+# of 16, all labelled; no unlabelled images, no teacher; the student is
+# evaluated.
+_base_ = ['./rc2l_region-r101_1xb8-120k_voc12-1of16.py']
+model = dict(
+    strong_aug=None, method_losses=[], semi_test_cfg=dict(predict_on='student'))
+custom_hooks = []
+train_dataloader = dict(
+    batch_size=16,
+    sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True,
+        **dict(_base_.train_dataloader.dataset.datasets[0], ann_file='splits/labelled-voc1464-1of16.txt')))

@@ -1,0 +1,16 @@
+# ReCo + Supervised (CE + ReCo loss on the labelled pixels, Eq. 5), ReCo
+# Table 1 ("all labels"): Cityscapes, all 2975 labelled images. The supervised
+# baseline
+# ../baselines/supervised_deeplabv3plus-r101-d8_1xb4-40k_cityscapes-full.py
+# (same data, batch, schedule and photometric augmentation) with ReCo's
+# representation head, whose own ReCo loss is on.
+_base_ = [
+    '../_base_/models/deeplabv3plus_r101-d8_rep.py',
+    '../_base_/datasets/cityscapes.py',
+    '../_base_/schedules/schedule_40k.py',
+    '../_base_/default_runtime.py',
+    '../_base_/methods/supervised.py',
+]
+train_dataloader = dict(dataset=dict(ann_file=''))
+model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
+model['segmentor']['decode_head']['decode_head']['num_classes'] = 19

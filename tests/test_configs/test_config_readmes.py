@@ -1,0 +1,148 @@
+"""The README.md of each configs/ folder: every config it names exists,
+loads and builds; every leaf config is listed in its folder's README and in
+no other; every documented ``tools/train.py ... --cfg-options`` command
+applies to its config (each key already exists, the merged config builds)."""
+import argparse
+import glob
+import os.path as osp
+import re
+import shlex
+
+import pytest
+from mmengine.config import Config, DictAction
+
+from mmseg.registry import MODELS
+from mmseg_reco.utils.config_names import parse_config_name
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(REPO_ROOT, 'configs')
+READMES = sorted(
+    glob.glob(osp.join(CONFIGS, '**', 'README.md'), recursive=True))
+LEAVES = sorted(
+    p for p in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
+    if '_base_' not in p.split(osp.sep))
+# a config file name as the READMEs write it (link, path or bare name)
+NAME = re.compile(r'[\w.-]+\.py')
+# keys of the seed options: their values name split files, not built here
+SEED_KEYS = re.compile(r'^randomness\.seed$|\.ann_file$|\.seg_map_path$')
+
+
+def _rel(path):
+    return osp.relpath(path, REPO_ROOT)
+
+
+def _text(readme):
+    with open(readme, encoding='utf-8') as f:
+        return f.read()
+
+
+def named_configs(readme):
+    """The leaf config names a README mentions, as paths under configs/."""
+    names = set()
+    for name in NAME.findall(_text(readme)):
+        if parse_config_name(name) is None:
+            continue  # a base or a tool (../_base_/methods/cmb.py, ...)
+        names.add(name)
+    return names
+
+
+def train_commands(readme):
+    """Each ``python tools/train.py`` command (continuation lines joined) of a
+    README's shell blocks, as an argument list."""
+    text = _text(readme).replace('\\\n', ' ')
+    return [
+        shlex.split(line.strip())[2:] for line in text.splitlines()
+        if line.strip().startswith('python tools/train.py ')
+    ]
+
+
+def _train_args(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    parser.add_argument('--work-dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def _has_key(cfg, dotted):
+    node = cfg.to_dict()
+    for part in dotted.split('.'):
+        if isinstance(node, (list, tuple)):
+            if not part.isdigit() or int(part) >= len(node):
+                return False
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            if part not in node:
+                return False
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+_BUILT = {}
+
+
+def build_once(model_cfg):
+    key = repr(model_cfg.to_dict())
+    if key not in _BUILT:
+        _BUILT[key] = sum(p.numel() for p in MODELS.build(model_cfg).parameters())
+    return _BUILT[key]
+
+
+def test_every_folder_with_leaves_has_a_readme():
+    folders = {osp.dirname(p) for p in LEAVES}
+    missing = [_rel(f) for f in folders
+               if not osp.exists(osp.join(f, 'README.md'))]
+    assert not missing, f'no README.md in {missing}'
+
+
+@pytest.mark.parametrize('leaf', LEAVES, ids=[_rel(p) for p in LEAVES])
+def test_leaf_in_exactly_one_readme(leaf):
+    name = osp.basename(leaf)
+    holders = [_rel(r) for r in READMES if name in named_configs(r)]
+    assert holders == [_rel(osp.join(osp.dirname(leaf), 'README.md'))], (
+        f'{name} is named in {holders or "no README"}; it belongs in the '
+        'README of its own folder only')
+
+
+@pytest.mark.parametrize('readme', READMES, ids=[_rel(r) for r in READMES])
+def test_readme_configs_exist_and_build(readme):
+    folder = osp.dirname(readme)
+    names = named_configs(readme)
+    assert names, f'{_rel(readme)} names no config'
+    for name in sorted(names):
+        path = osp.join(folder, name)
+        assert osp.exists(path), f'{_rel(readme)} names missing {name}'
+        cfg = Config.fromfile(path)
+        assert build_once(cfg.model) > 0
+
+
+COMMANDS = [(readme, argv) for readme in READMES
+            for argv in train_commands(readme)]
+
+
+def test_readmes_document_commands():
+    assert len(COMMANDS) >= len(LEAVES) - 10
+
+
+@pytest.mark.parametrize(
+    'readme,argv', COMMANDS,
+    ids=[f'{_rel(r)}:{i}' for i, (r, _) in enumerate(COMMANDS)])
+def test_documented_command_applies(readme, argv):
+    args = _train_args(argv)
+    path = osp.join(REPO_ROOT, args.config)
+    assert osp.exists(path), f'{_rel(readme)}: no {args.config}'
+    assert args.work_dir is None or args.work_dir.startswith('work_dirs/')
+    if not args.cfg_options:
+        return
+    cfg = Config.fromfile(path)
+    for key in args.cfg_options:
+        assert _has_key(cfg, key), (
+            f'{_rel(readme)}: {args.config} has no key {key}')
+    cfg.merge_from_dict(args.cfg_options)
+    for key, value in args.cfg_options.items():
+        assert _has_key(cfg, key)
+    if any(not SEED_KEYS.search(k) for k in args.cfg_options):
+        # an ablation: the changed model must build
+        assert build_once(cfg.model) > 0
