@@ -23,3 +23,5 @@ train_dataloader = dict(
         **dict(
             _base_.train_dataloader.dataset.datasets[0],
             ann_file='ImageSets/Segmentation/train_aug.txt')))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=14)

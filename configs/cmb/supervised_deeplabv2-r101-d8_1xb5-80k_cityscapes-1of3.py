@@ -25,3 +25,5 @@ train_dataloader = dict(
         **dict(
             _base_.train_dataloader.dataset.datasets[0],
             ann_file=f'splits/labelled-{split}.txt')))
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=5)

@@ -14,3 +14,5 @@ _base_ = [
 train_dataloader = dict(dataset=dict(ann_file=''))
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
 model['segmentor']['decode_head']['decode_head']['num_classes'] = 19
+# the global batch these settings were tuned for (--auto-scale-lr)
+auto_scale_lr = dict(enable=False, base_batch_size=4)
