@@ -107,15 +107,16 @@ def test_leaf_in_exactly_one_readme(leaf):
 
 
 @pytest.mark.parametrize('readme', READMES, ids=[_rel(r) for r in READMES])
-def test_readme_configs_exist_and_build(readme):
+def test_readme_configs_exist_and_are_built_leaves(readme):
+    """Every config a README names exists and is a leaf, which
+    test_configs_build.py loads and builds."""
     folder = osp.dirname(readme)
     names = named_configs(readme)
     assert names, f'{_rel(readme)} names no config'
     for name in sorted(names):
         path = osp.join(folder, name)
         assert osp.exists(path), f'{_rel(readme)} names missing {name}'
-        cfg = Config.fromfile(path)
-        assert build_once(cfg.model) > 0
+        assert osp.abspath(path) in {osp.abspath(p) for p in LEAVES}
 
 
 COMMANDS = [(readme, argv) for readme in READMES
