@@ -65,6 +65,10 @@ semi_model = dict(
             # queries -> 'no object' weighted 0.1, weighted mean); None gives
             # Eq. 9 as printed
             rcc_eos_coef=0.1,
+            # choice: SMC knows, for each class, the region pixels and the
+            # pixels a teacher segment of another class owns (negatives of
+            # that class's union); 'regions': the region pixels only
+            smc_negatives='segments',
             # choice: SMC / RMC / RFC are divided by their number of regions,
             # all-reduced, but never by less than the labelled images' number
             # of segments per image times the number of unlabelled images
