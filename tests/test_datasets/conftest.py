@@ -1,5 +1,6 @@
 """Tiny fake dataset trees (a few small PNG/JPEG files) in the layouts of
 docs/datasets.md, for the dataset, converter and split tests."""
+import importlib.util
 import os
 import os.path as osp
 
@@ -9,6 +10,7 @@ import pytest
 from PIL import Image
 
 IGNORE = 255
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def write_image(path, rng, height=24, width=32):
@@ -132,13 +134,8 @@ def make_gta5(root, num=6, seed=0, converted=True):
         write_label(osp.join(root, 'labels', stem + '.png'), label,
                     palette=True)
     if converted:
-        import importlib.util
-        path = osp.join(osp.dirname(osp.dirname(osp.dirname(
-            osp.abspath(__file__)))), 'tools', 'convert_gta5.py')
-        spec = importlib.util.spec_from_file_location('convert_gta5', path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.convert(str(root))
+        from mmseg_reco.datasets.converters.gta5 import convert
+        convert(str(root))
     return dict(root=str(root), train=stems)
 
 
@@ -169,3 +166,18 @@ def fake_trees():
                 sunrgbd=make_sunrgbd, gta5=make_gta5, write_label=write_label,
                 write_image=write_image, write_list=write_list,
                 blob_label=blob_label)
+
+
+@pytest.fixture
+def load_tool():
+    """``load_tool('convert_gta5')``: the module of ``tools/<name>.py``,
+    loaded by path (tools/ is no package), for the command-line tests."""
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(
+            name, osp.join(REPO, 'tools', name + '.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,5 +1,4 @@
-"""CityscapesSplitDataset and tools/convert_cityscapes.py on fake trees."""
-import importlib.util
+"""CityscapesSplitDataset and the Cityscapes converter on fake trees."""
 import os
 import os.path as osp
 
@@ -9,9 +8,9 @@ from mmseg.registry import DATASETS
 from PIL import Image
 
 from mmseg_reco.datasets.cityscapes_split import CityscapesSplitDataset
+from mmseg_reco.datasets.converters.cityscapes import convert, parse_size
 from mmseg_reco.datasets.label_maps import to_train_ids
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_split_file_and_folder(cityscapes_tree):
@@ -47,12 +46,8 @@ def test_train_id_mapping():
 
 def test_convert_cityscapes(tmp_path, fake_trees):
     src = fake_trees['cityscapes'](tmp_path / 'raw', raw=True, per_city=2)
-    spec = importlib.util.spec_from_file_location(
-        'convert_cityscapes', osp.join(REPO, 'tools', 'convert_cityscapes.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     out = tmp_path / 'half'
-    result = tool.convert(src['root'], str(out), size=(24, 12))
+    result = convert(src['root'], str(out), size=(24, 12))
     assert result['train'] == src['train']
     name = src['train'][0]
     img = Image.open(out / 'leftImg8bit' / 'train' / (name +
@@ -66,7 +61,7 @@ def test_convert_cityscapes(tmp_path, fake_trees):
     assert set(np.unique(label).tolist()) <= set(
         np.unique(to_train_ids(raw)).tolist())
     # full resolution into the source: labels only
-    tool.convert(src['root'], src['root'], size=None, splits=('val', ))
+    convert(src['root'], src['root'], size=None, splits=('val', ))
     full = np.asarray(Image.open(osp.join(
         src['root'], 'gtFine', 'val', src['val'][0] +
         '_gtFine_labelTrainIds.png')))
@@ -74,6 +69,21 @@ def test_convert_cityscapes(tmp_path, fake_trees):
         src['root'], 'gtFine', 'val', src['val'][0] + '_gtFine_labelIds.png')))
     assert (full == to_train_ids(raw)).all()
     with pytest.raises(ValueError, match='overwrite'):
-        tool.convert(src['root'], src['root'], size=(24, 12))
-    assert tool.parse_size('1024x512') == (1024, 512)
-    assert tool.parse_size('none') is None
+        convert(src['root'], src['root'], size=(24, 12))
+    assert parse_size('1024x512') == (1024, 512)
+    assert parse_size('none') is None
+
+
+def test_convert_cityscapes_command_line(tmp_path, fake_trees, load_tool,
+                                         capsys):
+    src = fake_trees['cityscapes'](tmp_path / 'raw', raw=True, per_city=1)
+    main = load_tool('convert_cityscapes').main
+    out = tmp_path / 'half'
+    main([src['root'], '--out', str(out), '--size', '24x12'])
+    assert capsys.readouterr().out.strip() == (
+        f'train: {len(src["train"])} images, val: {len(src["val"])} images '
+        f'-> {out}')
+    assert Image.open(out / 'leftImg8bit' / 'train' / (
+        src['train'][0] + '_leftImg8bit.png')).size == (24, 12)
+    with pytest.raises(SystemExit, match='error: .*overwrite'):
+        main([src['root'], '--out', src['root']])

@@ -1,5 +1,4 @@
-"""GTA5Dataset, the GTA5 id mapping and tools/convert_gta5.py."""
-import importlib.util
+"""GTA5Dataset, the GTA5 id mapping and the GTA5 converter."""
 import os.path as osp
 
 import numpy as np
@@ -8,11 +7,11 @@ from mmseg.datasets import CityscapesDataset
 from mmseg.registry import DATASETS
 from PIL import Image
 
+from mmseg_reco.datasets.converters.gta5 import convert
 from mmseg_reco.datasets.gta5 import GTA5Dataset
 from mmseg_reco.datasets.label_maps import (CITYSCAPES_ID_TO_TRAIN_ID,
                                             to_train_ids, train_id_lut)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_id_mapping_covers_the_19_classes():
@@ -56,18 +55,26 @@ def test_convert_resizes_mismatched_labels(tmp_path, fake_trees):
     # a label smaller than its image, as a few GTA5 labels are
     fake_trees['write_label'](osp.join(root['root'], 'labels', '00002.png'),
                               np.full((13, 24), 26, np.uint8), palette=True)
-    spec = importlib.util.spec_from_file_location(
-        'convert_gta5', osp.join(REPO, 'tools', 'convert_gta5.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    out = tool.convert(root['root'])
+    out = convert(root['root'])
     assert out['resized_labels'] == ['00002']
     label = np.asarray(Image.open(osp.join(root['root'], 'labels',
                                            '00002_labelTrainIds.png')))
     assert label.shape == (26, 48) and (label == 13).all()
-    small = tool.convert(root['root'], str(tmp_path / 'small'), (24, 13))
+    small = convert(root['root'], str(tmp_path / 'small'), (24, 13))
     assert small['stems'] == ['00001', '00002']
     assert Image.open(tmp_path / 'small' / 'images' / '00001.png').size == \
         (24, 13)
     with pytest.raises(ValueError, match='overwrite'):
-        tool.convert(root['root'], size=(24, 13))
+        convert(root['root'], size=(24, 13))
+
+
+def test_convert_gta5_command_line(tmp_path, fake_trees, load_tool, capsys):
+    root = fake_trees['gta5'](tmp_path / 'gta5', num=2, converted=False)
+    main = load_tool('convert_gta5').main
+    main([root['root'], '--out', str(tmp_path / 'small'), '--size', '24x13'])
+    assert capsys.readouterr().out.strip() == \
+        '2 images; 0 label(s) resized to their image size'
+    assert Image.open(tmp_path / 'small' / 'labels' /
+                      '00001_labelTrainIds.png').size == (24, 13)
+    with pytest.raises(SystemExit, match='error: .*WIDTHxHEIGHT'):
+        main([root['root'], '--out', str(tmp_path / 'x'), '--size', 'big'])

@@ -1,5 +1,4 @@
-"""SUNRGBDDataset and tools/convert_sunrgbd.py on fake trees."""
-import importlib.util
+"""SUNRGBDDataset and the SUN RGB-D converter on fake trees."""
 import os
 import os.path as osp
 
@@ -8,9 +7,9 @@ import pytest
 from mmseg.registry import DATASETS
 from PIL import Image
 
+from mmseg_reco.datasets.converters.sunrgbd import convert, read_val_list
 from mmseg_reco.datasets.sunrgbd import SUNRGBDDataset
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_loads_with_class_mapping(sunrgbd_tree):
@@ -46,7 +45,9 @@ def test_missing_label_names_split(sunrgbd_tree):
                             ann_file='splits/val.txt'))
 
 
-def test_convert_resplit(tmp_path, fake_trees):
+def make_raw(tmp_path, fake_trees):
+    """3 train and 4 test images of the raw release; test 2 and 4 are the
+    validation list ``<tmp_path>/test_idx.txt``."""
     rng = np.random.default_rng(0)
     src = tmp_path / 'raw'
     labels = src / 'sunrgbd_train_test_labels'
@@ -63,12 +64,13 @@ def test_convert_resplit(tmp_path, fake_trees):
         fake_trees['write_label'](str(labels / f'img-{k:06d}.png'),
                                   np.full((40, 52), 10 + k, np.uint8))
     (tmp_path / 'test_idx.txt').write_text('2\n4\n')
-    spec = importlib.util.spec_from_file_location(
-        'convert_sunrgbd', osp.join(REPO, 'tools', 'convert_sunrgbd.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    return src
+
+
+def test_convert_resplit(tmp_path, fake_trees):
+    src = make_raw(tmp_path, fake_trees)
     out = tmp_path / 'sunrgbd'
-    result = tool.convert(str(src), tool.read_val_list(
+    result = convert(str(src), read_val_list(
         str(tmp_path / 'test_idx.txt')), str(out), size=(16, 12))
     assert result['val'] == ['img-000002', 'img-000004']
     assert result['train'] == ['img-000001', 'img-000003', 'img-005051',
@@ -83,4 +85,19 @@ def test_convert_resplit(tmp_path, fake_trees):
     assert Image.open(out / 'img_dir' / 'val' / 'img-000002.jpg').size == \
         (16, 12)
     with pytest.raises(ValueError, match=r'\[9\]'):
-        tool.convert(str(src), [2, 9], str(out))
+        convert(str(src), [2, 9], str(out))
+
+
+def test_convert_sunrgbd_command_line(tmp_path, fake_trees, load_tool,
+                                      capsys):
+    src = make_raw(tmp_path, fake_trees)
+    main = load_tool('convert_sunrgbd').main
+    out = tmp_path / 'sunrgbd'
+    main([str(src), '--val-list', str(tmp_path / 'test_idx.txt'), '--out',
+          str(out), '--size', '16x12', '--nproc', '2'])
+    assert capsys.readouterr().out.strip() == \
+        f'train: 5 images, val: 2 images -> {out}'
+    assert (out / 'splits' / 'val.txt').read_text().split() == \
+        ['img-000002', 'img-000004']
+    with pytest.raises(SystemExit, match='error: .*does not exist'):
+        main([str(src), '--val-list', str(tmp_path / 'missing.txt')])

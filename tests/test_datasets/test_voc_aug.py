@@ -1,5 +1,4 @@
-"""VOCAugDataset and tools/convert_voc_aug.py on fake trees."""
-import importlib.util
+"""VOCAugDataset and the VOC + SBD converter on fake trees."""
 import os
 import os.path as osp
 
@@ -9,17 +8,9 @@ from mmseg.registry import DATASETS
 from PIL import Image
 from scipy.io import savemat
 
+from mmseg_reco.datasets.converters.voc_aug import convert
 from mmseg_reco.datasets.voc_aug import VOCAugDataset
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_loads_split_and_labels(voc_tree):
@@ -65,7 +56,9 @@ def test_missing_image_names_split_file(voc_tree):
                             ann_file='splits/labelled-bad.txt'))
 
 
-def test_convert_voc_aug(tmp_path, fake_trees):
+def make_raw(tmp_path, fake_trees):
+    """A VOCdevkit and benchmark_RELEASE in ``tmp_path`` (5 train_aug
+    images); returns the labels ``SegmentationClassAug`` must hold."""
     rng = np.random.default_rng(0)
     voc = tmp_path / 'VOCdevkit' / 'VOC2012'
     sbd = tmp_path / 'benchmark_RELEASE' / 'dataset'
@@ -91,9 +84,15 @@ def test_convert_voc_aug(tmp_path, fake_trees):
     fake_trees['write_list'](str(sets / 'val.txt'), voc_val)
     fake_trees['write_list'](str(sbd / 'train.txt'), sbd_train)
     fake_trees['write_list'](str(sbd / 'val.txt'), sbd_val)
-    tool = load_tool('convert_voc_aug')
-    out = tool.convert(str(tmp_path / 'VOCdevkit'),
-                       str(tmp_path / 'benchmark_RELEASE'), expected=5)
+    return labels
+
+
+def test_convert_voc_aug(tmp_path, fake_trees):
+    labels = make_raw(tmp_path, fake_trees)
+    voc = tmp_path / 'VOCdevkit' / 'VOC2012'
+    sets = voc / 'ImageSets' / 'Segmentation'
+    out = convert(str(tmp_path / 'VOCdevkit'),
+                  str(tmp_path / 'benchmark_RELEASE'), expected=5)
     assert out['train_aug'] == ['a1', 'a2', 's1', 's2', 's3']
     assert out['aug'] == ['s1', 's2', 's3']
     for stem, label in labels.items():
@@ -103,9 +102,22 @@ def test_convert_voc_aug(tmp_path, fake_trees):
         assert (written == label).all(), stem
     assert (sets / 'train_aug.txt').read_text().split() == out['train_aug']
     with pytest.raises(ValueError, match='holds 5 images, expected 10582'):
-        tool.convert(str(tmp_path / 'VOCdevkit'),
-                     str(tmp_path / 'benchmark_RELEASE'))
+        convert(str(tmp_path / 'VOCdevkit'),
+                str(tmp_path / 'benchmark_RELEASE'))
     os.remove(voc / 'JPEGImages' / 's3.jpg')
     with pytest.raises(FileNotFoundError, match='s3'):
-        tool.convert(str(tmp_path / 'VOCdevkit'),
-                     str(tmp_path / 'benchmark_RELEASE'), expected=None)
+        convert(str(tmp_path / 'VOCdevkit'),
+                str(tmp_path / 'benchmark_RELEASE'), expected=None)
+
+
+def test_convert_voc_aug_command_line(tmp_path, fake_trees, load_tool,
+                                      capsys):
+    make_raw(tmp_path, fake_trees)
+    main = load_tool('convert_voc_aug').main
+    args = [str(tmp_path / 'VOCdevkit'), str(tmp_path / 'benchmark_RELEASE')]
+    with pytest.raises(SystemExit, match='error: train_aug holds 5 images'):
+        main(args)
+    main(args + ['--no-check', '--nproc', '2'])
+    assert capsys.readouterr().out.strip() == (
+        'SegmentationClassAug: 3 SBD + 4 VOC labels; train_aug.txt 5 '
+        'images, aug.txt 3 images')
