@@ -1,4 +1,6 @@
-"""Every config in configs/ loads, builds its model and its pipelines."""
+"""Every config in configs/ loads, builds its model, its pipelines and its
+hooks."""
+import copy
 import glob
 import os.path as osp
 
@@ -6,7 +8,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.dataset import Compose
 
-from mmseg.registry import MODELS
+from mmseg.registry import HOOKS, MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -58,3 +60,10 @@ def test_config_builds(path):
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         for pipeline in _pipelines(cfg[loader]['dataset']):
             assert len(Compose(pipeline).transforms) == len(pipeline)
+    # (the visualization hook needs a Visualizer instance: left out)
+    hooks = list(cfg.get('custom_hooks', [])) + [
+        h for key, h in cfg.get('default_hooks', {}).items()
+        if h is not None and key != 'visualization'
+    ]
+    for hook in hooks:
+        assert HOOKS.build(copy.deepcopy(hook)) is not None

@@ -81,7 +81,7 @@ semi_model = dict(
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
-        momentum=0.997,
+        decay=0.997,
         buffers='skip',
         teacher_mode='train'),
     dict(type='MemoryBankHook', start_iter=0),
