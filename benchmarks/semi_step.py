@@ -161,6 +161,8 @@ def paper_setting(cfg, path: str, args) -> None:
         head.pop('norm_cfg', None)
         model.decode_head = head
     model.pop('pretrained', None)
+    if 'backbone' in model:  # nothing is downloaded: random weights
+        model.backbone.pop('init_cfg', None)
     cfg.model.segmentor = dict(model, **keep)
     crop = (args.crop, args.crop)
     for sub in cfg.train_dataloader.dataset.datasets:
