@@ -194,7 +194,7 @@ def test_labelled_reco_mask_gains_exactly_the_confident_student_pixels():
     assert not labels.requires_grad
 
 
-def test_reco_semi_loss_uses_the_filled_labels():
+def test_reco_term_uses_the_filled_labels():
     torch.manual_seed(0)
     model = build_model()
     model.train()

@@ -95,7 +95,7 @@ def test_typo_in_semi_train_cfg_names_the_key():
         build(semi_train_cfg=dict(unsup_wieght=1.0))
 
 
-def test_reco_semi_loss_refuses_head_with_its_own_reco_loss():
+def test_reco_term_refuses_head_with_its_own_reco_loss():
     segmentor = copy.deepcopy(SEGMENTOR)
     segmentor['decode_head']['loss_rep'] = dict(type='ReCoLoss')
     model = build(segmentor=segmentor)
