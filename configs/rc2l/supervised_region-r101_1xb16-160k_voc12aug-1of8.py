@@ -7,11 +7,12 @@
 # evaluated.
 _base_ = ['./rc2l_region-r101_1xb8-160k_voc12aug-1of8.py']
 model = dict(
-    strong_aug=None, method_losses=[], semi_test_cfg=dict(predict_on='student'))
+    strong_aug=None,
+    method_losses=[],
+    semi_test_cfg=dict(predict_on='student'))
 custom_hooks = []
 train_dataloader = dict(
     batch_size=16,
     sampler=dict(_delete_=True, type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        _delete_=True,
-        **dict(_base_.train_dataloader.dataset.datasets[0], ann_file='splits/labelled-1of8.txt')))
+    # the RC2L leaf's labelled dataset (its split file) alone
+    dataset=dict(_delete_=True, **_base_.train_dataloader.dataset.datasets[0]))
