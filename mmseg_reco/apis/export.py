@@ -40,6 +40,8 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 
+from ..models.segmentors.semi_segmentor import SEMI_TEST_DEFAULTS
+
 #: Decode heads that wrap an mmseg head (``decode_head`` in their config
 #: and as their attribute) and add training-only branches.
 WRAPPER_HEADS = ('RepresentationHead', 'CMBHead')
@@ -317,8 +319,8 @@ def export_model(config: Union[str, Config],
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     semi = _is_semi(cfg.model)
     if semi:
-        test_cfg = dict(predict_on='teacher')
-        test_cfg.update(cfg.model.get('semi_test_cfg') or {})
+        test_cfg = dict(SEMI_TEST_DEFAULTS,
+                        **(cfg.model.get('semi_test_cfg') or {}))
         use = use or test_cfg['predict_on']
         if use not in NETWORKS:
             raise ValueError(f'use must be one of {NETWORKS}, got {use!r}')
