@@ -1,12 +1,12 @@
 """Helpers for the analysis tests: load tools as modules, fake run dirs."""
-import importlib.util
 import json
 import os
 import os.path as osp
-import sys
 
 import matplotlib
 import pytest
+
+from mmseg_reco.testing.scripts import load_script
 
 # the tools' entry points select Agg; tests call their functions directly
 matplotlib.use('Agg')
@@ -18,13 +18,7 @@ CLASSES = ('background', 'T-shirt/top', 'Trouser')
 
 def _load_tool(relpath):
     """A script under tools/ or benchmarks/ as a module."""
-    name = 'under_test_' + relpath.replace('/', '_').replace('.py', '')
-    spec = importlib.util.spec_from_file_location(name,
-                                                  osp.join(REPO, relpath))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(relpath)
 
 
 def _write_run(work_dir, evals, config='method_a_cfg', train_steps=(10, 20),

@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 
+from mmseg_reco.testing.scripts import load_script
 from mmseg_reco.visualization.accuracy_tables import (summarise_runs,
                                                       summary_markdown,
                                                       target_lines)
@@ -13,12 +14,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 @pytest.fixture(scope='module')
 def bench():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'accuracy_under_test', osp.join(REPO, 'benchmarks', 'accuracy.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('benchmarks/accuracy.py')
 
 
 def test_defaults(bench):

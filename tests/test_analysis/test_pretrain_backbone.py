@@ -10,6 +10,7 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 
 from mmseg_reco.datasets.fashion_canvas_builder import compose_canvases
+from mmseg_reco.testing.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SOURCE = '/usr/share/datasets/fashion-mnist'
@@ -23,12 +24,7 @@ pytestmark = pytest.mark.needs_data(
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'pretrain_backbone_under_test',
-        osp.join(REPO, 'tools', 'pretrain_backbone.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/pretrain_backbone.py')
     out = str(tmp_path_factory.mktemp('pretrain') / 'backbone.pth')
     meta = tool.main([
         '--out', out, '--iters', '2', '--batch-size', '4', '--holdout', '8',

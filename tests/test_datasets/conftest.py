@@ -1,6 +1,5 @@
 """Tiny fake dataset trees (a few small PNG/JPEG files) in the layouts of
 docs/datasets.md, for the dataset, converter and split tests."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -8,6 +7,8 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+
+from mmseg_reco.testing.scripts import load_script
 
 IGNORE = 255
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -173,11 +174,4 @@ def load_tool():
     """``load_tool('convert_gta5')``: the module of ``tools/<name>.py``,
     loaded by path (tools/ is no package), for the command-line tests."""
 
-    def load(name):
-        spec = importlib.util.spec_from_file_location(
-            name, osp.join(REPO, 'tools', name + '.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load
+    return lambda name: load_script(f'tools/{name}.py')

@@ -1,5 +1,4 @@
 import gzip
-import importlib.util
 import json
 import os.path as osp
 
@@ -7,6 +6,7 @@ import numpy as np
 import pytest
 
 from mmseg_reco.datasets import fashion_canvas_builder as pd
+from mmseg_reco.testing.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -62,10 +62,7 @@ def test_load_idx_roundtrip_and_missing_package(tmp_path):
     (tmp_path / 't10k-labels-idx1-ubyte.gz').unlink()
     with pytest.raises(FileNotFoundError, match='dataset-fashion-mnist'):
         pd.load_fashion_mnist(str(tmp_path))
-    spec = importlib.util.spec_from_file_location(
-        'prepare_demo', osp.join(REPO, 'tools', 'prepare_demo.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/prepare_demo.py')
     with pytest.raises(SystemExit, match='dataset-fashion-mnist'):
         tool.main(['--source', str(tmp_path), '--out', str(tmp_path / 'o')])
 

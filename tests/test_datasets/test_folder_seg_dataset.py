@@ -2,7 +2,6 @@
 unlabelled folder, configs/_base_/datasets/semi_folder.py and its leaf,
 tools/make_splits.py --dataset folder, and the errors for bad input."""
 import copy
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -18,6 +17,7 @@ from PIL import Image
 
 from mmseg.registry import DATASETS
 from mmseg_reco.datasets import FolderSegDataset, LabelledUnlabelledSampler
+from mmseg_reco.testing.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LEAF = osp.join(REPO, 'configs', 'baselines',
@@ -319,12 +319,7 @@ def test_doc_shows_the_base_config(tree):
 @pytest.fixture(scope='module')
 def tool():
     name = 'make_splits_folder_test'
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', 'make_splits.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    yield module
+    yield load_script('tools/make_splits.py', name)
     del sys.modules[name]
 
 

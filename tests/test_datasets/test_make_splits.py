@@ -1,5 +1,4 @@
 """tools/make_splits.py on fake dataset trees: every protocol and error."""
-import importlib.util
 import os.path as osp
 import sys
 
@@ -7,18 +6,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mmseg_reco.testing.scripts import load_script
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
 def tool():
     name = 'make_splits_under_test'
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', 'make_splits.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # picklable for --nproc > 1
-    spec.loader.exec_module(module)
-    yield module
+    yield load_script('tools/make_splits.py', name)
     del sys.modules[name]
 
 

@@ -3,7 +3,6 @@ images are labelled and unlabelled, both read the partial label folder that
 ``tools/make_splits.py partial`` writes, and only the unlabelled copies
 carry the ``unlabelled`` marker."""
 import copy
-import importlib.util
 import os.path as osp
 import sys
 
@@ -14,6 +13,7 @@ from mmengine.config import Config
 import mmseg_reco  # noqa: F401
 import mmseg_reco.datasets.transforms.mark_unlabelled  # noqa: F401
 from mmseg.registry import DATASETS
+from mmseg_reco.testing.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASES = osp.join(REPO, 'configs', '_base_', 'datasets')
@@ -35,12 +35,7 @@ CASES = {
 @pytest.fixture(scope='module')
 def make_splits():
     name = 'make_splits_for_partial_configs'
-    spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', 'make_splits.py'))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    yield module
+    yield load_script('tools/make_splits.py', name)
     del sys.modules[name]
 
 

@@ -11,7 +11,6 @@
   iterations of every method under it give finite losses.
 """
 import copy
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -20,6 +19,7 @@ from mmengine.optim import OptimWrapper
 
 from mmseg_reco.engine.optimizers.autocast_optim_wrapper import \
     AutocastOptimWrapper
+from mmseg_reco.testing.scripts import load_script
 from reliability_utils import (METHOD_CONFIGS, REPO, model_and_batch,
                                requires_demo, run, small_cfg)
 
@@ -54,11 +54,7 @@ def test_bf16_losses_match_float32_on_a_fixed_batch(name):
 
 
 def load_enable_amp():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools/train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.enable_amp
+    return load_script('tools/train.py').enable_amp
 
 
 @requires_demo

@@ -1,5 +1,4 @@
 """tools/gpu_check.py: the step budget, the report, and a CPU dry run."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,19 +9,13 @@ import time
 import pytest
 import torch
 
+from mmseg_reco.testing.scripts import load_script
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data/fashion_canvas/meta.json')
 
 
-def _load(path):
-    name = 'tool_' + osp.splitext(osp.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gc = _load('tools/gpu_check.py')
+gc = load_script('tools/gpu_check.py')
 
 
 class FakeClock:
@@ -126,7 +119,7 @@ def test_headline_is_the_last_line_and_a_failure_keeps_its_output(tmp_path):
 
 
 def test_demo_methods_follow_the_accuracy_table():
-    accuracy = _load('benchmarks/accuracy.py')
+    accuracy = load_script('benchmarks/accuracy.py')
     table = gc.demo_methods()
     configs = [config for _, config in accuracy.METHODS.values()]
     assert sorted(set(table.values())) == sorted(set(configs))

@@ -1,6 +1,5 @@
 """tools/train.py --auto-scale-lr: the Runner scales the learning rate from
 the global batch the config states."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -8,6 +7,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmseg_reco  # noqa: F401
+from mmseg_reco.testing.scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
@@ -16,11 +16,7 @@ CONFIG = osp.join(
 
 
 def _train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO, 'tools/train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools/train.py')
 
 
 def test_auto_scale_lr_scales_from_the_configs_global_batch(tmp_path):
