@@ -99,7 +99,8 @@ METHODS = OrderedDict([
     ('supervised-full', ('Supervised (all labels)', 'configs/baselines/'
      'supervised_deeplabv3plus-r18-d8_'
      '1xb4-1k_fashion-canvas-60lab.py')),
-    ('classmix-joint', ('ClassMix (one joint student pass)', 'configs/baselines/'
+    ('classmix-joint', ('ClassMix (one joint student pass)',
+                        'configs/baselines/'
      'classmix_deeplabv3plus-r18-d8_'
      '1xb4-1k_fashion-canvas-60lab.py')),
 ])

@@ -35,14 +35,18 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: method -> paper config (Pascal VOC 2012 + SBD)
 METHODS = {
     'supervised':
-    'configs/baselines/supervised_deeplabv3plus-r101-d8_1xb20-40k_voc12aug-60lab.py',
+    'configs/baselines/supervised_deeplabv3plus-r101-d8_1xb20-40k_'
+    'voc12aug-60lab.py',
     'classmix':
-    'configs/baselines/classmix_deeplabv3plus-r101-d8_1xb10-40k_voc12aug-60lab.py',
+    'configs/baselines/classmix_deeplabv3plus-r101-d8_1xb10-40k_'
+    'voc12aug-60lab.py',
     'reco-classmix':
-    'configs/reco/reco-classmix_deeplabv3plus-r101-d8-rep_1xb10-40k_voc12aug-60lab.py',
+    'configs/reco/reco-classmix_deeplabv3plus-r101-d8-rep_1xb10-40k_'
+    'voc12aug-60lab.py',
     'cmb': 'configs/cmb/cmb_deeplabv3plus-r50-d8_1xb20-80k_voc12aug-1of8.py',
     'rc2l': 'configs/rc2l/rc2l_region-r101_1xb8-160k_voc12aug-1of8.py',
-    's4gan': 'configs/s4gan/s4gan_deeplabv3plus-r101-d8_1xb10-40k_voc12aug-60lab.py',
+    's4gan': ('configs/s4gan/s4gan_deeplabv3plus-r101-d8_1xb10-40k_'
+              'voc12aug-60lab.py'),
 }
 #: side of the random label blocks of the synthetic batch (pixels)
 LABEL_BLOCK = 8

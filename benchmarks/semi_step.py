@@ -39,11 +39,14 @@ from mmengine.runner import Runner
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 METHODS = {
     'Supervised':
-    'configs/baselines/supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
+    'configs/baselines/supervised_deeplabv3plus-r18-d8_1xb4-1k_'
+    'fashion-canvas-60lab.py',
     'ClassMix':
-    'configs/baselines/classmix_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
+    'configs/baselines/classmix_deeplabv3plus-r18-d8_1xb4-1k_'
+    'fashion-canvas-60lab.py',
     'ReCo+ClassMix':
-    'configs/reco/reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py',
+    'configs/reco/reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_'
+    'fashion-canvas-60lab.py',
 }
 
 

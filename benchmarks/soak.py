@@ -30,7 +30,8 @@ from mmseg_reco.testing.memory import status_kib
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = ('configs/reco/'
-          'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
+          'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_'
+          'fashion-canvas-60lab.py')
 
 
 def parse_args():

@@ -165,8 +165,8 @@ class Context:
         if check and proc.returncode != 0:
             scripts = [osp.basename(c) for c in cmd if c.endswith('.py')]
             why = error_line(output_tail(self.log_path))
-            raise StepFailed(f"{(scripts or [osp.basename(cmd[0])])[0]} exited "
-                             f'with status {proc.returncode}' +
+            name = (scripts or [osp.basename(cmd[0])])[0]
+            raise StepFailed(f'{name} exited with status {proc.returncode}' +
                              (f': {why}' if why else ''))
         return out
 
@@ -371,7 +371,8 @@ def install_step(args) -> Step:
                 raise StepFailed(f'no wheels in {wheels}')
             ctx.call(pip + files)
             done.append(f'{len(files)} wheels installed')
-        if not (found.get('mmcv') == VERSIONS['mmcv'] and found.get('mmcv.ops')):
+        if not (found.get('mmcv') == VERSIONS['mmcv']
+                and found.get('mmcv.ops')):
             done.append(build_mmcv(ctx, pip, wheels))
         else:
             done.append('installed mmcv build reused')

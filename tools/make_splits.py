@@ -10,7 +10,7 @@ Everything is deterministic given ``--seed``; the tag ends with
 Commands (see docs/datasets.md for every dataset; ``--dataset folder`` is
 your own data, docs/custom_data.md):
 
-``class-balanced``  ReCo's labelled images (ReCo, arXiv 2104.04465, section 4.1): each
+``class-balanced``  ReCo's labelled images (arXiv 2104.04465, 4.1): each
     accepted image holds ``--min-classes`` distinct classes and one of the
     least-seen classes (VOC 60/200/600, min 3; Cityscapes 20/50/150, min
     12); SUN RGB-D uses the authors' least-class rule (50/150/500).

@@ -1,11 +1,10 @@
 # Class-wise memory bank contrast, Pascal VOC aug 1/50 labelled, as
 # ./cmb_deeplabv3plus-r50-d8_1xb20-80k_voc12aug-1of50.py but with DeepLabV2
-# ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 3: 65.4 mIoU with ImageNet, 67.9 with COCO
-# pre-training).
-# DeepLabV2 (ASPP-V2 classifier, ../_base_/models/deeplabv2_r101-d8.py) with
-# an ImageNet ResNet-101 (open-mmlab ResNetV1c) in place of DeepLabV3+
-# ResNet-50; section 4.2 for DeepLabV2: lr 2e-4, batch 14 (labelled) + 14
-# (unlabelled strong views).
+# ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 3: 65.4 mIoU
+# with ImageNet, 67.9 with COCO pre-training). DeepLabV2 (ASPP-V2 classifier,
+# ../_base_/models/deeplabv2_r101-d8.py) with an ImageNet ResNet-101
+# (open-mmlab ResNetV1c) in place of DeepLabV3+ ResNet-50; section 4.2 for
+# DeepLabV2: lr 2e-4, batch 14 (labelled) + 14 (unlabelled strong views).
 _base_ = ['./cmb_deeplabv3plus-r50-d8_1xb20-80k_voc12aug-1of50.py']
 num_classes = 21
 model = dict(

@@ -1,11 +1,10 @@
 # Class-wise memory bank contrast, Cityscapes 1/30 labelled, as
 # ./cmb_deeplabv3plus-r50-d8_1xb7-80k_cityscapes-1of30.py but with DeepLabV2
-# ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 2: 58.0 mIoU with ImageNet, 59.4 with COCO
-# pre-training).
-# DeepLabV2 (ASPP-V2 classifier, ../_base_/models/deeplabv2_r101-d8.py) with
-# an ImageNet ResNet-101 (open-mmlab ResNetV1c) in place of DeepLabV3+
-# ResNet-50; section 4.2 for DeepLabV2: lr 2e-4, batch 5 (labelled) + 5
-# (unlabelled strong views).
+# ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 2: 58.0 mIoU
+# with ImageNet, 59.4 with COCO pre-training). DeepLabV2 (ASPP-V2 classifier,
+# ../_base_/models/deeplabv2_r101-d8.py) with an ImageNet ResNet-101
+# (open-mmlab ResNetV1c) in place of DeepLabV3+ ResNet-50; section 4.2 for
+# DeepLabV2: lr 2e-4, batch 5 (labelled) + 5 (unlabelled strong views).
 # Cityscapes downsampled to 512x1024 (section 4.2, DeepLabV2 only):
 #   python tools/convert_cityscapes.py data/cityscapes \
 #       --out data/cityscapes_512x1024

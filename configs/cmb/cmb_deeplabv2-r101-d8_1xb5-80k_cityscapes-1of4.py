@@ -1,8 +1,8 @@
 # Class-wise memory bank contrast, Cityscapes 1/4 labelled, as
 # ./cmb_deeplabv3plus-r50-d8_1xb7-80k_cityscapes-1of4.py with DeepLabV2
-# ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 2: 64.8 mIoU with ImageNet, 65.9 with COCO
-# pre-training).
-# Cityscapes downsampled to 512x1024 (section 4.2, DeepLabV2 only):
+# ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 2: 64.8 mIoU
+# with ImageNet, 65.9 with COCO pre-training). Cityscapes downsampled to
+# 512x1024 (section 4.2, DeepLabV2 only):
 #   python tools/convert_cityscapes.py data/cityscapes \
 #       --out data/cityscapes_512x1024
 #   python tools/make_splits.py ratio --dataset cityscapes \

@@ -1,7 +1,8 @@
 # Semi-supervised domain adaptation GTA5 -> Cityscapes 1/15 labelled, as
 # ./cmb_deeplabv3plus-r50-d8_1xb7-80k_gta5-cityscapes-1of15.py with
-# DeepLabV2 ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 4: 62.0 mIoU, ImageNet).
-# Cityscapes downsampled to 512x1024 (section 4.2, DeepLabV2 only):
+# DeepLabV2 ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 4:
+# 62.0 mIoU, ImageNet). Cityscapes downsampled to 512x1024 (section 4.2,
+# DeepLabV2 only):
 #   python tools/convert_cityscapes.py data/cityscapes \
 #       --out data/cityscapes_512x1024
 #   python tools/make_splits.py ratio --dataset cityscapes \

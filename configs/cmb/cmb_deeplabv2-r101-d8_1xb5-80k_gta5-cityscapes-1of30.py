@@ -1,13 +1,12 @@
 # Semi-supervised domain adaptation GTA5 -> Cityscapes 1/30 labelled, as
 # ./cmb_deeplabv3plus-r50-d8_1xb7-80k_gta5-cityscapes-1of30.py but with
-# DeepLabV2 ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 4: 59.9 mIoU, ImageNet).
-# DeepLabV2 (ASPP-V2 classifier, ../_base_/models/deeplabv2_r101-d8.py) with
-# an ImageNet ResNet-101 (open-mmlab ResNetV1c) in place of DeepLabV3+
-# ResNet-50; section 4.2 for DeepLabV2: lr 2e-4, batch 5 (labelled) + 5
-# (unlabelled strong views).
-# GTA5 images are first resized to 1024 wide (keep ratio), like the
-# downsampled Cityscapes images (the paper states the downsampling for
-# Cityscapes only).
+# DeepLabV2 ResNet-101 (Alonso et al., ICCV 2021, arXiv 2104.13415, Table 4:
+# 59.9 mIoU, ImageNet). DeepLabV2 (ASPP-V2 classifier,
+# ../_base_/models/deeplabv2_r101-d8.py) with an ImageNet ResNet-101
+# (open-mmlab ResNetV1c) in place of DeepLabV3+ ResNet-50; section 4.2 for
+# DeepLabV2: lr 2e-4, batch 5 (labelled) + 5 (unlabelled strong views). GTA5
+# images are first resized to 1024 wide (keep ratio), like the downsampled
+# Cityscapes images (the paper states the downsampling for Cityscapes only).
 # Cityscapes downsampled to 512x1024 (section 4.2, DeepLabV2 only):
 #   python tools/convert_cityscapes.py data/cityscapes \
 #       --out data/cityscapes_512x1024

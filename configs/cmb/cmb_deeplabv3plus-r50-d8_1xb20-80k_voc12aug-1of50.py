@@ -1,4 +1,4 @@
-# Class-wise memory bank contrast (Alonso et al., ICCV 2021; Alonso et al., ICCV 2021, arXiv 2104.13415,
+# Class-wise memory bank contrast (Alonso et al., ICCV 2021, arXiv 2104.13415,
 # section 4.2), Pascal VOC aug (10582 train images), 1/50 labelled (212
 # images: python tools/make_splits.py ratio --dataset voc12aug --ratio 1/50
 # [--seed 1|2]), DeepLabV3+ with an ImageNet ResNet-50 (paper Table 3:

@@ -1,4 +1,4 @@
-# Class-wise memory bank contrast (Alonso et al., ICCV 2021; Alonso et al., ICCV 2021, arXiv 2104.13415,
+# Class-wise memory bank contrast (Alonso et al., ICCV 2021, arXiv 2104.13415,
 # section 4.2), Cityscapes, 1/30 of the 2975 train images labelled (100
 # images), DeepLabV3+ with an ImageNet ResNet-50 (supplement Table 1: 64.8
 # mIoU, mean of three splits). DeepLabV3+ trains on full-resolution images

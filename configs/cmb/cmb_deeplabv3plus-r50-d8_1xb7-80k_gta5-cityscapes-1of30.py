@@ -1,5 +1,5 @@
 # Semi-supervised domain adaptation GTA5 -> Cityscapes with the class-wise
-# memory bank (Alonso et al., ICCV 2021; Alonso et al., ICCV 2021, arXiv 2104.13415, section 4.3.2):
+# memory bank (Alonso et al., ICCV 2021, arXiv 2104.13415, section 4.3.2):
 # DeepLabV3+ ResNet-50 (ImageNet), every GTA5 image labelled plus 1/30 of
 # the Cityscapes train images (100); supplement Table 3: 59.9 mIoU on
 # Cityscapes val.

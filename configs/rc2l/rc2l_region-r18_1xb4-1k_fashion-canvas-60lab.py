@@ -2,8 +2,9 @@
 # small region model, 4 labelled + 4 unlabelled images per batch, the
 # teacher evaluated. AdamW as in the paper, with a larger learning rate and
 # no backbone multiplier since the demo backbone starts from random weights.
-# Its supervised baseline (supervised_region-r18_1xb4-1k_fashion-canvas-60lab.py)
-# trains on the same 4 labelled images per step.
+# Its supervised baseline
+# (supervised_region-r18_1xb4-1k_fashion-canvas-60lab.py) trains on the same 4
+# labelled images per step.
 _base_ = [
     '../_base_/models/region_r18_demo.py',
     '../_base_/datasets/fashion_canvas_semi.py',

@@ -2,7 +2,9 @@
 # images (1/4) drawn from the 1464 VOC train images, the rest of the 10582
 # augmented set unlabelled (python tools/make_splits.py voc1464 --ratio 1/4).
 # Choice: ReCo's VOC training of Table 1 (batch 10 + 10, 40k iterations).
-_base_ = ['./reco-classmix_deeplabv3plus-r101-d8-rep_1xb10-40k_voc12aug-60lab.py']
+_base_ = [
+    './reco-classmix_deeplabv3plus-r101-d8-rep_1xb10-40k_voc12aug-60lab.py'
+]
 split = 'voc1464-1of4'
 train_dataloader = dict(
     dataset=dict(datasets=[

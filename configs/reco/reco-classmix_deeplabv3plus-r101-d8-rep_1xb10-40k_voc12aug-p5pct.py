@@ -1,7 +1,9 @@
 # ReCo + ClassMix (Eq. 6), Table 3: Pascal VOC 2012 + SBD, partial labels,
 # 5% of the pixels of each class in each image
 # (python tools/make_splits.py partial --dataset voc12aug --share 5%).
-_base_ = ['./reco-classmix_deeplabv3plus-r101-d8-rep_1xb10-40k_voc12aug-p1px.py']
+_base_ = [
+    './reco-classmix_deeplabv3plus-r101-d8-rep_1xb10-40k_voc12aug-p1px.py'
+]
 split = 'p5pct'
 # partial labels in <train label folder>_<split>
 partial_prefix = dict(

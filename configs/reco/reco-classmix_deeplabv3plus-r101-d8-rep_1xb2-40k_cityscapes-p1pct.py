@@ -1,7 +1,9 @@
 # ReCo + ClassMix (Eq. 6), Table 3: Cityscapes, partial labels,
 # 1% of the pixels of each class in each image
 # (python tools/make_splits.py partial --dataset cityscapes --share 1%).
-_base_ = ['./reco-classmix_deeplabv3plus-r101-d8-rep_1xb2-40k_cityscapes-p1px.py']
+_base_ = [
+    './reco-classmix_deeplabv3plus-r101-d8-rep_1xb2-40k_cityscapes-p1px.py'
+]
 split = 'p1pct'
 # partial labels in <train label folder>_<split>
 partial_prefix = dict(

@@ -1,7 +1,9 @@
 # ReCo + ClassMix (Eq. 6), ReCo Table 1: SUN RGB-D, 150 class-balanced
 # labelled images (python tools/make_splits.py class-balanced
 # --dataset sunrgbd --num-labelled 150).
-_base_ = ['./reco-classmix_deeplabv3plus-r101-d8-rep_1xb5-40k_sunrgbd-50lab.py']
+_base_ = [
+    './reco-classmix_deeplabv3plus-r101-d8-rep_1xb5-40k_sunrgbd-50lab.py'
+]
 split = '150'
 train_dataloader = dict(
     dataset=dict(datasets=[

@@ -11,7 +11,8 @@ _base_ = [
     '../_base_/default_runtime.py',
     '../_base_/methods/supervised.py',
 ]
-train_dataloader = dict(dataset=dict(ann_file='ImageSets/Segmentation/train_aug.txt'))
+train_dataloader = dict(
+    dataset=dict(ann_file='ImageSets/Segmentation/train_aug.txt'))
 model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
 model['segmentor']['decode_head']['decode_head']['num_classes'] = 21
 # the global batch these settings were tuned for (--auto-scale-lr)

@@ -7,11 +7,11 @@ datasets read the files they write with
 Protocols:
 
 * :func:`class_balanced_split`: ReCo's *Partial Dataset Full Labels*
-  sampling (ReCo, arXiv 2104.04465, section 4.1 and the authors' ``build_data.py``):
-  images are visited in a random order and an image is accepted when it
-  holds at least ``min_classes`` distinct classes and one of the classes
-  seen least often in the images accepted so far (3 classes for Pascal VOC,
-  background counted; 12 for Cityscapes).
+  sampling (ReCo, arXiv 2104.04465, section 4.1 and the authors'
+  ``build_data.py``): images are visited in a random order and an image is
+  accepted when it holds at least ``min_classes`` distinct classes and one of
+  the classes seen least often in the images accepted so far (3 classes for
+  Pascal VOC, background counted; 12 for Cityscapes).
 * :func:`least_class_split`: the SUN RGB-D rule of the authors' code: each
   image is drawn at random among the images holding the currently
   least-seen class.
@@ -222,7 +222,7 @@ def class_balanced_split(
         num_labelled: int,
         min_classes: int = 3,
         seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-    """ReCo's class-balanced choice of labelled images (ReCo, arXiv 2104.04465, 4.1).
+    """ReCo's class-balanced choice of labelled images (arXiv 2104.04465, 4.1).
 
     The images are visited in a random order (a seeded permutation). An
     image is accepted as labelled when it holds at least ``min_classes``

@@ -33,11 +33,11 @@ def bit_palette(num: int, offset: int = 1) -> List[List[int]]:
 class SUNRGBDDataset(SplitFileMixin, BaseSegDataset):
     """SUN RGB-D, 37 classes, in ReCo's re-split and resolution.
 
-    ReCo (ReCo, arXiv 2104.04465, appendix A) moves every test image outside a 475-image
-    list into the training set (5285 + 4575 = 9860 train, 475 val) and
-    rescales images and labels to 384x512; ``tools/convert_sunrgbd.py``
-    writes that layout from the 37-class SUN RGB-D release. Label files
-    store 0 for void and ``k`` for class ``k - 1``, so the dataset uses
+    ReCo (arXiv 2104.04465, appendix A) moves every test image outside a
+    475-image list into the training set (5285 + 4575 = 9860 train, 475 val)
+    and rescales images and labels to 384x512; ``tools/convert_sunrgbd.py``
+    writes that layout from the 37-class SUN RGB-D release. Label files store 0
+    for void and ``k`` for class ``k - 1``, so the dataset uses
     ``reduce_zero_label=True`` (0 -> 255, ``k`` -> ``k - 1``), as the
     authors' ``sun_class_map`` does.
 

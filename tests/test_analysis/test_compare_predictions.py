@@ -13,7 +13,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_DATA = osp.join(REPO, 'data', 'fashion_canvas', 'splits', 'val.txt')
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 SUPERVISED = ('configs/baselines/'
-              'supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
+              'supervised_deeplabv3plus-r18-d8_1xb4-1k_'
+              'fashion-canvas-60lab.py')
 RECO_SUP = ('configs/reco/'
             'reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_fashion-canvas-full.py')
 
@@ -36,8 +37,8 @@ def test_model_spec_parsing(tools):
         parse('only_a_config.py')
 
 
-@pytest.mark.needs_data(DEMO_DATA,
-                        reason='demo data missing: python tools/prepare_demo.py')
+@pytest.mark.needs_data(
+    DEMO_DATA, reason='demo data missing: python tools/prepare_demo.py')
 def test_main_semi_and_plain_models(tools, tmp_path):
     specs = []
     for name, config in (('Supervised', SUPERVISED), ('ReCo', RECO_SUP)):

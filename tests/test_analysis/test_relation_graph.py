@@ -16,11 +16,13 @@ DEMO_DATA = osp.join(REPO, 'data', 'fashion_canvas', 'splits', 'val.txt')
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 RECO_SEMI = ('configs/reco/'
-             'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
+             'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_'
+             'fashion-canvas-60lab.py')
 RECO_SUP = ('configs/reco/'
             'reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_fashion-canvas-full.py')
 SUPERVISED = ('configs/baselines/'
-              'supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
+              'supervised_deeplabv3plus-r18-d8_1xb4-1k_'
+              'fashion-canvas-60lab.py')
 CMB = 'configs/cmb/cmb_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py'
 RC2L = 'configs/rc2l/rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py'
 

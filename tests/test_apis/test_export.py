@@ -45,7 +45,8 @@ result = dict(classes=list(model.dataset_meta['classes']),
               head=type(model.decode_head).__name__)
 if data_root:
     cfg = Config.fromfile(config)
-    cfg.work_dir, cfg.load_from, cfg.log_level = work_dir, checkpoint, 'WARNING'
+    cfg.work_dir, cfg.load_from = work_dir, checkpoint
+    cfg.log_level = 'WARNING'
     cfg.test_dataloader.num_workers = 0
     cfg.test_dataloader.dataset.data_root = data_root
     cfg.test_dataloader.dataset.indices = 4
@@ -119,8 +120,8 @@ def test_exported_model_predicts_bit_for_bit_without_the_plugin(
     plugin_other = init_model(
         CONFIG, semi_checkpoint, device='cpu',
         cfg_options={'model.semi_test_cfg.predict_on': other})
-    assert not torch.equal(expected,
-                           inference_model(plugin_other, array).seg_logits.data)
+    other_logits = inference_model(plugin_other, array).seg_logits.data
+    assert not torch.equal(expected, other_logits)
 
     logits, result = run_plain(config, checkpoint, image_path, tmp_path)
     assert result['plugin_imported'] is False

@@ -93,7 +93,8 @@ def tiny_model_cfg(path):
 def semi_batch(num_labelled=2, num_unlabelled=2):
     inputs, samples = [], []
     for i in range(num_labelled + num_unlabelled):
-        inputs.append(torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8))
+        inputs.append(
+            torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8))
         sample = SegDataSample(metainfo=dict(img_shape=(SIZE, SIZE),
                                              ori_shape=(SIZE, SIZE)))
         if i < num_labelled:

@@ -86,7 +86,8 @@ _BUILT = {}
 def build_once(model_cfg):
     key = repr(model_cfg.to_dict())
     if key not in _BUILT:
-        _BUILT[key] = sum(p.numel() for p in MODELS.build(model_cfg).parameters())
+        model = MODELS.build(model_cfg)
+        _BUILT[key] = sum(p.numel() for p in model.parameters())
     return _BUILT[key]
 
 

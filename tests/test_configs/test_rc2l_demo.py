@@ -11,7 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / 'data' / 'fashion_canvas'
 SEMI = 'configs/rc2l/rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py'
-SUPERVISED = 'configs/rc2l/supervised_region-r18_1xb4-1k_fashion-canvas-60lab.py'
+SUPERVISED = ('configs/rc2l/supervised_region-r18_1xb4-1k_'
+              'fashion-canvas-60lab.py')
 NUM_LABELLED = 60
 
 needs_data = pytest.mark.needs_data(

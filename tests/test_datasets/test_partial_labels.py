@@ -1,4 +1,5 @@
-"""ReCo's partial labels (mmseg_reco.datasets.split_protocols.partial_label)."""
+"""ReCo's partial labels
+(``mmseg_reco.datasets.split_protocols.partial_label``)."""
 import cv2
 import numpy as np
 import pytest

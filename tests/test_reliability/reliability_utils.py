@@ -39,11 +39,13 @@ requires_demo = pytest.mark.needs_data(
 #: The demo config of every method (name -> path under the repository).
 METHOD_CONFIGS = {
     'reco-sup':
-    'configs/reco/reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_fashion-canvas-full.py',
+    'configs/reco/reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_'
+    'fashion-canvas-full.py',
     'reco-classmix':
     'configs/reco/'
     'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py',
-    'cmb': 'configs/cmb/cmb_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
+    'cmb': ('configs/cmb/cmb_deeplabv3plus-r18-d8_1xb4-1k_'
+            'fashion-canvas-60lab.py'),
     'rc2l': 'configs/rc2l/rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py',
     's4gan':
     'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',

@@ -9,11 +9,16 @@ from mmengine.runner import Runner
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data/fashion_canvas/splits/labelled-60.txt')
 CONFIGS = [
-    'configs/baselines/supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
-    'configs/baselines/cutout_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
-    'configs/baselines/cutmix_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
-    'configs/baselines/classmix_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
-    'configs/reco/reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py',
+    'configs/baselines/supervised_deeplabv3plus-r18-d8_1xb4-1k_'
+    'fashion-canvas-60lab.py',
+    'configs/baselines/cutout_deeplabv3plus-r18-d8_1xb4-1k_'
+    'fashion-canvas-60lab.py',
+    'configs/baselines/cutmix_deeplabv3plus-r18-d8_1xb4-1k_'
+    'fashion-canvas-60lab.py',
+    'configs/baselines/classmix_deeplabv3plus-r18-d8_1xb4-1k_'
+    'fashion-canvas-60lab.py',
+    'configs/reco/reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_'
+    'fashion-canvas-60lab.py',
 ]
 ITERS = 20
 

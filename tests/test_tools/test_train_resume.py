@@ -13,7 +13,8 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
-    REPO, 'configs/reco/reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_fashion-canvas-full.py')
+    REPO, 'configs/reco/reco-sup_deeplabv3plus-r18-d8-rep_1xb8-1k_'
+    'fashion-canvas-full.py')
 DATA = osp.join(REPO, 'data/fashion_canvas/meta.json')
 
 pytestmark = pytest.mark.needs_data(

@@ -1,12 +1,11 @@
 # Cityscapes (512x1024) with ReCo's partial labels ("Partial Labels Full
-# Dataset", ReCo, arXiv 2104.04465 section 4.1, Table 3). Every training image is
-# labelled, but only on a few pixels per class (label folder
-# <train label folder>_<split>, e.g. gtFine/train_p1pct), and is also
-# unlabelled: its weak view keeps the partial labels (MarkUnlabelled), which
-# override the teacher's pseudo-labels where they exist
-# (SemiSegmentor.merge_partial_labels). Both split files list the whole
-# training set. Batches as in ./cityscapes_semi.py: 2 labelled + 2 unlabelled.
-# Default split: 1% of the pixels of each class
+# Dataset", ReCo, arXiv 2104.04465 section 4.1, Table 3). Every training image
+# is labelled, but only on a few pixels per class (label folder <train label
+# folder>_<split>, e.g. gtFine/train_p1pct), and is also unlabelled: its weak
+# view keeps the partial labels (MarkUnlabelled), which override the teacher's
+# pseudo-labels where they exist (SemiSegmentor.merge_partial_labels). Both
+# split files list the whole training set. Batches as in ./cityscapes_semi.py:
+# 2 labelled + 2 unlabelled. Default split: 1% of the pixels of each class
 # (python tools/make_splits.py partial --dataset cityscapes --share 1%).
 _base_ = ['./cityscapes_semi.py']
 partial_split = 'p1pct'

@@ -1,7 +1,7 @@
 # Fashion-MNIST canvases (demo) with ReCo's partial labels ("Partial Labels
-# Full Dataset", ReCo, arXiv 2104.04465 section 4.1, Table 3), laid out as the paper
-# datasets' ./*_partial.py: every training image is labelled on a few pixels
-# per class (ann_dir/train_<split>) and is also unlabelled, keeping its
+# Full Dataset", ReCo, arXiv 2104.04465 section 4.1, Table 3), laid out as the
+# paper datasets' ./*_partial.py: every training image is labelled on a few
+# pixels per class (ann_dir/train_<split>) and is also unlabelled, keeping its
 # partial labels (MarkUnlabelled) in the weak view. Batches as in
 # ./fashion_canvas_semi.py. Default split: 1% of the pixels of each class
 # (python tools/make_splits.py partial --dataset fashion_canvas

@@ -1,9 +1,9 @@
 # GTA5 (24966 images, labels mapped to the 19 Cityscapes classes by
 # tools/convert_gta5.py), validated on Cityscapes val at 512x1024: the
 # source-only baseline of the GTA5 -> Cityscapes adaptation (memory-bank
-# Alonso et al., ICCV 2021, arXiv 2104.13415, section 4.3.2). GTA5 images (1914x1052) are resized to a
-# 512-pixel height, like the 512x1024 Cityscapes images, then cropped to
-# 512x512 and flipped.
+# Alonso et al., ICCV 2021, arXiv 2104.13415, section 4.3.2). GTA5 images
+# (1914x1052) are resized to a 512-pixel height, like the 512x1024 Cityscapes
+# images, then cropped to 512x512 and flipped.
 _base_ = ['./cityscapes.py']
 gta5_type = 'GTA5Dataset'
 gta5_root = 'data/gta5'

@@ -1,13 +1,13 @@
 # Pascal VOC 2012 + SBD with ReCo's partial labels ("Partial Labels Full
-# Dataset", ReCo, arXiv 2104.04465 section 4.1, Table 3). Every training image is
-# labelled, but only on a few pixels per class (label folder
-# <train label folder>_<split>, e.g. SegmentationClassAug_p1pct), and is also
-# unlabelled: its weak view keeps the partial labels (MarkUnlabelled), which
-# override the teacher's pseudo-labels where they exist
+# Dataset", ReCo, arXiv 2104.04465 section 4.1, Table 3). Every training image
+# is labelled, but only on a few pixels per class (label folder <train label
+# folder>_<split>, e.g. SegmentationClassAug_p1pct), and is also unlabelled:
+# its weak view keeps the partial labels (MarkUnlabelled), which override the
+# teacher's pseudo-labels where they exist
 # (SemiSegmentor.merge_partial_labels). Both split files list the whole
 # training set. Batches as in ./voc12_aug_semi.py: 10 labelled + 10 unlabelled.
-# Default split: 1% of the pixels of each class
-# (python tools/make_splits.py partial --dataset voc12aug --share 1%).
+# Default split: 1% of the pixels of each class (python tools/make_splits.py
+# partial --dataset voc12aug --share 1%).
 _base_ = ['./voc12_aug_semi.py']
 partial_split = 'p1pct'
 labelled_split = f'splits/labelled-{partial_split}.txt'

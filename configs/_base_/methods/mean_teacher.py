@@ -1,7 +1,7 @@
 # The mean teacher shared by every semi-supervised method (the defaults of
-# ReCo, Liu et al., ICLR 2022, arXiv 2104.04465, and of its authors' code). A leaf config wraps its plain
-# segmentor:  model = dict(_delete_=True, segmentor=_base_.model,
-#                          **_base_.semi_model)
+# ReCo, Liu et al., ICLR 2022, arXiv 2104.04465, and of its authors' code).
+# A leaf config wraps its plain segmentor:
+#   model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
 # Unlabelled strong view, built on the device from the teacher's crop:
 # random rescale -> mixing -> flip -> colour jitter (p=0.8) -> blur (p=0.5).
 # The rescale range is the dataset's: each ``_base_/datasets/*_semi.py``

@@ -1,11 +1,11 @@
 # DeepLabV2 (Chen et al., TPAMI 2017): ResNet-101 at output stride 8 and the
 # ASPP-V2 classifier (four parallel dilated 3x3 convolutions straight to the
 # classes, rates 6, 12, 18, 24, outputs summed), as in the class-wise memory
-# bank paper's main experiments (Alonso et al., ICCV 2021, arXiv 2104.13415, section 4.2). ImageNet
-# pre-training (open-mmlab ResNetV1c: deep stem, unlike the original
-# ResNet-101); the paper's Tables 2, 3, 5-8 use COCO pre-training, which is
-# not available as an mmseg checkpoint: point ``pretrained`` to a converted
-# one to reproduce them.
+# bank paper's main experiments (Alonso et al., ICCV 2021, arXiv 2104.13415,
+# section 4.2). ImageNet pre-training (open-mmlab ResNetV1c: deep stem, unlike
+# the original ResNet-101); the paper's Tables 2, 3, 5-8 use COCO pre-training,
+# which is not available as an mmseg checkpoint: point ``pretrained`` to a
+# converted one to reproduce them.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 num_classes = 21
 data_preprocessor = dict(

@@ -1,12 +1,12 @@
-# ReCo + ClassMix (Eq. 6) with mmseg's DeepLabV3+ ResNet-50 (mmseg::_base_/models/deeplabv3plus_r50-d8.py), unchanged
-# but for the class count: Pascal VOC 2012 + SBD, ReCo's 60 class-balanced
-# labelled images (python tools/make_splits.py class-balanced --dataset
-# voc12aug --num-labelled 60), 10 labelled + 10 unlabelled images per batch
-# on one GPU.
+# ReCo + ClassMix (Eq. 6) with mmseg's DeepLabV3+ ResNet-50
+# (mmseg::_base_/models/deeplabv3plus_r50-d8.py), unchanged but for the class
+# count: Pascal VOC 2012 + SBD, ReCo's 60 class-balanced labelled images
+# (python tools/make_splits.py class-balanced --dataset voc12aug --num-labelled
+# 60), 10 labelled + 10 unlabelled images per batch on one GPU.
 # RepresentationHead tap: 'sep_bottleneck', the input of the separable
-# convolutions: ASPP of the last ResNet stage (in_index=3, stride 8)
-# upsampled and concatenated with the projected stage-1 feature
-# (c1_in_channels, stride 4), 512 + 48 channels, as in ReCo's model.
+# convolutions: ASPP of the last ResNet stage (in_index=3, stride 8) upsampled
+# and concatenated with the projected stage-1 feature (c1_in_channels, stride
+# 4), 512 + 48 channels, as in ReCo's model.
 _base_ = [
     'mmseg::_base_/models/deeplabv3plus_r50-d8.py',
     '../../_base_/datasets/voc12_aug_semi.py',

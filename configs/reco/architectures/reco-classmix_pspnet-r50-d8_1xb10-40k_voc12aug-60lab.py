@@ -1,11 +1,10 @@
-# ReCo + ClassMix (Eq. 6) with mmseg's PSPNet ResNet-50 (mmseg::_base_/models/pspnet_r50-d8.py), unchanged
-# but for the class count: Pascal VOC 2012 + SBD, ReCo's 60 class-balanced
-# labelled images (python tools/make_splits.py class-balanced --dataset
-# voc12aug --num-labelled 60), 10 labelled + 10 unlabelled images per batch
-# on one GPU.
-# RepresentationHead tap: 'cls_seg', the input of the classifier: the
-# PSP bottleneck over the last ResNet stage (in_index=3) and its pyramid
-# pooling, 512 channels at stride 8.
+# ReCo + ClassMix (Eq. 6) with mmseg's PSPNet ResNet-50
+# (mmseg::_base_/models/pspnet_r50-d8.py), unchanged but for the class count:
+# Pascal VOC 2012 + SBD, ReCo's 60 class-balanced labelled images (python
+# tools/make_splits.py class-balanced --dataset voc12aug --num-labelled 60), 10
+# labelled + 10 unlabelled images per batch on one GPU. RepresentationHead tap:
+# 'cls_seg', the input of the classifier: the PSP bottleneck over the last
+# ResNet stage (in_index=3) and its pyramid pooling, 512 channels at stride 8.
 _base_ = [
     'mmseg::_base_/models/pspnet_r50-d8.py',
     '../../_base_/datasets/voc12_aug_semi.py',

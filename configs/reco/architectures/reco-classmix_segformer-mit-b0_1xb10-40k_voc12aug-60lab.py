@@ -1,11 +1,11 @@
-# ReCo + ClassMix (Eq. 6) with mmseg's SegFormer MiT-B0 (mmseg::_base_/models/segformer_mit-b0.py), unchanged
-# but for the class count: Pascal VOC 2012 + SBD, ReCo's 60 class-balanced
-# labelled images (python tools/make_splits.py class-balanced --dataset
-# voc12aug --num-labelled 60), 10 labelled + 10 unlabelled images per batch
-# on one GPU.
+# ReCo + ClassMix (Eq. 6) with mmseg's SegFormer MiT-B0
+# (mmseg::_base_/models/segformer_mit-b0.py), unchanged but for the class
+# count: Pascal VOC 2012 + SBD, ReCo's 60 class-balanced labelled images
+# (python tools/make_splits.py class-balanced --dataset voc12aug --num-labelled
+# 60), 10 labelled + 10 unlabelled images per batch on one GPU.
 # RepresentationHead tap: 'cls_seg', the input of the classifier: the
-# SegformerHead's fusion_conv over the four MiT stages (in_index=[0, 1, 2,
-# 3]) upsampled to stride 4, 256 channels.
+# SegformerHead's fusion_conv over the four MiT stages (in_index=[0, 1, 2, 3])
+# upsampled to stride 4, 256 channels.
 _base_ = [
     'mmseg::_base_/models/segformer_mit-b0.py',
     '../../_base_/datasets/voc12_aug_semi.py',

@@ -1,11 +1,10 @@
-# ReCo + ClassMix (Eq. 6) with mmseg's UPerNet Swin-T (mmseg::_base_/models/upernet_swin.py), unchanged
-# but for the class count: Pascal VOC 2012 + SBD, ReCo's 60 class-balanced
-# labelled images (python tools/make_splits.py class-balanced --dataset
-# voc12aug --num-labelled 60), 10 labelled + 10 unlabelled images per batch
-# on one GPU.
-# RepresentationHead tap: 'cls_seg', the input of the classifier: UPerNet's
-# fpn_bottleneck over the four Swin stages (in_index=[0, 1, 2, 3]) fused at
-# stride 4, 512 channels.
+# ReCo + ClassMix (Eq. 6) with mmseg's UPerNet Swin-T
+# (mmseg::_base_/models/upernet_swin.py), unchanged but for the class count:
+# Pascal VOC 2012 + SBD, ReCo's 60 class-balanced labelled images (python
+# tools/make_splits.py class-balanced --dataset voc12aug --num-labelled 60), 10
+# labelled + 10 unlabelled images per batch on one GPU. RepresentationHead tap:
+# 'cls_seg', the input of the classifier: UPerNet's fpn_bottleneck over the
+# four Swin stages (in_index=[0, 1, 2, 3]) fused at stride 4, 512 channels.
 _base_ = [
     'mmseg::_base_/models/upernet_swin.py',
     '../../_base_/datasets/voc12_aug_semi.py',

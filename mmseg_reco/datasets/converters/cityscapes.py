@@ -11,7 +11,7 @@ Output (the layout of mmseg's ``CityscapesDataset``)::
     <out>/leftImg8bit/{train,val}/<city>/<name>_leftImg8bit.png
     <out>/gtFine/{train,val}/<city>/<name>_gtFine_labelTrainIds.png
 
-Labels are mapped to the 19 train ids (255 = void). ReCo (ReCo, arXiv
+Labels are mapped to the 19 train ids (255 = void). ReCo (arXiv
 2104.04465, appendix A) downsamples every image to 512x1024 before use
 (images with Pillow's bicubic filter, labels nearest, as the authors'
 preprocessing); that is the default ``size=(1024, 512)``. ``size=None``

@@ -12,7 +12,7 @@ number per line)::
                                                  5051..10335 train
                                                  (0 = void, 1..37 classes)
 
-ReCo (ReCo, arXiv 2104.04465, appendix A): train image ``k`` is label
+ReCo (arXiv 2104.04465, appendix A): train image ``k`` is label
 ``k + 5050``; the test images outside the validation list join the
 training set (5285 + 4575 = 9860 train, 475 val); images (Pillow bicubic)
 and labels (nearest) are rescaled to 384x512. Output (read by

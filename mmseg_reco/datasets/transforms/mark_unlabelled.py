@@ -12,8 +12,9 @@ class MarkUnlabelled(BaseTransform):
     ``gt_sem_seg`` or when its meta information holds ``unlabelled=True``.
     This transform sets ``results['unlabelled'] = True``, so that an image
     can carry labels and still be unlabelled. ReCo's partial-label protocol
-    (ReCo, arXiv 2104.04465, section 4.1 and Table 3) needs this: every training image is
-    also an unlabelled image, and its partial labels replace the teacher's
+    (arXiv 2104.04465, section 4.1 and Table 3) needs this: every training
+    image is also an unlabelled image, and its partial labels replace the
+    teacher's
     pseudo-labels where they exist (:meth:`SemiSegmentor.
     merge_partial_labels`).
 

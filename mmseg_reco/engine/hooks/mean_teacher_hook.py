@@ -87,7 +87,7 @@ class MeanTeacherHook(Hook):
     ``momentum`` (theirs weighs the student: ``momentum = 1 - decay``); the
     name here says which one it is.
 
-    With ``decay=None`` the decay follows the ReCo schedule (ReCo, arXiv 2104.04465,
+    With ``decay=None`` the decay follows the ReCo schedule (arXiv 2104.04465,
     Sec. 3.3, :math:`\\lambda = 0.99`, with the warm-up of the authors'
     code):
 

@@ -18,8 +18,8 @@ class MemoryBankHook(Hook):
     method and a ``bank`` (e.g. :class:`CMBTerm` in ``method_losses``):
 
     - ``before_train_iter`` calls ``term.set_collect(collect)``: whether the
-      step computes bank candidates (the teacher pass on the labelled images is skipped
-      otherwise);
+      step computes bank candidates (the teacher pass on the labelled images is
+      skipped otherwise);
     - ``after_train_iter`` calls ``term.push_candidates()``, which gathers
       the candidates of every rank under DDP and writes them into the FIFO
       of each class, so that every rank keeps the same bank.

@@ -15,12 +15,13 @@ def pseudo_label_ce(logits: Tensor,
                     ignore_index: int = 255) -> Dict[str, Tensor]:
     """Cross-entropy on (mixed) pseudo-labels weighted per image by eta.
 
-    ReCo (Liu et al., ICLR 2022, arXiv 2104.04465) Eq. 6: ``eta * L_unsupervised`` with eta
-    the share of confident pseudo-label pixels. As in the authors' code
-    (``compute_unsupervised_loss``), eta is computed per image as the number
-    of pixels with ``confidence >= threshold`` divided by the number of valid
-    (non-ignored) pixels, and the weighted per-pixel loss is averaged over
-    the pixels whose loss is non-zero (ignored pixels have zero loss).
+    ReCo (Liu et al., ICLR 2022, arXiv 2104.04465) Eq. 6:
+    ``eta * L_unsupervised`` with eta the share of confident pseudo-label
+    pixels. As in the authors' code (``compute_unsupervised_loss``), eta is
+    computed per image as the number of pixels with
+    ``confidence >= threshold`` divided by the number of valid (non-ignored)
+    pixels, and the weighted per-pixel loss is averaged over the pixels whose
+    loss is non-zero (ignored pixels have zero loss).
 
     Args:
         logits (Tensor): (N, K, H, W) student logits on the strong view.

@@ -171,7 +171,7 @@ class S4GANSegmentor(SemiSegmentor):
     (:class:`S4GANDiscriminator`) is trained with Adam, lr 1e-4 (1e-5 for
     Cityscapes), betas (0.9, 0.99), polynomial decay (power 0.9); the
     segmentation network with the schedule it shares with the other
-    methods (ReCo, ReCo, arXiv 2104.04465 appendix A: SGD, lr 2.5e-3, momentum 0.9,
+    methods (ReCo, arXiv 2104.04465, appendix A: SGD, lr 2.5e-3, momentum 0.9,
     weight decay 5e-4, poly 0.9; the authors of S4GAN use SGD with lr
     2.5e-4 for DeepLabv2). The optimisers are set in the configs
     (``configs/_base_/methods/s4gan.py``), not here.
@@ -183,9 +183,9 @@ class S4GANSegmentor(SemiSegmentor):
       remove absent classes from the segmentation at test time; the
       "high-level" branch, while S4GAN's GAN branch is the "low-level"
       one), is not implemented. ReCo re-implements its baselines in one
-      mean-teacher frame (ReCo, arXiv 2104.04465, section 3.3: "following [24, 21]"),
-      and its public code holds no S4GAN. Here the mean teacher is the EMA
-      segmentation network (:class:`MeanTeacherHook`): with
+      mean-teacher frame (ReCo, arXiv 2104.04465, section 3.3: "following [24,
+      21]"), and its public code holds no S4GAN. Here the mean teacher is the
+      EMA segmentation network (:class:`MeanTeacherHook`): with
       ``pseudo_source='teacher'`` (default) the discriminator scores the
       teacher's prediction on the unlabelled image, and the student is
       self-trained on the teacher's argmax where that score passes the
@@ -205,9 +205,9 @@ class S4GANSegmentor(SemiSegmentor):
     mixing) run on the device on the labelled and the unlabelled images,
     before anything else, so the teacher, the student and the discriminator
     all see the augmented images. ReCo augments every method's images with
-    colour jitter, blur and flips (ReCo, arXiv 2104.04465, appendix A); S4GAN itself
-    uses none. Give both the same photometric settings: the labelled images
-    are the discriminator's real images and the unlabelled ones its fake
+    colour jitter, blur and flips (ReCo, arXiv 2104.04465, appendix A); S4GAN
+    itself uses none. Give both the same photometric settings: the labelled
+    images are the discriminator's real images and the unlabelled ones its fake
     images, so augmenting only one side would let it tell real from fake by
     colour.
 

@@ -132,14 +132,14 @@ class SemiSegmentor(BaseSegmentor):
         method_losses (list[dict], optional): method terms, see above.
         semi_train_cfg (dict, optional): overrides of
             :data:`SEMI_TRAIN_DEFAULTS` (``unsup_weight``,
-            ``rampup_iters``, ``ignore_index``, ``student_forward``). An unknown key raises a ``KeyError``
-            naming it. ``student_forward='separate'`` (default, the authors'
-            step) runs the student on the labelled and on the strong
-            unlabelled images in two passes, so that BatchNorm normalises
-            each batch with its own statistics; ``'joint'`` runs one pass
-            over their concatenation (one set of statistics, fewer
-            kernel launches). Both give the same losses for a model without
-            batch-dependent layers.
+            ``rampup_iters``, ``ignore_index``, ``student_forward``). An
+            unknown key raises a ``KeyError`` naming it.
+            ``student_forward='separate'`` (default, the authors' step) runs
+            the student on the labelled and on the strong unlabelled images in
+            two passes, so that BatchNorm normalises each batch with its own
+            statistics; ``'joint'`` runs one pass over their concatenation (one
+            set of statistics, fewer kernel launches). Both give the same
+            losses for a model without batch-dependent layers.
         semi_test_cfg (dict, optional): ``predict_on``: ``'teacher'``
             (ReCo's evaluation, default) or ``'student'``;
             ``predict_both``: also predict with the other model and store
@@ -404,11 +404,11 @@ class SemiSegmentor(BaseSegmentor):
                              ) -> Tuple[Tensor, Tensor]:
         """Ground truth of unlabelled samples overrides the pseudo-labels.
 
-        ReCo's partial-label protocol (ReCo, arXiv 2104.04465, Table 3): every training
-        image is also unlabelled and keeps its partial labels. Where such a
-        label is known (not ``ignore_index``), it replaces the teacher's
-        pseudo-label with confidence 1, before the strong view is built (as
-        the authors' ``train_semisup_partial.py``). Samples without
+        ReCo's partial-label protocol (arXiv 2104.04465, Table 3): every
+        training image is also unlabelled and keeps its partial labels. Where
+        such a label is known (not ``ignore_index``), it replaces the teacher's
+        pseudo-label with confidence 1, before the strong view is built (as the
+        authors' ``train_semisup_partial.py``). Samples without
         ``gt_sem_seg`` keep their pseudo-labels.
 
         Args:

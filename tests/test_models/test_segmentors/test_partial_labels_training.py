@@ -1,5 +1,5 @@
-"""Training under ReCo's partial-label protocol (ReCo, arXiv 2104.04465, Table 3): the
-unlabelled marker, ground truth over pseudo-labels, and the confident
+"""Training under ReCo's partial-label protocol (arXiv 2104.04465, Table 3):
+the unlabelled marker, ground truth over pseudo-labels, and the confident
 student pixels in the labelled ReCo mask."""
 import copy
 import os.path as osp

@@ -10,7 +10,8 @@ import sys
 import pytest
 import torch
 
-CONFIG = 'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py'
+CONFIG = ('configs/s4gan/s4gan_deeplabv3plus-r18-d8_1xb4-1k_'
+          'fashion-canvas-60lab.py')
 # single-process loaders and a 4-image validation keep the runs short
 FAST = {
     'train_dataloader.num_workers': 0,
