@@ -55,7 +55,7 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 
 from mmseg_reco.demo import (DATA_ROOT, PRETRAINED_CHECKPOINT,
                              ensure_pretrained, ensure_split, split_files)
@@ -174,6 +174,13 @@ def parse_args(argv=None):
                         'CPU with two or more cores, 1 on CUDA)')
     parser.add_argument('--threads', type=int, default=None,
                         help='CPU threads per run (default: cores // jobs)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, default={},
+        help='key=value options merged into every run\'s config, as '
+        'tools/train.py\'s, before the benchmark\'s overrides (iteration '
+        'counts such as rampup_iters are scaled with the schedule); runs '
+        'trained with other options are not reused, so give such a '
+        'variant its own --work-dir')
     parser.add_argument('--rerun', action='store_true',
                         help='train again runs that finished before')
     parser.add_argument('--no-pictures', action='store_true')
@@ -246,6 +253,8 @@ def run_config(config, work_dir, seed, args, method=None):
     cfg = Config.fromfile(osp.join(REPO, config))
     if method in METHOD_OPTIONS:
         cfg.merge_from_dict(METHOD_OPTIONS[method])
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
     config_iters = cfg.train_cfg.max_iters
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed, deterministic=False)
@@ -322,7 +331,8 @@ def run_settings(method, seed, args):
         labelled=args.labelled, pseudo_images=args.pseudo_images,
         pretrained=None if args.no_pretrained else osp.abspath(
             args.pretrained),
-        split_per_seed=args.split_per_seed, val_images=args.val_images)
+        split_per_seed=args.split_per_seed, val_images=args.val_images,
+        **(dict(cfg_options=args.cfg_options) if args.cfg_options else {}))
 
 
 def finished(work_dir, settings):

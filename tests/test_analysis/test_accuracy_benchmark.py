@@ -166,3 +166,21 @@ def test_jobs_and_threads_defaults(bench):
     assert bench.parse_args(['--jobs', '3', '--threads', '1']).threads == 1
     with pytest.raises(SystemExit):
         bench.parse_args(['--jobs', '0'])
+
+
+def test_cfg_options_reach_the_run_and_its_settings(bench, tmp_path):
+    args = bench.parse_args([
+        '--iters', '100', '--cfg-options',
+        'model.method_losses.0.betas=[0,0,4,4]',
+        'model.semi_train_cfg.rampup_iters=500'
+    ])
+    cfg = bench.run_config(bench.METHODS['rc2l'][1], str(tmp_path), 0, args,
+                           'rc2l')
+    term = cfg.model.method_losses[0]
+    assert list(term.betas) == [0, 0, 4, 4]
+    # the option is in the config's schedule (1000 iterations): scaled
+    assert cfg.model.semi_train_cfg.rampup_iters == 50
+    plain = bench.parse_args(['--iters', '100'])
+    assert 'cfg_options' not in bench.run_settings('rc2l', 0, plain)
+    assert bench.run_settings('rc2l', 0, args) != bench.run_settings(
+        'rc2l', 0, plain)

@@ -345,7 +345,8 @@ def pairwise_dice_similarity(student_probs: Tensor,
 def matched_contrast(similarity: Tensor,
                      matched: Tensor,
                      temperature: float,
-                     positive_in_denominator: bool = False
+                     positive_in_denominator: bool = False,
+                     labels: Optional[Tensor] = None
                      ) -> Tuple[Tensor, Tensor]:
     """The contrast of Eq. 5 and Eq. 8 over matched regions.
 
@@ -363,6 +364,8 @@ def matched_contrast(similarity: Tensor,
     ``positive_in_denominator=True`` gives InfoNCE: non-negative, with a
     gradient that vanishes once the positive dominates. A region without
     negatives (:func:`contrast_members`) has loss 0 and is not counted.
+    With ``labels`` the negatives of region ``i`` are only the student
+    queries matched to regions of *another* class than ``c^t_i``.
 
     Args:
         similarity (Tensor): (B, G, Q) similarity of teacher region ``i``
@@ -371,6 +374,10 @@ def matched_contrast(similarity: Tensor,
         temperature (float): tau.
         positive_in_denominator (bool): add the positive to the denominator
             (InfoNCE). Default: False (Eq. 5/8 as printed).
+        labels (Tensor, optional): (B, G) long classes ``c^t_i`` of the
+            regions; given, regions of the same class are not negatives of
+            each other. Default: None (every other matched region, as
+            printed).
 
     Returns:
         tuple[Tensor, Tensor]: per-region losses (B, G) (0 where not
@@ -389,6 +396,14 @@ def matched_contrast(similarity: Tensor,
     positive = similarity.gather(-1, index[..., None])[..., 0]
     is_positive = one_hot(index, num_queries)
     negative = in_id[:, None, :] & ~is_positive
+    if labels is not None:
+        # the class of the region each student query is matched to
+        query_label = torch.full_like(in_id, -1, dtype=torch.long)
+        query_label = torch.cat([query_label, query_label[:, :1]], 1)
+        query_label.scatter_(1, torch.where(is_matched, matched, num_queries),
+                             torch.where(is_matched, labels, -1))
+        query_label = query_label[:, :num_queries]
+        negative = negative & (query_label[:, None, :] != labels[..., None])
     counted = is_matched & negative.any(-1)
     if positive_in_denominator:
         negative = negative | is_positive
@@ -451,7 +466,8 @@ def rmc_loss(student_mask_logits: Tensor,
              temperature: float = 0.1,
              eps: float = 1.0,
              form: str = 'infonce',
-             avg_factor: Optional[Number] = None) -> Tensor:
+             avg_factor: Optional[Number] = None,
+             labels: Optional[Tensor] = None) -> Tensor:
     """Region Mask Contrastive loss, Eq. 5.
 
     The Dice similarity (:func:`pairwise_dice_similarity`) of the student
@@ -471,6 +487,9 @@ def rmc_loss(student_mask_logits: Tensor,
             Default: 'infonce'.
         avg_factor (Tensor | float, optional): normaliser. Default: the
             number of regions with a negative (:func:`contrast_members`).
+        labels (Tensor, optional): (B, G) long region classes: the
+            negatives are regions of other classes only
+            (:func:`matched_contrast`). Default: None (all, as printed).
 
     Returns:
         Tensor: scalar loss.
@@ -481,7 +500,7 @@ def rmc_loss(student_mask_logits: Tensor,
     similarity = pairwise_dice_similarity(probs, teacher_masks.flatten(2),
                                           eps)
     loss, counted = matched_contrast(similarity, matched, temperature,
-                                     form == 'infonce')
+                                     form == 'infonce', labels)
     return _avg(loss.sum(), counted.sum(), avg_factor)
 
 
@@ -529,7 +548,8 @@ def rfc_loss(student_mask_logits: Tensor,
              temperature: float = 0.1,
              form: str = 'bounded',
              detach_target: bool = True,
-             avg_factor: Optional[Number] = None) -> Tensor:
+             avg_factor: Optional[Number] = None,
+             labels: Optional[Tensor] = None) -> Tensor:
     """Region Feature Contrastive loss, Eq. 6-8.
 
     Both sides pool the *student's* per-pixel features ``F^s`` (Eq. 6-7):
@@ -563,6 +583,11 @@ def rfc_loss(student_mask_logits: Tensor,
             pair is usually not back-propagated). Default: True.
         avg_factor (Tensor | float, optional): normaliser. Default: the
             number of regions with a negative (:func:`contrast_members`).
+        labels (Tensor, optional): (B, G) long region classes: the
+            negatives are regions of other classes only
+            (:func:`matched_contrast`), so that two regions of one class
+            (two objects, or the backgrounds of the two images ClassMix
+            mixed) are not pushed apart. Default: None (all, as printed).
 
     Returns:
         Tensor: scalar loss.
@@ -586,7 +611,7 @@ def rfc_loss(student_mask_logits: Tensor,
             target = target.detach()
         similarity = torch.einsum('bgc,bqc->bgq', target, student)
     loss, counted = matched_contrast(similarity, matched, temperature,
-                                     form == 'bounded')
+                                     form == 'bounded', labels)
     return _avg(loss.sum(), counted.sum(), avg_factor)
 
 

@@ -25,6 +25,8 @@ from ..utils.semi_batch import SemiBatch
 AVG_FACTOR_FLOORS = ('labelled', 'image', 'none')
 #: the pixels SMC knows (see RC2LTerm's ``smc_negatives``)
 SMC_NEGATIVES = ('segments', 'regions')
+#: the negatives of RMC and RFC (see RC2LTerm's ``contrast_negatives``)
+CONTRAST_NEGATIVES = ('other_classes', 'all')
 
 
 @MODELS.register_module()
@@ -198,6 +200,8 @@ class RC2LTerm(nn.Module):
                  detach_target: bool = True,
                  rcc_eos_coef: float = 0.1,
                  smc_negatives: str = 'segments',
+                 rmc_negatives: str = 'all',
+                 rfc_negatives: str = 'all',
                  smc_focal_weight: float = 20.0,
                  smc_dice_weight: float = 1.0,
                  focal_alpha: float = 0.25,
@@ -235,6 +239,13 @@ class RC2LTerm(nn.Module):
             raise ValueError(f'smc_negatives must be one of {SMC_NEGATIVES}, '
                              f'got {smc_negatives!r}')
         self.smc_negatives = smc_negatives
+        for name, value in (('rmc_negatives', rmc_negatives),
+                            ('rfc_negatives', rfc_negatives)):
+            if value not in CONTRAST_NEGATIVES:
+                raise ValueError(f'{name} must be one of '
+                                 f'{CONTRAST_NEGATIVES}, got {value!r}')
+        self.rmc_negatives = rmc_negatives
+        self.rfc_negatives = rfc_negatives
         self.smc_focal_weight = smc_focal_weight
         self.smc_dice_weight = smc_dice_weight
         self.focal_alpha = focal_alpha
@@ -468,12 +479,16 @@ class RC2LTerm(nn.Module):
 
         smc_known = (segment_negatives(regions, num_classes)
                      if self.smc_negatives == 'segments' else regions.known)
+        def by_class(negatives):
+            return regions.labels if negatives == 'other_classes' else None
+
         terms = (
             rmc_loss(masks_s, regions.masks, matched, regions.known,
-                     self.tau_m, self.dice_eps, self.rmc_form, norm_contrast),
+                     self.tau_m, self.dice_eps, self.rmc_form, norm_contrast,
+                     by_class(self.rmc_negatives)),
             rfc_loss(masks_s, regions.masks, feats_s, matched, regions.known,
                      self.tau_f, self.rfc_form, self.detach_target,
-                     norm_contrast),
+                     norm_contrast, by_class(self.rfc_negatives)),
             rcc_loss(cls_s, regions.labels, matched, ignored,
                      self.rcc_eos_coef, norm_rcc),
             smc_loss(cls_s, masks_s, regions.labels, regions.masks,

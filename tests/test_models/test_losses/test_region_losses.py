@@ -205,6 +205,59 @@ def test_matched_contrast_by_hand():
     assert math.isclose(info[0, 0].item(), expected, rel_tol=1e-5)
 
 
+def test_same_class_regions_are_not_negatives_with_labels():
+    # three matched regions: 0 and 2 of class 5, 1 of class 3
+    sim = torch.tensor([[[0.9, 0.1, 0.4, 0.3], [0.2, 0.8, 0.6, 0.0],
+                         [0.7, 0.3, 0.6, 0.5]]])
+    matched = torch.tensor([[0, 1, 2]])
+    labels = torch.tensor([[5, 3, 5]])
+    tau = 0.5
+    printed, counted = matched_contrast(sim, matched, tau)
+    assert counted.all()
+    assert math.isclose(printed[0, 0].item(),
+                        -0.9 / tau + math.log(math.exp(0.1 / tau) +
+                                              math.exp(0.4 / tau)),
+                        rel_tol=1e-5)
+    by_class, counted = matched_contrast(sim, matched, tau, labels=labels)
+    assert counted.all()
+    # region 0's negatives: query 1 only (query 2 is matched to class 5)
+    assert math.isclose(by_class[0, 0].item(), -0.9 / tau + 0.1 / tau,
+                        rel_tol=1e-5)
+    # region 1 (class 3): both other queries stay negatives
+    assert math.isclose(by_class[0, 1].item(), printed[0, 1].item(),
+                        rel_tol=1e-6)
+    # regions of one class only: nothing to contrast
+    _, counted = matched_contrast(sim, matched, tau,
+                                  labels=torch.tensor([[5, 5, 5]]))
+    assert not counted.any()
+    # unmatched queries (3) never become negatives, whatever the labels
+    alone, _ = matched_contrast(sim, torch.tensor([[0, -1, 2]]), tau,
+                                labels=torch.tensor([[5, 0, 3]]))
+    assert math.isclose(alone[0, 0].item(), -0.9 / tau + 0.4 / tau,
+                        rel_tol=1e-5)
+
+
+def test_rfc_with_labels_does_not_push_same_class_regions_apart():
+    torch.manual_seed(0)
+    feats = torch.randn(1, 4, 1, 4, requires_grad=True)
+    # two teacher regions of one class (pixels 0-1 and 2-3), matched
+    masks = torch.tensor([[[[1., 1., 0., 0.]], [[0., 0., 1., 1.]]]])
+    logits = (masks * 8 - 4).clone()
+    matched = torch.tensor([[0, 1]])
+    printed = rfc_loss(logits, masks, feats, matched)
+    (grad, ) = torch.autograd.grad(printed, feats)
+    assert grad.abs().sum() > 0  # as printed: the two are pushed apart
+    same = rfc_loss(logits, masks, feats, matched,
+                    labels=torch.tensor([[0, 0]]))
+    assert same.item() == 0
+    if same.requires_grad:
+        (grad, ) = torch.autograd.grad(same, feats, allow_unused=True)
+        assert grad is None or grad.abs().sum() == 0
+    other = rfc_loss(logits, masks, feats, matched,
+                     labels=torch.tensor([[0, 1]]))
+    assert torch.allclose(other, printed)
+
+
 def test_lone_region_is_not_counted_in_either_form():
     sim = torch.rand(1, 2, 3, requires_grad=True)
     for infonce in (False, True):

@@ -172,6 +172,33 @@ def test_weights_and_no_confident_teacher_region():
     assert all(none[k] == 0 for k in RC2LTerm.LOSS_NAMES)
 
 
+def test_contrast_negatives_of_other_classes_only():
+    model = build()
+    outputs = student_outputs(regions(roll=1))
+    teacher = regions()
+    # queries 1 and 3 now both say class 0: one class, two regions
+    teacher['pred_logits'][:, 3] = teacher['pred_logits'][:, 1]
+    both = RC2LTerm()(model, outputs, semi_batch(teacher))
+    by_class = RC2LTerm(rmc_negatives='other_classes',
+                        rfc_negatives='other_classes')(
+                            model, outputs, semi_batch(teacher))
+    assert both['num_regions'] == 3
+    for key in ('loss_rmc', 'loss_rfc'):
+        assert 0 < by_class[key] < both[key], key
+    for key in ('loss_rcc', 'loss_smc'):
+        assert torch.equal(by_class[key], both[key]), key
+    # three regions of three classes: the same losses either way
+    plain = regions()
+    assert all(
+        torch.equal(RC2LTerm()(model, outputs, semi_batch(plain))[k],
+                    RC2LTerm(rfc_negatives='other_classes',
+                             rmc_negatives='other_classes')(
+                                 model, outputs, semi_batch(plain))[k])
+        for k in RC2LTerm.LOSS_NAMES)
+    with pytest.raises(ValueError, match='rfc_negatives'):
+        RC2LTerm(rfc_negatives='classes')
+
+
 def test_rejects_views_that_move_pixels_and_misaligned_masks():
     term = RC2LTerm()
     outputs, teacher = student_outputs(regions()), regions()
