@@ -621,7 +621,8 @@ def rcc_loss(student_cls_logits: Tensor,
              matched: Tensor,
              ignored: Optional[Tensor] = None,
              eos_coef: Optional[float] = 0.1,
-             avg_factor: Optional[Number] = None) -> Tensor:
+             avg_factor: Optional[Number] = None,
+             no_object_weight: Optional[Tensor] = None) -> Tensor:
     """Region Class Consistency loss, Eq. 9.
 
     With ``eos_coef`` (default) it is MaskFormer's class loss against the
@@ -633,7 +634,11 @@ def rcc_loss(student_cls_logits: Tensor,
     0: the teacher gives them neither a class nor 'no object'. Images
     without any region add nothing. With ``eos_coef=None`` it is Eq. 9 as
     printed: ``sum_i -log p^s_sigma(i)(c^t_i)`` over the matched regions,
-    divided by ``avg_factor``.
+    divided by ``avg_factor``. ``no_object_weight`` scales each unmatched
+    query's 'no object' term (for example by the share of its mask that
+    lies on pixels the teacher's regions cover, so that a query over
+    ignored pixels is not taught 'no object'); with every pixel covered
+    it is 1 and the loss is MaskFormer's.
 
     Args:
         student_cls_logits (Tensor): (B, Q, K+1) student class logits.
@@ -645,6 +650,9 @@ def rcc_loss(student_cls_logits: Tensor,
             (MaskFormer).
         avg_factor (Tensor | float, optional): normaliser of the printed
             form. Default: the number of matched regions.
+        no_object_weight (Tensor, optional): (B, Q) factor of the 'no
+            object' weight of each student query (not back-propagated).
+            Default: None (1).
 
     Returns:
         Tensor: scalar loss.
@@ -666,6 +674,10 @@ def rcc_loss(student_cls_logits: Tensor,
                     is_matched.sum(), avg_factor)
     weight = torch.where(target == no_object, ce.new_tensor(eos_coef),
                          ce.new_tensor(1.0))
+    if no_object_weight is not None:
+        weight = torch.where(target == no_object,
+                             weight * no_object_weight.detach().float(),
+                             weight)
     if ignored is not None:
         keep = torch.ones(batch, num_queries + 1, device=cls.device)
         keep.scatter_(1, torch.where(ignored >= 0, ignored, num_queries), 0.0)

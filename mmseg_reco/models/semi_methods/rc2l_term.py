@@ -1,6 +1,6 @@
 """RC2L's unsupervised region losses inside the mean teacher."""
 import math
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -25,8 +25,10 @@ from ..utils.semi_batch import SemiBatch
 AVG_FACTOR_FLOORS = ('labelled', 'image', 'none')
 #: the pixels SMC knows (see RC2LTerm's ``smc_negatives``)
 SMC_NEGATIVES = ('segments', 'regions')
-#: the negatives of RMC and RFC (see RC2LTerm's ``contrast_negatives``)
+#: the negatives of RMC and RFC (see RC2LTerm's ``rmc_negatives``)
 CONTRAST_NEGATIVES = ('other_classes', 'all')
+#: RCC's 'no object' targets (see RC2LTerm's ``rcc_no_object``)
+RCC_NO_OBJECT = ('known', 'all')
 
 
 @MODELS.register_module()
@@ -199,6 +201,7 @@ class RC2LTerm(nn.Module):
                  rfc_form: str = 'bounded',
                  detach_target: bool = True,
                  rcc_eos_coef: float = 0.1,
+                 rcc_no_object: str = 'all',
                  smc_negatives: str = 'segments',
                  rmc_negatives: str = 'all',
                  rfc_negatives: str = 'all',
@@ -235,6 +238,10 @@ class RC2LTerm(nn.Module):
         self.rfc_form = rfc_form
         self.detach_target = detach_target
         self.rcc_eos_coef = rcc_eos_coef
+        if rcc_no_object not in RCC_NO_OBJECT:
+            raise ValueError(f'rcc_no_object must be one of {RCC_NO_OBJECT}, '
+                             f'got {rcc_no_object!r}')
+        self.rcc_no_object = rcc_no_object
         if smc_negatives not in SMC_NEGATIVES:
             raise ValueError(f'smc_negatives must be one of {SMC_NEGATIVES}, '
                              f'got {smc_negatives!r}')
@@ -490,7 +497,8 @@ class RC2LTerm(nn.Module):
                      self.tau_f, self.rfc_form, self.detach_target,
                      norm_contrast, by_class(self.rfc_negatives)),
             rcc_loss(cls_s, regions.labels, matched, ignored,
-                     self.rcc_eos_coef, norm_rcc),
+                     self.rcc_eos_coef, norm_rcc,
+                     self.no_object_weight(masks_s, regions.known)),
             smc_loss(cls_s, masks_s, regions.labels, regions.masks,
                      regions.valid, smc_known, self.smc_focal_weight,
                      self.smc_dice_weight, self.focal_alpha, self.focal_gamma,
@@ -508,6 +516,31 @@ class RC2LTerm(nn.Module):
         if self.log_grad_norms:
             losses.update(self.grad_norms(losses, outputs))
         return losses
+
+    def no_object_weight(self, mask_logits: Tensor,
+                         known: Tensor) -> Optional[Tensor]:
+        """Factor of each student query's 'no object' term in RCC.
+
+        ``'known'``: the share of the query's soft mask on pixels inside a
+        teacher region, ``sum_p sigmoid(m_p) known_p / sum_p sigmoid(m_p)``
+        (no gradient): a query over ignored pixels may be an object the
+        teacher is unsure of and is not taught 'no object'. ``'all'``: None
+        (MaskFormer's weight for every unmatched query).
+
+        Args:
+            mask_logits (Tensor): (Nu, Q, h, w) student mask logits.
+            known (Tensor): (Nu, h, w) bool, pixels inside a region.
+
+        Returns:
+            Tensor | None: (Nu, Q) in [0, 1].
+        """
+        if self.rcc_no_object == 'all':
+            return None
+        with torch.no_grad():
+            probs = mask_logits.detach().float().sigmoid().flatten(2)
+            inside = torch.einsum('bqp,bp->bq', probs,
+                                  known.flatten(1).float())
+            return inside / probs.sum(-1).clamp(min=1e-6)
 
     def statistics(self, regions, matched: Tensor, terms: Sequence[Tensor],
                    weight: float, num_classes: int) -> Dict[str, Tensor]:

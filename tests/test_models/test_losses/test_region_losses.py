@@ -370,6 +370,16 @@ def test_rcc_is_maskformer_class_loss():
     printed = (ce[0, 2] + ce[0, 0] + ce[0, 4] + ce[1, 1]) / 4
     assert torch.allclose(rcc_loss(cls, labels, MATCHED, eos_coef=None),
                           printed)
+    # a factor on the 'no object' terms: 1 changes nothing, matched
+    # queries keep weight 1 whatever their factor
+    factor = torch.rand(2, Q)
+    assert torch.allclose(
+        rcc_loss(cls, labels, MATCHED, no_object_weight=torch.ones(2, Q)),
+        expected)
+    w = weight[target] * torch.where(target == K, factor, torch.ones(2, Q))
+    assert torch.allclose(
+        rcc_loss(cls, labels, MATCHED, no_object_weight=factor),
+        (w * ce).sum() / w.sum())
 
 
 def test_ignored_pixels_do_not_matter():

@@ -199,6 +199,35 @@ def test_contrast_negatives_of_other_classes_only():
         RC2LTerm(rfc_negatives='classes')
 
 
+def test_rcc_no_object_only_over_known_pixels():
+    term = RC2LTerm(rcc_no_object='known')
+    mask_logits = torch.full((1, 3, 2, 4), -BIG)
+    mask_logits[0, 0, :, :2] = BIG  # on the region's pixels
+    mask_logits[0, 1, :, 2:] = BIG  # on ignored pixels
+    mask_logits[0, 2, :, 1:3] = BIG  # half and half
+    known = torch.zeros(1, 2, 4, dtype=torch.bool)
+    known[..., :2] = True
+    factor = term.no_object_weight(mask_logits, known)
+    assert torch.allclose(factor, torch.tensor([[1.0, 0.0, 0.5]]), atol=1e-6)
+    assert RC2LTerm().no_object_weight(mask_logits, known) is None
+    # every pixel known: MaskFormer's class loss, as with 'all'
+    model = build()
+    outputs = student_outputs(regions(roll=1))
+    teacher = regions()
+    teacher['pred_logits'][:, 1] = teacher['pred_logits'][:, 0]  # no region
+    partial = semi_batch(teacher)
+    got = term(model, outputs, partial)
+    ref = RC2LTerm()(model, outputs, partial)
+    assert got['known_ratio'] < 1
+    assert not torch.allclose(got['loss_rcc'], ref['loss_rcc'])
+    full = semi_batch(regions())
+    assert torch.allclose(
+        term(model, outputs, full)['loss_rcc'],
+        RC2LTerm()(model, outputs, full)['loss_rcc'])
+    with pytest.raises(ValueError, match='rcc_no_object'):
+        RC2LTerm(rcc_no_object='none')
+
+
 def test_rejects_views_that_move_pixels_and_misaligned_masks():
     term = RC2LTerm()
     outputs, teacher = student_outputs(regions()), regions()
