@@ -61,10 +61,21 @@ semi_model = dict(
             # multiple of a supervised layer's; 'printed' gives Eq. 5 / 8
             rmc_form='infonce',
             rfc_form='bounded',
-            # choice: RCC is MaskFormer's class loss (unmatched student
-            # queries -> 'no object' weighted 0.1, weighted mean); None gives
-            # Eq. 9 as printed
-            rcc_eos_coef=0.1,
+            # RCC as printed (Eq. 9): the matched queries only. A number
+            # makes it MaskFormer's class loss (unmatched student queries ->
+            # 'no object' with that weight, 0.1 in MaskFormer): measured on
+            # the demo, it teaches the queries over the ignored (object)
+            # pixels 'no object' and the labelled class loss rises
+            rcc_eos_coef=None,
+            # with rcc_eos_coef: 'known' scales each unmatched query's 'no
+            # object' by the share of its mask on region pixels
+            rcc_no_object='all',
+            # choice: RMC / RFC contrast a region only with the matched
+            # regions of other classes ('all': every other region, as
+            # printed). ClassMix puts the background regions of two images
+            # in one view, and RFC as printed pushes their features apart
+            rmc_negatives='other_classes',
+            rfc_negatives='other_classes',
             # choice: SMC knows, for each class, the region pixels and the
             # pixels a teacher segment of another class owns (negatives of
             # that class's union); 'regions': the region pixels only

@@ -60,14 +60,16 @@ class RC2LTerm(nn.Module):
        regions and the segments of unconfident owners. A student query
        matched to an unconfident segment is left alone by RCC (no class,
        no 'no object'), so the student is not taught that whatever the
-       teacher is unsure of is 'no object'.
+       teacher is unsure of is 'no object'. By default RCC is Eq. 9 as
+       printed and takes no unmatched query either.
     3. RMC (Eq. 5), RFC (Eq. 6-8), RCC (Eq. 9) and SMC (Eq. 10); see
        :mod:`.region_losses`.
 
-    **Normalisation.** RCC is MaskFormer's class loss, a weighted mean over
-    the student queries (unmatched ones: 'no object' with ``eos_coef``).
-    SMC sums over the (image, class) pairs, RMC and RFC over the regions
-    with a negative (and RCC as printed over the matched regions); each is
+    **Normalisation.** RCC as printed sums over the matched regions (as
+    MaskFormer's class loss, ``rcc_eos_coef`` set, it is a weighted mean
+    over the student queries and has no floor). SMC sums over the (image,
+    class) pairs, RMC and RFC over the regions with another matched region
+    in their image; each is
     divided by its count of contributing terms, averaged over processes,
     but never by less than the floor
     (``avg_factor_floor``): ``'labelled'`` (default) the number of ground
@@ -125,10 +127,21 @@ class RC2LTerm(nn.Module):
       form (:func:`.rfc_loss`), so that neither keeps pushing at full
       strength once its positive wins; ``rmc_form``/``rfc_form='printed'``
       give Eq. 5/8 as printed.
+    - RMC's and RFC's negatives are the matched regions of *other* classes
+      (``rmc_negatives``/``rfc_negatives='other_classes'``; ``'all'``: every
+      other matched region, as printed). The strong view mixes two images
+      (ClassMix), so most views hold two background regions; as printed,
+      RFC pushes their features apart (measured on the demo: it became the
+      largest unsupervised term and the model collapsed, README).
     - RFC's target features are not back-propagated (``detach_target``).
     - ``L_mask`` of SMC is MaskFormer's ``20 * focal + 1 * dice``.
-    - RCC as MaskFormer's class loss (``rcc_eos_coef=0.1``); ``None``
-      gives Eq. 9 as printed (matched queries only).
+    - RCC as printed, Eq. 9 (``rcc_eos_coef=None``, matched queries only).
+      ``rcc_eos_coef=0.1`` gives MaskFormer's class loss (unmatched queries
+      -> 'no object'); with teacher regions that cover only part of an
+      image (the ignored pixels are often objects) it teaches the queries
+      over them 'no object' (measured: the labelled class loss rose from
+      1.5 to 1.8-2.0); ``rcc_no_object='known'`` scales each such term by
+      the share of the query's mask on region pixels.
     - The teacher's regions: see step 1 and :func:`.teacher_regions`.
 
     Args:
@@ -157,8 +170,14 @@ class RC2LTerm(nn.Module):
         rfc_form (str): ``'bounded'`` or ``'printed'``. Default: 'bounded'.
         detach_target (bool): stop the gradient through RFC's target
             features. Default: True.
-        rcc_eos_coef (float, optional): 'no object' weight of RCC; None:
-            Eq. 9 as printed. Default: 0.1 (MaskFormer).
+        rcc_eos_coef (float, optional): 'no object' weight of RCC
+            (MaskFormer: 0.1); None: Eq. 9 as printed. Default: None.
+        rcc_no_object (str): with ``rcc_eos_coef``, ``'all'`` (every
+            unmatched query, MaskFormer) or ``'known'`` (scaled by
+            :meth:`no_object_weight`). Default: 'all'.
+        rmc_negatives (str): ``'other_classes'`` or ``'all'`` (as
+            printed), see above. Default: 'other_classes'.
+        rfc_negatives (str): the same for RFC. Default: 'other_classes'.
         smc_negatives (str): the pixels SMC knows: ``'segments'``, a
             region's pixels and, for each class, the pixels a teacher
             segment of another class owns (:func:`segment_negatives`);
@@ -200,11 +219,11 @@ class RC2LTerm(nn.Module):
                  rmc_form: str = 'infonce',
                  rfc_form: str = 'bounded',
                  detach_target: bool = True,
-                 rcc_eos_coef: float = 0.1,
+                 rcc_eos_coef: Optional[float] = None,
                  rcc_no_object: str = 'all',
                  smc_negatives: str = 'segments',
-                 rmc_negatives: str = 'all',
-                 rfc_negatives: str = 'all',
+                 rmc_negatives: str = 'other_classes',
+                 rfc_negatives: str = 'other_classes',
                  smc_focal_weight: float = 20.0,
                  smc_dice_weight: float = 1.0,
                  focal_alpha: float = 0.25,
@@ -369,6 +388,9 @@ class RC2LTerm(nn.Module):
                 f'object_threshold={self.object_threshold}, '
                 f'semantic_threshold={self.semantic_threshold}, '
                 f'rmc_form={self.rmc_form!r}, rfc_form={self.rfc_form!r}, '
+                f'rmc_negatives={self.rmc_negatives!r}, '
+                f'rfc_negatives={self.rfc_negatives!r}, '
+                f'rcc_eos_coef={self.rcc_eos_coef}, '
                 f'smc_negatives={self.smc_negatives!r}')
 
     @staticmethod

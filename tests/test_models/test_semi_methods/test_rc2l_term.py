@@ -178,7 +178,8 @@ def test_contrast_negatives_of_other_classes_only():
     teacher = regions()
     # queries 1 and 3 now both say class 0: one class, two regions
     teacher['pred_logits'][:, 3] = teacher['pred_logits'][:, 1]
-    both = RC2LTerm()(model, outputs, semi_batch(teacher))
+    printed = dict(rmc_negatives='all', rfc_negatives='all')
+    both = RC2LTerm(**printed)(model, outputs, semi_batch(teacher))
     by_class = RC2LTerm(rmc_negatives='other_classes',
                         rfc_negatives='other_classes')(
                             model, outputs, semi_batch(teacher))
@@ -190,7 +191,8 @@ def test_contrast_negatives_of_other_classes_only():
     # three regions of three classes: the same losses either way
     plain = regions()
     assert all(
-        torch.equal(RC2LTerm()(model, outputs, semi_batch(plain))[k],
+        torch.equal(RC2LTerm(**printed)(model, outputs,
+                                        semi_batch(plain))[k],
                     RC2LTerm(rfc_negatives='other_classes',
                              rmc_negatives='other_classes')(
                                  model, outputs, semi_batch(plain))[k])
@@ -200,7 +202,7 @@ def test_contrast_negatives_of_other_classes_only():
 
 
 def test_rcc_no_object_only_over_known_pixels():
-    term = RC2LTerm(rcc_no_object='known')
+    term = RC2LTerm(rcc_eos_coef=0.1, rcc_no_object='known')
     mask_logits = torch.full((1, 3, 2, 4), -BIG)
     mask_logits[0, 0, :, :2] = BIG  # on the region's pixels
     mask_logits[0, 1, :, 2:] = BIG  # on ignored pixels
@@ -209,7 +211,8 @@ def test_rcc_no_object_only_over_known_pixels():
     known[..., :2] = True
     factor = term.no_object_weight(mask_logits, known)
     assert torch.allclose(factor, torch.tensor([[1.0, 0.0, 0.5]]), atol=1e-6)
-    assert RC2LTerm().no_object_weight(mask_logits, known) is None
+    assert RC2LTerm(rcc_eos_coef=0.1).no_object_weight(mask_logits,
+                                                      known) is None
     # every pixel known: MaskFormer's class loss, as with 'all'
     model = build()
     outputs = student_outputs(regions(roll=1))
@@ -217,13 +220,13 @@ def test_rcc_no_object_only_over_known_pixels():
     teacher['pred_logits'][:, 1] = teacher['pred_logits'][:, 0]  # no region
     partial = semi_batch(teacher)
     got = term(model, outputs, partial)
-    ref = RC2LTerm()(model, outputs, partial)
+    ref = RC2LTerm(rcc_eos_coef=0.1)(model, outputs, partial)
     assert got['known_ratio'] < 1
     assert not torch.allclose(got['loss_rcc'], ref['loss_rcc'])
     full = semi_batch(regions())
     assert torch.allclose(
         term(model, outputs, full)['loss_rcc'],
-        RC2LTerm()(model, outputs, full)['loss_rcc'])
+        RC2LTerm(rcc_eos_coef=0.1)(model, outputs, full)['loss_rcc'])
     with pytest.raises(ValueError, match='rcc_no_object'):
         RC2LTerm(rcc_no_object='none')
 
@@ -309,8 +312,14 @@ def test_normaliser_floor_is_the_labelled_segment_count():
     assert torch.allclose(floored['loss_smc'] * 3, plain['loss_smc'])
     per_image = RC2LTerm(avg_factor_floor='image')(model, outputs, batch)
     assert torch.allclose(per_image['loss_smc'], plain['loss_smc'])
-    # RCC is a weighted mean over the queries: no floor
-    assert torch.allclose(floored['loss_rcc'], plain['loss_rcc'])
+    # RCC as printed (the default) sums over the matched regions: floored
+    assert torch.allclose(floored['loss_rcc'] * 3, plain['loss_rcc'])
+    # as MaskFormer's class loss it is a weighted mean over the queries:
+    # no floor
+    assert torch.allclose(
+        RC2LTerm(rcc_eos_coef=0.1)(model, outputs, batch)['loss_rcc'],
+        RC2LTerm(rcc_eos_coef=0.1, avg_factor_floor='none')(
+            model, outputs, batch)['loss_rcc'])
 
 
 def test_identity_with_ground_truth_regions():
