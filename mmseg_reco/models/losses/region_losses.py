@@ -398,8 +398,8 @@ def matched_contrast(similarity: Tensor,
     negative = in_id[:, None, :] & ~is_positive
     if labels is not None:
         # the class of the region each student query is matched to
-        query_label = torch.full_like(in_id, -1, dtype=torch.long)
-        query_label = torch.cat([query_label, query_label[:, :1]], 1)
+        query_label = matched.new_full((matched.shape[0], num_queries + 1),
+                                       -1)
         query_label.scatter_(1, torch.where(is_matched, matched, num_queries),
                              torch.where(is_matched, labels, -1))
         query_label = query_label[:, :num_queries]

@@ -31,6 +31,14 @@ CONTRAST_NEGATIVES = ('other_classes', 'all')
 RCC_NO_OBJECT = ('known', 'all')
 
 
+def _check_choice(name: str, value: str, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``; a ValueError naming the
+    argument otherwise."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
+    return value
+
+
 @MODELS.register_module()
 class RC2LTerm(nn.Module):
     """The unsupervised part of RC2L.
@@ -257,21 +265,14 @@ class RC2LTerm(nn.Module):
         self.rfc_form = rfc_form
         self.detach_target = detach_target
         self.rcc_eos_coef = rcc_eos_coef
-        if rcc_no_object not in RCC_NO_OBJECT:
-            raise ValueError(f'rcc_no_object must be one of {RCC_NO_OBJECT}, '
-                             f'got {rcc_no_object!r}')
-        self.rcc_no_object = rcc_no_object
-        if smc_negatives not in SMC_NEGATIVES:
-            raise ValueError(f'smc_negatives must be one of {SMC_NEGATIVES}, '
-                             f'got {smc_negatives!r}')
-        self.smc_negatives = smc_negatives
-        for name, value in (('rmc_negatives', rmc_negatives),
-                            ('rfc_negatives', rfc_negatives)):
-            if value not in CONTRAST_NEGATIVES:
-                raise ValueError(f'{name} must be one of '
-                                 f'{CONTRAST_NEGATIVES}, got {value!r}')
-        self.rmc_negatives = rmc_negatives
-        self.rfc_negatives = rfc_negatives
+        self.rcc_no_object = _check_choice('rcc_no_object', rcc_no_object,
+                                           RCC_NO_OBJECT)
+        self.smc_negatives = _check_choice('smc_negatives', smc_negatives,
+                                           SMC_NEGATIVES)
+        self.rmc_negatives = _check_choice('rmc_negatives', rmc_negatives,
+                                           CONTRAST_NEGATIVES)
+        self.rfc_negatives = _check_choice('rfc_negatives', rfc_negatives,
+                                           CONTRAST_NEGATIVES)
         self.smc_focal_weight = smc_focal_weight
         self.smc_dice_weight = smc_dice_weight
         self.focal_alpha = focal_alpha
@@ -508,16 +509,18 @@ class RC2LTerm(nn.Module):
 
         smc_known = (segment_negatives(regions, num_classes)
                      if self.smc_negatives == 'segments' else regions.known)
-        def by_class(negatives):
-            return regions.labels if negatives == 'other_classes' else None
-
+        # the region classes when only other classes are negatives
+        rmc_labels = (regions.labels
+                      if self.rmc_negatives == 'other_classes' else None)
+        rfc_labels = (regions.labels
+                      if self.rfc_negatives == 'other_classes' else None)
         terms = (
             rmc_loss(masks_s, regions.masks, matched, regions.known,
                      self.tau_m, self.dice_eps, self.rmc_form, norm_contrast,
-                     by_class(self.rmc_negatives)),
+                     rmc_labels),
             rfc_loss(masks_s, regions.masks, feats_s, matched, regions.known,
                      self.tau_f, self.rfc_form, self.detach_target,
-                     norm_contrast, by_class(self.rfc_negatives)),
+                     norm_contrast, rfc_labels),
             rcc_loss(cls_s, regions.labels, matched, ignored,
                      self.rcc_eos_coef, norm_rcc,
                      self.no_object_weight(masks_s, regions.known)),
