@@ -4,7 +4,6 @@ import glob
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
 
 from mmseg_reco.utils.config_names import parse_config_name, schedule_iters
 
@@ -28,10 +27,10 @@ def test_rule_parses_and_rejects():
 
 @pytest.mark.parametrize('path', LEAVES,
                          ids=[osp.basename(p) for p in LEAVES])
-def test_leaf_name_matches_its_schedule_and_batch(path):
+def test_leaf_name_matches_its_schedule_and_batch(path, config_loader):
     fields = parse_config_name(osp.basename(path))
     assert fields is not None, f'{osp.basename(path)} breaks the rule'
-    cfg = Config.fromfile(path)
+    cfg = config_loader(path)
     assert cfg.train_cfg.max_iters == schedule_iters(fields['schedule'])
     loader = cfg.train_dataloader
     labelled = loader.get('sampler', {}).get('num_labelled',
@@ -41,9 +40,9 @@ def test_leaf_name_matches_its_schedule_and_batch(path):
 
 @pytest.mark.parametrize('path', LEAVES,
                          ids=[osp.basename(p) for p in LEAVES])
-def test_leaf_states_the_global_batch_it_was_tuned_for(path):
+def test_leaf_states_the_global_batch_it_was_tuned_for(path, config_loader):
     fields = parse_config_name(osp.basename(path))
-    cfg = Config.fromfile(path)
+    cfg = config_loader(path)
     assert cfg.auto_scale_lr.enable is False
     assert cfg.auto_scale_lr.base_batch_size == (
         int(fields['gpus']) * cfg.train_dataloader.batch_size)

@@ -1,14 +1,13 @@
-"""Every config in configs/ loads, builds its model, its pipelines and its
-hooks."""
+"""Every config in configs/ loads, builds its model (on the meta device,
+see conftest.py), its pipelines and its hooks."""
 import copy
 import glob
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
 from mmengine.dataset import Compose
 
-from mmseg.registry import HOOKS, MODELS
+from mmseg.registry import HOOKS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -29,18 +28,6 @@ def _pipelines(dataset_cfg):
         yield dataset_cfg['pipeline']
 
 
-_BUILT = {}
-
-
-def build_model_once(model_cfg):
-    """Build a model config; leaves that differ only in data share one."""
-    key = repr(model_cfg.to_dict())
-    if key not in _BUILT:
-        model = MODELS.build(model_cfg)
-        _BUILT[key] = sum(p.numel() for p in model.parameters())
-    return _BUILT[key]
-
-
 def test_there_are_configs():
     assert len(CONFIGS) >= 6
 
@@ -50,13 +37,13 @@ def _param(path):
 
 
 @pytest.mark.parametrize('path', [_param(p) for p in CONFIGS])
-def test_config_builds(path):
+def test_config_builds(path, config_loader, model_builder):
     name = osp.basename(path)[:-3]
     parts = name.split('_')
     assert len(parts) >= 4, f'{name}: expected method_model_schedule_data-split'
-    cfg = Config.fromfile(path)
+    cfg = config_loader(path)
     assert 'mmseg_reco' in cfg.custom_imports['imports']
-    assert build_model_once(cfg.model) > 0
+    assert model_builder(cfg.model) > 0
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         for pipeline in _pipelines(cfg[loader]['dataset']):
             assert len(Compose(pipeline).transforms) == len(pipeline)
