@@ -11,7 +11,9 @@ unlabelled), every run starting from the backbone pre-trained on
 Fashion-MNIST by ``tools/pretrain_backbone.py`` (run first when its
 checkpoint is missing). ``supervised-full`` trains the Supervised config on
 all 2,000 training canvases with the same budget: the reference of the
-label-efficiency column. Each method's config is used as it is, apart
+label-efficiency column; ``supervised-region-full`` does the same for the
+region model (RC2L's ceiling: it is the reference when ``supervised-full``
+is not run). Each method's config is used as it is, apart
 from: the split files, the iteration budget (the poly schedule's end, and
 iteration counts of warm-ups and ramp-ups scaled by budget / config
 iterations), the seed, the backbone's ``init_cfg``, the evaluators and the
@@ -99,6 +101,10 @@ METHODS = OrderedDict([
     ('supervised-full', ('Supervised (all labels)', 'configs/baselines/'
      'supervised_deeplabv3plus-r18-d8_'
      '1xb4-1k_fashion-canvas-60lab.py')),
+    ('supervised-region-full', ('Supervised (region model, all labels)',
+                                'configs/rc2l/'
+     'supervised_region-r18_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
     ('classmix-joint', ('ClassMix (one joint student pass)',
                         'configs/baselines/'
      'classmix_deeplabv3plus-r18-d8_'
@@ -110,12 +116,13 @@ METHOD_OPTIONS = {
 }
 DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb', 'supervised-full')
 #: trained on every training canvas (``splits/train.txt``)
-FULL_LABEL_METHODS = ('supervised-full', )
+FULL_LABEL_METHODS = ('supervised-full', 'supervised-region-full')
 #: (method, baseline, margin): the label-efficiency targets, in mIoU
 #: (None: a comparison without a target)
 TARGETS = (('classmix', 'supervised', 2.0), ('reco', 'classmix', 1.0),
            ('classmix', 'classmix-joint', None),
-           ('cmb', 'classmix', 1.0), ('rc2l', 'supervised-region', 2.0))
+           ('cmb', 'classmix', 1.0), ('rc2l', 'supervised-region', 2.0),
+           ('supervised-region-full', 'supervised-region', None))
 #: CPU default and ``--full`` settings: iterations and evaluations per run.
 SETTINGS = dict(
     default=dict(iters=800, evals=8),

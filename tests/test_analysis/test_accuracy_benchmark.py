@@ -36,7 +36,7 @@ def test_defaults(bench):
 
 @pytest.mark.parametrize(
     'method', ['supervised', 'reco', 'cmb', 'rc2l', 'supervised-full',
-               'classmix-joint'])
+               'supervised-region-full', 'classmix-joint'])
 def test_run_config(bench, method, tmp_path):
     config = bench.METHODS[method][1]
     if not osp.isfile(osp.join(REPO, config)):
@@ -51,7 +51,7 @@ def test_run_config(bench, method, tmp_path):
         cfg.param_scheduler) if 'end' in s)
     labelled, unlabelled = cfg.train_dataloader.dataset.datasets
     assert labelled.ann_file == ('splits/train.txt'
-                                 if method == 'supervised-full' else
+                                 if method.endswith('-full') else
                                  'splits/labelled-20.txt')
     assert unlabelled.ann_file == 'splits/unlabelled-20.txt'
     hooks = {h['type']: h for h in cfg.get('custom_hooks', [])}

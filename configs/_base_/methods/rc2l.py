@@ -40,6 +40,13 @@ semi_model = dict(
             # section 4.1's values; choice: in the order the losses are
             # introduced (RMC, RFC, RCC, SMC)
             betas=(1.0, 20.0, 4.0, 4.0),
+            # choice: no pixel consistency (the baseline of the paper's
+            # Table 3: student vs the teacher's pseudo-labels); a weight
+            # adds it on the pixels where the owner agrees with the
+            # teacher's semantic argmax ('agreed') or on every owned pixel
+            # ('owned')
+            consistency_weight=0.0,
+            consistency_pixels='agreed',
             tau_m=0.1,  # choice
             tau_f=0.1,  # choice
             # teacher regions (choice, MaskFormer's inference): each pixel's

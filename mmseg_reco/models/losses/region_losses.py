@@ -40,6 +40,10 @@ RFC_FORMS = ('bounded', 'printed')
 
 #: guard of divisions by mask areas
 _EPS = 1e-6
+#: values of :func:`encode_segments`'s float map: a region pixel, another
+#: agreed pixel (the rest is 0)
+KNOWN_STATE = 1.0
+AGREED_STATE = 0.5
 
 
 def one_hot(index: Tensor, num: int) -> Tensor:
@@ -69,6 +73,11 @@ class TeacherRegions(NamedTuple):
         segment_valid (Tensor): (B, Q) bool, the non-empty segments.
         known (Tensor): (B, h, w) bool, the pixels inside a region; the
             others are ignored by the losses.
+        agreed (Tensor, optional): (B, h, w) bool, the segment pixels whose
+            owner's class is the teacher's semantic argmax with enough
+            confidence (a region's pixels and those of unconfident owners):
+            the pixels :func:`pixel_consistency_loss` uses. None: every
+            segment pixel.
     """
     labels: Tensor
     masks: Tensor
@@ -76,6 +85,7 @@ class TeacherRegions(NamedTuple):
     segments: Tensor
     segment_valid: Tensor
     known: Tensor
+    agreed: Optional[Tensor] = None
 
 
 @torch.no_grad()
@@ -179,7 +189,8 @@ def teacher_regions(cls_logits: Tensor,
         valid=valid,
         segments=segments.float(),
         segment_valid=segments.flatten(2).any(-1),
-        known=masks.any(1))
+        known=masks.any(1),
+        agreed=segments.any(1) & agree)
 
 
 #: colours of :func:`source_tags`: two for an even batch, three for an odd
@@ -225,7 +236,8 @@ def encode_segments(regions: TeacherRegions, tags: Tensor,
 
     The code of a pixel owned by query ``q`` of image ``i`` is ``q + Q *
     tags[i]``; pixels that no query owns get ``ignore_index``. The float
-    map is 1 on the pixels inside a region (``known``) and 0 elsewhere.
+    map is 1 on the pixels inside a region (``known``), 0.5 on the other
+    ``agreed`` pixels and 0 elsewhere.
     Both are upsampled with nearest neighbour to ``size`` (the image size),
     so that a label-map augmentation (rescale + crop, mixing, flip) moves
     them as it moves the image; :func:`decode_segments` reads them back.
@@ -238,8 +250,9 @@ def encode_segments(regions: TeacherRegions, tags: Tensor,
             not lie in [0, Q * (max tag + 1)). Default: 255.
 
     Returns:
-        tuple[Tensor, Tensor]: codes (B, H, W) long and known (B, H, W)
-        float in {0, 1}.
+        tuple[Tensor, Tensor]: codes (B, H, W) long and the pixel states
+        (B, H, W) float in {0, 0.5, 1} (:data:`KNOWN_STATE`,
+        :data:`AGREED_STATE`).
     """
     segments = regions.segments > 0
     num_queries = segments.shape[1]
@@ -248,14 +261,20 @@ def encode_segments(regions: TeacherRegions, tags: Tensor,
                         torch.full_like(codes, ignore_index))
     codes = F.interpolate(
         codes[:, None].float(), size=size, mode='nearest')[:, 0].long()
-    known = F.interpolate(
-        regions.known[:, None].float(), size=size, mode='nearest')[:, 0]
-    return codes, known
+    agreed = segments.any(1) if regions.agreed is None else regions.agreed
+    state = torch.where(regions.known, KNOWN_STATE,
+                        agreed.float() * AGREED_STATE)
+    state = F.interpolate(state[:, None], size=size, mode='nearest')[:, 0]
+    return codes, state
 
 
 @torch.no_grad()
-def decode_segments(codes: Tensor, known: Tensor, tags: Tensor,
-                    labels: Tensor, valid: Tensor) -> TeacherRegions:
+def decode_segments(codes: Tensor,
+                    known: Tensor,
+                    tags: Tensor,
+                    labels: Tensor,
+                    valid: Tensor,
+                    agreed: Optional[Tensor] = None) -> TeacherRegions:
     """Teacher regions of the own and the partner image from segment codes.
 
     The inverse of :func:`encode_segments` after a label-map augmentation:
@@ -273,10 +292,13 @@ def decode_segments(codes: Tensor, known: Tensor, tags: Tensor,
         labels (Tensor): (B, 2Q) long classes of the own queries then of
             the partner's.
         valid (Tensor): (B, 2Q) bool, the source queries that are regions.
+        agreed (Tensor, optional): (B, h, w) bool, the ``agreed`` pixels.
+            Default: None (every segment pixel).
 
     Returns:
         TeacherRegions: labels (B, 2Q), masks (B, 2Q, h, w), valid (B, 2Q),
-        segments (B, 2Q, h, w), segment_valid (B, 2Q), known (B, h, w).
+        segments (B, 2Q, h, w), segment_valid (B, 2Q), known (B, h, w),
+        agreed (B, h, w).
     """
     num_slots = labels.shape[1]
     num_queries = num_slots // 2
@@ -294,7 +316,8 @@ def decode_segments(codes: Tensor, known: Tensor, tags: Tensor,
         valid=valid,
         segments=segments.float(),
         segment_valid=segments.flatten(2).any(-1),
-        known=masks.any(1))
+        known=masks.any(1),
+        agreed=has if agreed is None else has & agreed)
 
 
 def contrast_members(matched: Tensor) -> Tensor:
@@ -801,3 +824,51 @@ def smc_loss(student_cls_logits: Tensor,
                                focal_gamma, weight)
     dice = dice_loss(union, semantic, num, present, pixel_weight=weight)
     return focal_weight * focal + dice_weight * dice
+
+
+@float32
+def pixel_consistency_loss(student_semantic: Tensor,
+                           teacher_labels: Tensor,
+                           teacher_segments: Tensor,
+                           known: Optional[Tensor] = None,
+                           eps: float = _EPS) -> Tensor:
+    """The pixel consistency of RC2L's baseline (Table 3, first row).
+
+    The paper's ablation (section 4.3) builds every region loss on top of a
+    baseline that "only uses mask consistency between teacher and student
+    predictions for unlabeled data", learnt "between student outputs and
+    pseudo labels" as CCT (Ouali et al., CVPR 2020) does. Here the pseudo
+    label of a pixel is the class of the teacher segment that owns it
+    (:func:`teacher_regions`, step 1: the object query with the largest
+    ``score * sigmoid(mask)``), on every owned pixel, confident or not; the
+    student's prediction is MaskFormer's semantic inference ``S_k = sum_q
+    p_q(k) sigmoid(m_q)`` normalised over the K classes, and the loss is
+    the mean over the owned pixels of ``-log(S_y / sum_k S_k)``. Pixels no
+    segment owns add nothing.
+
+    Args:
+        student_semantic (Tensor): (B, K, h, w) the student's semantic
+            scores ``S`` (non-negative).
+        teacher_labels (Tensor): (B, G) long classes of the teacher's
+            segments in [0, K).
+        teacher_segments (Tensor): (B, G, h, w) binary, disjoint masks of
+            the pixels each segment owns.
+        known (Tensor, optional): (B, h, w) bool, the pixels to use (e.g.
+            :attr:`TeacherRegions.agreed`). Default: None (every owned
+            pixel).
+        eps (float): lower bound of the scores inside the logarithm.
+            Default: 1e-6.
+
+    Returns:
+        Tensor: scalar loss (zero without an owned pixel).
+    """
+    segments = teacher_segments > 0
+    owned = segments.any(1)
+    if known is not None:
+        owned = owned & known
+    slot = segments.float().argmax(1)
+    target = teacher_labels.gather(1, slot.flatten(1)).view_as(slot)
+    scores = student_semantic.float().clamp(min=eps)
+    log_prob = scores.log() - scores.sum(1).log()[:, None]
+    nll = -log_prob.gather(1, target[:, None])[:, 0]
+    return _avg((nll * owned).sum(), owned.sum(), None)

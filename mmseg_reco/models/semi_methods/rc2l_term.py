@@ -11,12 +11,14 @@ from mmseg.registry import MODELS, TASK_UTILS
 from mmseg.utils import ConfigType
 
 from ..losses.mask_losses import reduce_num_masks
-from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
+from ..losses.region_losses import (AGREED_STATE, KNOWN_STATE, RFC_FORMS,
+                                    RMC_FORMS, TeacherRegions,
                                     contrast_members, decode_segments,
                                     encode_segments, num_source_tags, one_hot,
-                                    rcc_loss, rfc_loss, rmc_loss,
+                                    pixel_consistency_loss, rcc_loss, rfc_loss, rmc_loss,
                                     segment_negatives, smc_loss, source_tags,
                                     teacher_regions)
+from ..decode_heads.region_head import semantic_inference
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
 from ..utils.mixing import LABEL_VALUE_RANGE, partner
 from ..utils.semi_batch import SemiBatch
@@ -29,6 +31,8 @@ SMC_NEGATIVES = ('segments', 'regions')
 CONTRAST_NEGATIVES = ('other_classes', 'all')
 #: RCC's 'no object' targets (see RC2LTerm's ``rcc_no_object``)
 RCC_NO_OBJECT = ('known', 'all')
+#: the pixels of the baseline's consistency (``consistency_pixels``)
+CONSISTENCY_PIXELS = ('agreed', 'owned')
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> str:
@@ -106,7 +110,8 @@ class RC2LTerm(nn.Module):
     CutMix, flip). The term does this through :class:`SemiSegmentor`'s
     strong-view targets (:meth:`strong_view_targets`): each weak-view pixel
     is encoded as the teacher segment that owns it, tagged with its source
-    image (:func:`.encode_segments`), and whether it is inside a region;
+    image (:func:`.encode_segments`), and its state (inside a region, agreeing
+    with the teacher's semantic argmax, or neither);
     the strong view carries both maps as it carries pseudo-labels (nearest
     neighbour), and :meth:`forward` decodes them at the student's mask
     resolution into ``G = 2Q`` target slots per image: the own image's
@@ -151,6 +156,14 @@ class RC2LTerm(nn.Module):
       1.5 to 1.8-2.0); ``rcc_no_object='known'`` scales each such term by
       the share of the query's mask on region pixels.
     - The teacher's regions: see step 1 and :func:`.teacher_regions`.
+    - No pixel consistency by default (``consistency_weight=0``): the
+      paper's total is the supervised loss plus the four region losses,
+      while its ablation (Table 3) adds them to a baseline with a pixel
+      consistency between the student and the teacher's pseudo-labels.
+      ``consistency_weight`` adds it; the strong view then also carries the
+      ``agreed`` pixels (:func:`.encode_segments`). Measured on the demo
+      (README): it lowers the result, as the teacher's confident pixels
+      are background.
 
     Args:
         matcher (dict): ``HungarianMatcher`` config (TASK_UTILS).
@@ -161,6 +174,14 @@ class RC2LTerm(nn.Module):
             1.5 or 2). Default: 1.0.
         betas (Sequence[float]): weights of RMC, RFC, RCC, SMC.
             Default: (1, 20, 4, 4).
+        consistency_weight (float): weight of the pixel consistency of the
+            paper's baseline (:func:`.pixel_consistency_loss`, Table 3's
+            first row, logged as ``loss_consistency``); 0 leaves it out.
+            Default: 0.0 (see the class doc).
+        consistency_pixels (str): its pixels: ``'agreed'``, those whose
+            owner's class is the teacher's semantic argmax with confidence
+            ``semantic_threshold`` (:attr:`.TeacherRegions.agreed`), or
+            ``'owned'``, every pixel a segment owns. Default: 'agreed'.
         tau_m (float): temperature of RMC. Default: 0.1.
         tau_f (float): temperature of RFC. Default: 0.1.
         object_threshold (float): class probability above which a teacher
@@ -207,6 +228,8 @@ class RC2LTerm(nn.Module):
     """
 
     LOSS_NAMES = ('loss_rmc', 'loss_rfc', 'loss_rcc', 'loss_smc')
+    #: the baseline's pixel consistency (with ``consistency_weight``)
+    CONSISTENCY_NAME = 'loss_consistency'
 
     def __init__(self,
                  matcher: ConfigType = dict(
@@ -217,6 +240,8 @@ class RC2LTerm(nn.Module):
                      num_points=None),
                  alpha: float = 1.0,
                  betas: Sequence[float] = (1.0, 20.0, 4.0, 4.0),
+                 consistency_weight: float = 0.0,
+                 consistency_pixels: str = 'agreed',
                  tau_m: float = 0.1,
                  tau_f: float = 0.1,
                  object_threshold: float = 0.8,
@@ -244,16 +269,25 @@ class RC2LTerm(nn.Module):
         assert len(betas) == 4, 'betas are the weights of RMC, RFC, RCC, SMC'
         assert tau_m > 0 and tau_f > 0
         assert 0 <= object_threshold < 1 and 0 <= semantic_threshold <= 1
-        assert rmc_form in RMC_FORMS, \
-            f'rmc_form must be one of {RMC_FORMS}, got {rmc_form!r}'
-        assert rfc_form in RFC_FORMS, \
-            f'rfc_form must be one of {RFC_FORMS}, got {rfc_form!r}'
-        assert avg_factor_floor in AVG_FACTOR_FLOORS, \
-            (f'avg_factor_floor must be one of {AVG_FACTOR_FLOORS}, got '
-             f'{avg_factor_floor!r}')
+        _check_choice('rmc_form', rmc_form, RMC_FORMS)
+        _check_choice('rfc_form', rfc_form, RFC_FORMS)
+        _check_choice('avg_factor_floor', avg_factor_floor, AVG_FACTOR_FLOORS)
+        _check_choice('rcc_no_object', rcc_no_object, RCC_NO_OBJECT)
+        if rcc_no_object == 'known' and rcc_eos_coef is None:
+            raise ValueError(
+                "rcc_no_object='known' scales RCC's 'no object' terms, which "
+                'exist only in MaskFormer\'s form: set rcc_eos_coef (e.g. '
+                '0.1) or leave rcc_no_object at \'all\'')
         self.matcher = TASK_UTILS.build(matcher)
         self.alpha = alpha
         self.betas = tuple(float(b) for b in betas)
+        if consistency_weight < 0:
+            raise ValueError('consistency_weight must be >= 0, got '
+                             f'{consistency_weight}')
+        self.consistency_weight = float(consistency_weight)
+        self.consistency_pixels = _check_choice('consistency_pixels',
+                                                consistency_pixels,
+                                                CONSISTENCY_PIXELS)
         self.tau_m = tau_m
         self.tau_f = tau_f
         self.object_threshold = object_threshold
@@ -265,8 +299,7 @@ class RC2LTerm(nn.Module):
         self.rfc_form = rfc_form
         self.detach_target = detach_target
         self.rcc_eos_coef = rcc_eos_coef
-        self.rcc_no_object = _check_choice('rcc_no_object', rcc_no_object,
-                                           RCC_NO_OBJECT)
+        self.rcc_no_object = rcc_no_object
         self.smc_negatives = _check_choice('smc_negatives', smc_negatives,
                                            SMC_NEGATIVES)
         self.rmc_negatives = _check_choice('rmc_negatives', rmc_negatives,
@@ -319,7 +352,7 @@ class RC2LTerm(nn.Module):
         """The maps the strong view carries instead of pixel pseudo-labels.
 
         :class:`SemiSegmentor`'s extension point (see its class doc): the
-        teacher's segment codes and region pixels of :func:`encode_segments`
+        teacher's segment codes and pixel states of :func:`encode_segments`
         at the image size; :meth:`forward` decodes them.
 
         Args:
@@ -331,8 +364,9 @@ class RC2LTerm(nn.Module):
             conf (Tensor): (Nu, H, W) their confidence (unused).
 
         Returns:
-            tuple[Tensor, Tensor]: codes (Nu, H, W) long and the region
-            pixels (Nu, H, W) float in {0, 1}.
+            tuple[Tensor, Tensor]: codes (Nu, H, W) long and the pixel
+            states (Nu, H, W) float in {0, 0.5, 1} (outside, agreed, in a
+            region).
         """
         if not isinstance(teacher_outputs, dict):
             raise TypeError('RC2LTerm needs the dict outputs of a RegionHead '
@@ -373,15 +407,16 @@ class RC2LTerm(nn.Module):
         """
         start = batch.num_labelled
         codes = batch.labels[start:, None].float()
-        known = batch.confidence[start:, None].float()
+        state = batch.confidence[start:, None].float()
         if codes.shape[-2:] != tuple(size):
             codes = F.interpolate(codes, size=size, mode='nearest')
-            known = F.interpolate(known, size=size, mode='nearest')
+            state = F.interpolate(state, size=size, mode='nearest')
         tags = source_tags(codes.shape[0], codes.device)
         return decode_segments(
-            codes[:, 0].long(), known[:, 0] > 0.5, tags,
-            torch.cat([regions.labels, partner(regions.labels)], 1),
-            torch.cat([regions.valid, partner(regions.valid)], 1))
+            codes[:, 0].long(), state[:, 0] > (KNOWN_STATE + AGREED_STATE) / 2,
+            tags, torch.cat([regions.labels, partner(regions.labels)], 1),
+            torch.cat([regions.valid, partner(regions.valid)], 1),
+            state[:, 0] > AGREED_STATE / 2)
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, betas={self.betas}, '
@@ -536,6 +571,15 @@ class RC2LTerm(nn.Module):
             name: weight * beta * value
             for name, beta, value in zip(self.LOSS_NAMES, self.betas, terms)
         }
+        if self.consistency_weight > 0:
+            consistency = pixel_consistency_loss(
+                semantic_inference(cls_s, masks_s), regions.labels,
+                regions.segments,
+                regions.agreed if self.consistency_pixels == 'agreed' else
+                None)
+            losses[self.CONSISTENCY_NAME] = (
+                weight * self.consistency_weight * consistency)
+            losses['consistency'] = consistency.detach()
         losses.update(
             self.statistics(regions, matched, terms, weight, num_classes))
         if self.log_grad_norms:
@@ -611,7 +655,9 @@ class RC2LTerm(nn.Module):
             if isinstance(outputs.get(k), Tensor) and outputs[k].requires_grad
         ]
         norms = {}
-        for name in self.LOSS_NAMES:
+        names = self.LOSS_NAMES + ((self.CONSISTENCY_NAME, )
+                                   if self.CONSISTENCY_NAME in losses else ())
+        for name in names:
             value = losses[name]
             key = 'grad_norm_' + name[len('loss_'):]
             if not inputs or not value.requires_grad:

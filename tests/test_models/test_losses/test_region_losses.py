@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from mmseg_reco.models.losses.mask_losses import dice_loss, sigmoid_focal_loss
 from mmseg_reco.models.losses.region_losses import (
     TeacherRegions, contrast_members, group_sum, matched_contrast,
-    pairwise_dice_similarity, rcc_loss, rfc_loss, rmc_loss, segment_negatives,
+    pairwise_dice_similarity, pixel_consistency_loss, rcc_loss, rfc_loss, rmc_loss, segment_negatives,
     smc_loss, teacher_regions, union_logits)
 
 BIG = 20.0
@@ -158,6 +158,13 @@ def test_teacher_regions_agree_with_semantic_inference():
         assert torch.equal(regions.known, regions.masks.sum(1) > 0)
         known = regions.known
         assert torch.equal(label_map[known], semantic[known])
+        # the pixel consistency's pixels: every owner agrees with the
+        # semantic argmax, and they include the regions
+        owner_map = (regions.segments * (regions.labels[..., None, None] + 1)
+                     ).sum(1).long() - 1
+        agreed = regions.agreed
+        assert torch.equal(owner_map[agreed], semantic[agreed])
+        assert not (known & ~agreed).any()
         num_regions += int(regions.valid.sum())
     assert num_regions > 20
 
@@ -553,3 +560,27 @@ def test_segment_negatives_make_other_class_segments_count_against_a_union():
                           atol=1e-4)
     assert smc_loss(cls, exact, *args, known) < 0.05
     assert smc_loss(cls, covering, *args, known) > 1
+
+
+def test_pixel_consistency_by_hand_on_owned_pixels_only():
+    # two classes, two segments on a 1 x 3 image: pixel 0 owned by a class-1
+    # segment, pixel 1 by a class-0 segment, pixel 2 by nobody
+    scores = torch.tensor([[[[0.2, 0.6, 0.9]], [[0.6, 0.2, 0.1]]]])
+    labels = torch.tensor([[1, 0]])
+    segments = torch.tensor([[[[1., 0., 0.]], [[0., 1., 0.]]]])
+    loss = pixel_consistency_loss(scores, labels, segments)
+    expected = -(math.log(0.6 / 0.8) + math.log(0.6 / 0.8)) / 2
+    assert math.isclose(loss.item(), expected, rel_tol=1e-5)
+    # the unowned pixel adds nothing, whatever the student says there
+    changed = scores.clone()
+    changed[..., 2] = torch.tensor([0.01, 0.99])[:, None]
+    assert torch.allclose(
+        pixel_consistency_loss(changed, labels, segments), loss)
+    # a student that agrees everywhere scores (almost) zero
+    agree = torch.tensor([[[[0., 1., 0.]], [[1., 0., 0.]]]])
+    assert pixel_consistency_loss(agree, labels, segments) < 1e-4
+    # no owned pixel: zero, and a gradient of zero
+    scores.requires_grad_(True)
+    empty = pixel_consistency_loss(scores, labels, torch.zeros_like(segments))
+    empty.backward()
+    assert empty == 0 and scores.grad.abs().sum() == 0

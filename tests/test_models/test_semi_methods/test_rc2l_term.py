@@ -229,6 +229,16 @@ def test_rcc_no_object_only_over_known_pixels():
         RC2LTerm(rcc_eos_coef=0.1)(model, outputs, full)['loss_rcc'])
     with pytest.raises(ValueError, match='rcc_no_object'):
         RC2LTerm(rcc_no_object='none')
+    # Eq. 9 as printed has no 'no object' term to scale
+    with pytest.raises(ValueError, match='set rcc_eos_coef'):
+        RC2LTerm(rcc_no_object='known')
+
+
+@pytest.mark.parametrize('option', ['rmc_form', 'rfc_form',
+                                    'avg_factor_floor'])
+def test_unknown_string_options_raise_value_errors(option):
+    with pytest.raises(ValueError, match=option):
+        RC2LTerm(**{option: 'unknown'})
 
 
 def test_rejects_views_that_move_pixels_and_misaligned_masks():
@@ -514,6 +524,11 @@ def test_carried_regions_follow_a_flip():
     num_queries = 6
     assert_regions_equal(got, expected, slice(0, num_queries))
     assert torch.equal(got.known, expected.known)
+    # the pixels of the pixel consistency move too, and hold more than the
+    # regions (the agreeing pixels of unconfident owners)
+    assert torch.equal(got.agreed, expected.agreed)
+    assert (expected.agreed & ~expected.known).any()
+    assert not (expected.known & ~expected.agreed).any()
     # no mixing: the partner's slots hold nothing
     assert got.segments[:, num_queries:].sum() == 0
     assert not got.valid[:, num_queries:].any()
@@ -682,3 +697,36 @@ def test_codes_must_fit_the_strong_view():
 def test_two_rc2l_terms_cannot_both_carry_their_regions():
     with pytest.raises(ValueError, match='at most one method term'):
         build(method_losses=[dict(type='RC2LTerm'), dict(type='RC2LTerm')])
+
+
+def test_pixel_consistency_term_covers_unconfident_segments():
+    from mmseg_reco.models.decode_heads.region_head import semantic_inference
+    from mmseg_reco.models.losses.region_losses import (
+        pixel_consistency_loss, teacher_regions)
+    model = build()
+    teacher = regions()
+    outputs = student_outputs(regions(roll=1))
+    assert 'loss_consistency' not in RC2LTerm()(model, outputs,
+                                                semi_batch(teacher))
+    term = RC2LTerm(alpha=0.5, consistency_weight=2.0)
+    losses = term(model, outputs, semi_batch(teacher))
+    segments = teacher_regions(teacher['pred_logits'], teacher['pred_masks'])
+    expected = pixel_consistency_loss(
+        semantic_inference(outputs['pred_logits'][1:],
+                           outputs['pred_masks'][1:]), segments.labels,
+        segments.segments)
+    assert torch.allclose(losses['loss_consistency'], 0.5 * 2.0 * expected)
+    assert torch.allclose(losses['consistency'], expected)
+    good = term(model, student_outputs(regions()), semi_batch(teacher))
+    assert good['loss_consistency'] < 0.1 * losses['loss_consistency']
+    # a teacher without a confident query has no region, but its segments
+    # still give every pixel a pseudo-label
+    unsure = dict(teacher)
+    unsure['pred_logits'] = teacher['pred_logits'].clone()
+    unsure['pred_logits'][..., :NUM_CLASSES] *= 0.02
+    unsure['pred_logits'][..., NUM_CLASSES] = -BIG
+    none = term(model, outputs, semi_batch(unsure))
+    assert none['num_regions'] == 0 and none['loss_rcc'] == 0
+    assert none['loss_consistency'] > 0
+    with pytest.raises(ValueError, match='consistency_weight'):
+        RC2LTerm(consistency_weight=-1.0)
