@@ -10,15 +10,15 @@ from torch import Tensor
 from mmseg.registry import MODELS, TASK_UTILS
 from mmseg.utils import ConfigType
 
+from ..decode_heads.region_head import semantic_inference
 from ..losses.mask_losses import reduce_num_masks
 from ..losses.region_losses import (AGREED_STATE, KNOWN_STATE, RFC_FORMS,
                                     RMC_FORMS, TeacherRegions,
                                     contrast_members, decode_segments,
                                     encode_segments, num_source_tags, one_hot,
-                                    pixel_consistency_loss, rcc_loss, rfc_loss, rmc_loss,
-                                    segment_negatives, smc_loss, source_tags,
-                                    teacher_regions)
-from ..decode_heads.region_head import semantic_inference
+                                    pixel_consistency_loss, rcc_loss,
+                                    rfc_loss, rmc_loss, segment_negatives,
+                                    smc_loss, source_tags, teacher_regions)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
 from ..utils.mixing import LABEL_VALUE_RANGE, partner
 from ..utils.semi_batch import SemiBatch

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from mmseg_reco.models.losses.mask_losses import dice_loss, sigmoid_focal_loss
 from mmseg_reco.models.losses.region_losses import (
     TeacherRegions, contrast_members, group_sum, matched_contrast,
-    pairwise_dice_similarity, pixel_consistency_loss, rcc_loss, rfc_loss, rmc_loss, segment_negatives,
-    smc_loss, teacher_regions, union_logits)
+    pairwise_dice_similarity, pixel_consistency_loss, rcc_loss, rfc_loss,
+    rmc_loss, segment_negatives, smc_loss, teacher_regions, union_logits)
 
 BIG = 20.0
 K = 4  # classes; K is 'no object'
