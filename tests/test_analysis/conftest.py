@@ -75,4 +75,5 @@ def tools():
         compare_predictions=_load_tool(
             'tools/analysis/compare_predictions.py'),
         pseudo_label_quality=_load_tool(
-            'tools/analysis/pseudo_label_quality.py'))
+            'tools/analysis/pseudo_label_quality.py'),
+        region_matching=_load_tool('tools/analysis/region_matching.py'))

@@ -1,0 +1,97 @@
+"""RC2L's matched queries against the supervised matching (the logic of
+``tools/analysis/region_matching.py``)."""
+from typing import Dict
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..models.losses.region_losses import one_hot
+
+#: what the supervised matching does with a region's query
+USES = ('same class', 'other class', 'no object')
+
+
+def region_query_use(gt_matched: Tensor, gt_labels: Tensor, gt_valid: Tensor,
+                     region_matched: Tensor, region_labels: Tensor,
+                     region_valid: Tensor, num_classes: int) -> Tensor:
+    """Count, per region class, what the supervised matching does with the
+    region's student query.
+
+    Args:
+        gt_matched (Tensor): (B, G) long, the query matched to each ground
+            truth segment, or -1.
+        gt_labels (Tensor): (B, G) long segment classes.
+        gt_valid (Tensor): (B, G) bool, the segments present.
+        region_matched (Tensor): (B, R) long, the query matched to each
+            teacher region, or -1.
+        region_labels (Tensor): (B, R) long region classes.
+        region_valid (Tensor): (B, R) bool, the regions.
+        num_classes (int): K.
+
+    Returns:
+        Tensor: (K, 3) long, per region class the regions whose query the
+        supervised matching gives the same class, another class, or
+        nothing ('no object'), in the order of :data:`USES`.
+    """
+    gt_ok = gt_valid & (gt_matched >= 0)
+    # (B, R, G): the region's query is the segment's query
+    same_query = ((region_matched[..., None] == gt_matched[:, None]) &
+                  gt_ok[:, None] & (region_matched[..., None] >= 0))
+    same_class = region_labels[..., None] == gt_labels[:, None]
+    use_same = (same_query & same_class).any(-1)
+    use_other = (same_query & ~same_class).any(-1)
+    counted = region_valid & (region_matched >= 0)
+    uses = torch.stack([use_same, use_other, ~(use_same | use_other)], -1)
+    uses = uses & counted[..., None]
+    by_class = one_hot(region_labels, num_classes) & counted[..., None]
+    return torch.einsum('brk,bru->ku', by_class.long(), uses.long())
+
+
+@torch.no_grad()
+def count_region_query_use(model, term, loader,
+                           max_images: int) -> Dict[str, Tensor]:
+    """Both matchings over the loader's labelled images.
+
+    Args:
+        model (nn.Module): a region model (``SemiSegmentor`` or a plain
+            segmentor, its own teacher), in eval mode.
+        term (RC2LTerm): gives the teacher regions and their matcher.
+        loader (DataLoader): images with ``gt_sem_seg``.
+        max_images (int): images to use at most.
+
+    Returns:
+        dict[str, Tensor]: ``uses`` (K, 3), see :func:`region_query_use`,
+        and ``images``, the number of images used.
+    """
+    student = getattr(model, 'student', model)
+    teacher = getattr(model, 'teacher', model)
+    head = student.decode_head
+    if not hasattr(head, 'semantic_targets'):
+        raise ValueError(f'{type(head).__name__} is not a region head: the '
+                         'tool needs a RegionHead model (RC2L)')
+    num_classes = head.num_classes
+    uses = torch.zeros(num_classes, len(USES), dtype=torch.long)
+    seen = 0
+    for data in loader:
+        if seen >= max_images:
+            break
+        data = model.data_preprocessor(data, False)
+        inputs = data['inputs'][:max_images - seen]
+        samples = data['data_samples'][:inputs.shape[0]]
+        out_s = head.forward(student.extract_feat(inputs))
+        out_t = teacher.decode_head.forward(teacher.extract_feat(inputs))
+        cls_s, masks_s = out_s['pred_logits'], out_s['pred_masks']
+        gt = torch.stack([s.gt_sem_seg.data[0] for s in samples]).long()
+        gt = F.interpolate(gt[:, None].float().to(masks_s.device),
+                           size=masks_s.shape[-2:], mode='nearest')[:, 0]
+        labels, masks, valid = head.semantic_targets(gt.long())
+        gt_matched = head.matcher(cls_s, masks_s, labels, masks, valid)
+        regions = term.regions(out_t)
+        matched = term.matcher(cls_s, masks_s, regions.labels,
+                               regions.segments, regions.segment_valid)
+        uses += region_query_use(gt_matched, labels, valid, matched,
+                                 regions.labels, regions.valid,
+                                 num_classes).cpu()
+        seen += inputs.shape[0]
+    return dict(uses=uses, images=torch.tensor(seen))

@@ -1,0 +1,64 @@
+"""tools/analysis/region_matching.py: what the supervised matching does with
+the student queries RC2L's region losses teach."""
+import os.path as osp
+
+import pytest
+import torch
+
+from mmseg.apis import init_model
+
+from mmseg_reco.visualization import region_query_use
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DATA = osp.join(REPO, 'data', 'fashion_canvas')
+RC2L = osp.join(REPO, 'configs/rc2l/'
+                'rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py')
+
+
+def test_region_query_use_by_hand():
+    use = region_query_use
+    # one image, ground truth: background (query 2) and class 1 (query 0);
+    # class 3 is absent (its slot is not valid, its -1 never matches)
+    gt_matched = torch.tensor([[2, 0, -1, 5]])
+    gt_labels = torch.tensor([[0, 1, 2, 3]])
+    gt_valid = torch.tensor([[True, True, False, False]])
+    # regions: background on query 2 (same), background on query 0 (the
+    # labels' class-1 query: other), class 1 on query 4 (no object),
+    # class 3 on query 5 (its segment is absent: no object), an invalid
+    # slot and an unmatched region (neither counted)
+    region_matched = torch.tensor([[2, 0, 4, 5, 1, -1]])
+    region_labels = torch.tensor([[0, 0, 1, 3, 2, 2]])
+    region_valid = torch.tensor([[True, True, True, True, False, True]])
+    counts = use(gt_matched, gt_labels, gt_valid, region_matched,
+                 region_labels, region_valid, num_classes=4)
+    assert counts.tolist() == [[1, 1, 0], [0, 0, 1], [0, 0, 0], [0, 0, 1]]
+    # regions equal to the ground-truth segments, matched alike: all same
+    same = use(gt_matched, gt_labels, gt_valid, gt_matched, gt_labels,
+               gt_valid, num_classes=4)
+    assert same[:, 1:].sum() == 0 and same[:, 0].sum() == 2
+
+
+def test_tool_counts_every_region_once(tools, tmp_path, capsys):
+    if not osp.isfile(osp.join(DATA, 'splits', 'val.txt')):
+        pytest.fail('demo data missing: run bash tools/setup_env.sh')
+    torch.manual_seed(0)
+    model = init_model(RC2L, None, device='cpu')
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    # an untrained teacher is confident about nothing: no thresholds, so
+    # that every segment is a region
+    term = 'model.method_losses.0.'
+    result = tools['region_matching'].main([
+        RC2L, ckpt, '--max-images', '3', '--batch-size', '2',
+        '--cfg-options', f'val_dataloader.dataset.data_root={DATA}',
+        f'{term}object_threshold=0.0', f'{term}semantic_threshold=0.0',
+        f'{term}overlap_threshold=0.0'
+    ])
+    assert result['images'] == 3 and result['regions'] >= 3
+    assert sum(result[u] for u in ('same class', 'other class',
+                                   'no object')) == pytest.approx(100.0)
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith('| ') and
+            not line.startswith('| region') and not line.startswith('| ---')]
+    assert sum(int(r.split('|')[2]) for r in rows) == result['regions']
+    assert lines[-1] == f"{result['other class']:.1f}%"
