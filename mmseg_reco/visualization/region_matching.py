@@ -1,6 +1,6 @@
 """RC2L's matched queries against the supervised matching (the logic of
 ``tools/analysis/region_matching.py``)."""
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -61,8 +61,12 @@ def count_region_query_use(model, term, loader,
         max_images (int): images to use at most.
 
     Returns:
-        dict[str, Tensor]: ``uses`` (K, 3), see :func:`region_query_use`,
-        and ``images``, the number of images used.
+        dict[str, Tensor]: ``uses`` (K, 3), see :func:`region_query_use`;
+        ``segments`` (K,), the ground-truth segments of each class matched
+        to a query, and ``segment_probs`` (K, 3), the sums over them of the
+        student query's probability of the segment's class, of the first
+        class (background in the demo and VOC) and of 'no object' (see
+        :func:`matched_class_probs`); ``images``, the images used.
     """
     student = getattr(model, 'student', model)
     teacher = getattr(model, 'teacher', model)
@@ -72,6 +76,8 @@ def count_region_query_use(model, term, loader,
                          'tool needs a RegionHead model (RC2L)')
     num_classes = head.num_classes
     uses = torch.zeros(num_classes, len(USES), dtype=torch.long)
+    segments = torch.zeros(num_classes)
+    segment_probs = torch.zeros(num_classes, 3)
     seen = 0
     for data in loader:
         if seen >= max_images:
@@ -87,6 +93,9 @@ def count_region_query_use(model, term, loader,
                            size=masks_s.shape[-2:], mode='nearest')[:, 0]
         labels, masks, valid = head.semantic_targets(gt.long())
         gt_matched = head.matcher(cls_s, masks_s, labels, masks, valid)
+        count, probs = matched_class_probs(cls_s, gt_matched, labels, valid)
+        segments += count.cpu()
+        segment_probs += probs.cpu()
         regions = term.regions(out_t)
         matched = term.matcher(cls_s, masks_s, regions.labels,
                                regions.segments, regions.segment_valid)
@@ -94,4 +103,36 @@ def count_region_query_use(model, term, loader,
                                  regions.labels, regions.valid,
                                  num_classes).cpu()
         seen += inputs.shape[0]
-    return dict(uses=uses, images=torch.tensor(seen))
+    return dict(uses=uses, segments=segments, segment_probs=segment_probs,
+                images=torch.tensor(seen))
+
+
+def matched_class_probs(cls_logits: Tensor, gt_matched: Tensor,
+                        gt_labels: Tensor,
+                        gt_valid: Tensor) -> Tuple[Tensor, Tensor]:
+    """Class probabilities of the queries matched to ground-truth segments.
+
+    Args:
+        cls_logits (Tensor): (B, Q, K+1) class logits.
+        gt_matched (Tensor): (B, G) long, the query of each segment, or -1.
+        gt_labels (Tensor): (B, G) long segment classes in [0, K).
+        gt_valid (Tensor): (B, G) bool, the segments present.
+
+    Returns:
+        tuple[Tensor, Tensor]: per class (K,) the matched segments, and
+        (K, 3) the sums over them of the query's probability of the
+        segment's class, of class 0 and of 'no object' (index K).
+    """
+    num_classes = cls_logits.shape[-1] - 1
+    probs = cls_logits.float().softmax(-1)
+    query = probs.gather(
+        1, gt_matched.clamp(min=0)[..., None].expand(-1, -1,
+                                                     num_classes + 1))
+    picked = torch.stack([
+        query.gather(-1, gt_labels[..., None])[..., 0], query[..., 0],
+        query[..., num_classes]
+    ], -1)
+    ok = (gt_valid & (gt_matched >= 0)).float()
+    by_class = one_hot(gt_labels, num_classes).float() * ok[..., None]
+    return (by_class.sum((0, 1)),
+            torch.einsum('bgk,bgu->ku', by_class, picked))

@@ -8,6 +8,7 @@ import torch
 from mmseg.apis import init_model
 
 from mmseg_reco.visualization import region_query_use
+from mmseg_reco.visualization.region_matching import matched_class_probs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data', 'fashion_canvas')
@@ -38,6 +39,28 @@ def test_region_query_use_by_hand():
     assert same[:, 1:].sum() == 0 and same[:, 0].sum() == 2
 
 
+def test_matched_class_probs_by_hand():
+    # two classes + 'no object'; query 0: (0.5, 0.25, 0.25), query 1:
+    # (0.25, 0.25, 0.5)
+    logits = torch.tensor([[[2., 1., 1.], [1., 1., 2.]]]).log()
+    probs = logits.softmax(-1)
+    gt_matched = torch.tensor([[1, 0]])  # class 0 -> query 1, 1 -> query 0
+    counts, sums = matched_class_probs(logits, gt_matched,
+                                       torch.tensor([[0, 1]]),
+                                       torch.tensor([[True, True]]))
+    assert counts.tolist() == [1.0, 1.0]
+    expected = torch.tensor([[probs[0, 1, 0], probs[0, 1, 0], probs[0, 1, 2]],
+                             [probs[0, 0, 1], probs[0, 0, 0], probs[0, 0, 2]]])
+    assert torch.allclose(sums, expected)
+    assert torch.allclose(sums, torch.tensor([[.25, .25, .5],
+                                              [.25, .5, .25]]))
+    # an absent or unmatched segment adds nothing
+    counts, sums = matched_class_probs(logits, torch.tensor([[1, -1]]),
+                                       torch.tensor([[0, 1]]),
+                                       torch.tensor([[False, True]]))
+    assert counts.sum() == 0 and sums.sum() == 0
+
+
 def test_tool_counts_every_region_once(tools, tmp_path, capsys):
     if not osp.isfile(osp.join(DATA, 'splits', 'val.txt')):
         pytest.fail('demo data missing: run bash tools/setup_env.sh')
@@ -58,7 +81,17 @@ def test_tool_counts_every_region_once(tools, tmp_path, capsys):
     assert sum(result[u] for u in ('same class', 'other class',
                                    'no object')) == pytest.approx(100.0)
     lines = capsys.readouterr().out.splitlines()
-    rows = [line for line in lines if line.startswith('| ') and
-            not line.startswith('| region') and not line.startswith('| ---')]
-    assert sum(int(r.split('|')[2]) for r in rows) == result['regions']
+    split = next(i for i, line in enumerate(lines)
+                 if line.startswith('student queries matched'))
+
+    def rows(part):
+        return [line.split('|')[2:-1] for line in part
+                if line.startswith('| ') and not line.startswith('| ---')
+                and 'class |' not in line]
+
+    assert sum(int(r[0]) for r in rows(lines[:split])) == result['regions']
+    # the second table: mean probabilities of matched segments' queries
+    probs = [float(v) for r in rows(lines[split:]) for v in r[1:]]
+    assert probs and all(0 <= p <= 1 for p in probs)
     assert lines[-1] == f"{result['other class']:.1f}%"
+    assert 0 <= result['object p(no object)'] <= 1

@@ -16,9 +16,13 @@ use for another class are where RCC pulls against the labelled loss.
 The images are the config's validation set (``--max-images``), seen once
 without augmentation; the student is the model's student (a plain
 segmentor is its own teacher), the teacher in eval mode. Prints the teacher
-regions per image and per class and the per-class table; the last line is
-the share of regions whose query the supervised matching gives another
-class.
+regions per image and per class and the per-class table, then, for the
+student queries the supervised matching gives the ground-truth segments,
+their mean probability of the segment's class, of the first class
+(background in the demo and VOC) and of 'no object' (a term that teaches
+background only shows as background probability on the object queries);
+the last line is the share of regions whose query the supervised matching
+gives another class.
 
 Example (a run of ``benchmarks/accuracy.py``)::
 
@@ -85,12 +89,34 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
             continue
         print(f'| {name} | {int(uses[k].sum())} | ' +
               ' | '.join(str(int(v)) for v in uses[k]) + ' |')
+    segments, probs = result['segments'], result['segment_probs']
+    print('student queries matched to the ground-truth segments (mean '
+          'class probabilities):')
+    print(f'| segment class | segments | p(its class) | p({classes[0]}) '
+          '| p(no object) |')
+    print('| --- | ---: | ---: | ---: | ---: |')
+    for k, name in enumerate(classes):
+        if segments[k] == 0:
+            continue
+        mean = probs[k] / segments[k]
+        print(f'| {name} | {int(segments[k])} | ' +
+              ' | '.join(f'{float(v):.3f}' for v in mean) + ' |')
     shares = {
         use: 100.0 * float(uses[:, i].sum()) / max(total, 1)
         for i, use in enumerate(USES)
     }
+    # the segments of every class but the first (the objects of the demo)
+    others = segments[1:].sum().clamp(min=1)
+    objects = {
+        name: float(probs[1:, i].sum() / others)
+        for i, name in enumerate(('object p(class)',
+                                  f'object p({classes[0]})',
+                                  'object p(no object)'))
+    }
+    print(', '.join(f'{k} {v:.3f}' for k, v in objects.items()))
     print(', '.join(f'{u}: {s:.1f}%' for u, s in shares.items()))
     print(f"{shares['other class']:.1f}%")
+    shares.update(objects)
     return dict(shares, regions=total, images=images)
 
 
