@@ -54,8 +54,9 @@ def count_region_query_use(model, term, loader,
     """Both matchings over the loader's labelled images.
 
     Args:
-        model (nn.Module): a region model (``SemiSegmentor`` or a plain
-            segmentor, its own teacher), in eval mode.
+        model (nn.Module): a region model in eval mode: a mean teacher
+            (``SemiSegmentor``), or a supervised one (a plain segmentor or a
+            ``SemiSegmentor`` without ``strong_aug``), its own teacher.
         term (RC2LTerm): gives the teacher regions and their matcher.
         loader (DataLoader): images with ``gt_sem_seg``.
         max_images (int): images to use at most.
@@ -69,7 +70,10 @@ def count_region_query_use(model, term, loader,
         :func:`matched_class_probs`); ``images``, the images used.
     """
     student = getattr(model, 'student', model)
-    teacher = getattr(model, 'teacher', model)
+    # a SemiSegmentor without a strong view is the supervised baseline: its
+    # teacher is never trained, the student is its own teacher
+    semi = getattr(model, 'strong_aug', None) is not None
+    teacher = model.teacher if semi else student
     head = student.decode_head
     if not hasattr(head, 'semantic_targets'):
         raise ValueError(f'{type(head).__name__} is not a region head: the '

@@ -14,8 +14,9 @@ another class, or 'no object' (unmatched). Regions whose query the labels
 use for another class are where RCC pulls against the labelled loss.
 
 The images are the config's validation set (``--max-images``), seen once
-without augmentation; the student is the model's student (a plain
-segmentor is its own teacher), the teacher in eval mode. Prints the teacher
+without augmentation; the student is the model's student, the teacher in
+eval mode (a supervised model, plain or a ``SemiSegmentor`` without a
+strong view, is its own teacher). Prints the teacher
 regions per image and per class and the per-class table, then, for the
 student queries the supervised matching gives the ground-truth segments,
 their mean probability of the segment's class, of the first class
