@@ -5,6 +5,7 @@ import os.path as osp
 
 import matplotlib
 import pytest
+import torch
 
 from mmseg_reco.testing.scripts import load_script
 
@@ -57,6 +58,24 @@ def _write_run(work_dir, evals, config='method_a_cfg', train_steps=(10, 20),
 def write_run():
     """:func:`_write_run`: writes a fake mmengine work dir."""
     return _write_run
+
+
+@pytest.fixture
+def initial_checkpoint(tmp_path):
+    """Save a freshly built model of a config (seed 0) to ``tmp_path``;
+    fails the test when the demo data, ``data_file``, is missing."""
+
+    def save(config, data_file):
+        if not osp.isfile(data_file):
+            pytest.fail('demo data missing: run bash tools/setup_env.sh')
+        from mmseg.apis import init_model
+        torch.manual_seed(0)
+        model = init_model(config, None, device='cpu')
+        path = str(tmp_path / 'model.pth')
+        torch.save(dict(state_dict=model.state_dict(), meta={}), path)
+        return path
+
+    return save
 
 
 @pytest.fixture

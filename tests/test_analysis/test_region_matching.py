@@ -5,8 +5,6 @@ import os.path as osp
 import pytest
 import torch
 
-from mmseg.apis import init_model
-
 from mmseg_reco.visualization import region_query_use
 from mmseg_reco.visualization.region_matching import matched_class_probs
 
@@ -61,13 +59,8 @@ def test_matched_class_probs_by_hand():
     assert counts.sum() == 0 and sums.sum() == 0
 
 
-def test_tool_counts_every_region_once(tools, tmp_path, capsys):
-    if not osp.isfile(osp.join(DATA, 'splits', 'val.txt')):
-        pytest.fail('demo data missing: run bash tools/setup_env.sh')
-    torch.manual_seed(0)
-    model = init_model(RC2L, None, device='cpu')
-    ckpt = str(tmp_path / 'model.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+def test_tool_counts_every_region_once(tools, initial_checkpoint, capsys):
+    ckpt = initial_checkpoint(RC2L, osp.join(DATA, 'splits', 'val.txt'))
     # an untrained teacher is confident about nothing: no thresholds, so
     # that every segment is a region
     term = 'model.method_losses.0.'
