@@ -320,21 +320,31 @@ def decode_segments(codes: Tensor,
         agreed=has if agreed is None else has & agreed)
 
 
-def contrast_members(matched: Tensor) -> Tensor:
+def contrast_members(matched: Tensor,
+                     labels: Optional[Tensor] = None) -> Tensor:
     """The matched regions that have a negative (another matched region).
 
     Eq. 5 and Eq. 8 contrast a region against the other matched regions of
     its image; a region alone in its image has no negative, so its loss is
-    0 in either form and it is not counted.
+    0 in either form and it is not counted. With ``labels`` only regions of
+    another class are negatives (:func:`matched_contrast`'s ``labels``),
+    so a region whose other regions all share its class is not counted
+    either.
 
     Args:
         matched (Tensor): (B, G) long, sigma(i) or -1.
+        labels (Tensor, optional): (B, G) long region classes.
+            Default: None (every other matched region is a negative).
 
     Returns:
         Tensor: (B, G) bool.
     """
     is_matched = matched >= 0
-    return is_matched & (is_matched.sum(1, keepdim=True) > 1)
+    if labels is None:
+        return is_matched & (is_matched.sum(1, keepdim=True) > 1)
+    other = ((labels[:, :, None] != labels[:, None, :]) &
+             is_matched[:, None, :])
+    return is_matched & other.any(-1)
 
 
 @float32

@@ -80,8 +80,9 @@ class RC2LTerm(nn.Module):
     **Normalisation.** RCC as printed sums over the matched regions (as
     MaskFormer's class loss, ``rcc_eos_coef`` set, it is a weighted mean
     over the student queries and has no floor). SMC sums over the (image,
-    class) pairs, RMC and RFC over the regions with another matched region
-    in their image; each is
+    class) pairs, RMC and RFC over the regions with a negative (another
+    matched region in their image, of another class with
+    ``'other_classes'``, :func:`.contrast_members`); each is
     divided by its count of contributing terms, averaged over processes,
     but never by less than the floor
     (``avg_factor_floor``): ``'labelled'`` (default) the number of ground
@@ -96,7 +97,7 @@ class RC2LTerm(nn.Module):
     **Logged statistics** (keys without ``loss``, not summed): the
     unweighted terms ``rmc``, ``rfc``, ``rcc``, ``smc``; ``rc2l_weight``
     (alpha times the ramp-up); ``num_regions`` (teacher regions per
-    unlabelled image), ``num_contrast_regions`` (those with a negative),
+    unlabelled image), ``num_contrast_regions`` (those with an RFC negative),
     ``known_ratio`` (share of unlabelled pixels inside a region);
     ``regions_cls{k}`` (regions of class k per unlabelled image) with
     ``log_class_regions``; ``grad_norm_{term}`` (L2 norm of the weighted
@@ -530,32 +531,34 @@ class RC2LTerm(nn.Module):
         ignored = torch.where(regions.valid, no_match, matched_any)
         present = (one_hot(regions.labels, num_classes)
                    & regions.valid[..., None]).any(1)
-        counts = reduce_num_masks(
-            torch.stack([
-                present.sum().float(),
-                contrast_members(matched).sum().float(),
-                (matched >= 0).sum().float(),
-                self.floor(batch, num_classes).to(present.device)
-            ]))
-        num_pairs, num_contrast, num_matched, floor = counts.unbind()
-        norm_smc = torch.maximum(num_pairs, floor)
-        norm_contrast = torch.maximum(num_contrast, floor)
-        norm_rcc = torch.maximum(num_matched, floor)
-
-        smc_known = (segment_negatives(regions, num_classes)
-                     if self.smc_negatives == 'segments' else regions.known)
         # the region classes when only other classes are negatives
         rmc_labels = (regions.labels
                       if self.rmc_negatives == 'other_classes' else None)
         rfc_labels = (regions.labels
                       if self.rfc_negatives == 'other_classes' else None)
+        counts = reduce_num_masks(
+            torch.stack([
+                present.sum().float(),
+                contrast_members(matched, rmc_labels).sum().float(),
+                contrast_members(matched, rfc_labels).sum().float(),
+                (matched >= 0).sum().float(),
+                self.floor(batch, num_classes).to(present.device)
+            ]))
+        num_pairs, num_rmc, num_rfc, num_matched, floor = counts.unbind()
+        norm_smc = torch.maximum(num_pairs, floor)
+        norm_rmc = torch.maximum(num_rmc, floor)
+        norm_rfc = torch.maximum(num_rfc, floor)
+        norm_rcc = torch.maximum(num_matched, floor)
+
+        smc_known = (segment_negatives(regions, num_classes)
+                     if self.smc_negatives == 'segments' else regions.known)
         terms = (
             rmc_loss(masks_s, regions.masks, matched, regions.known,
-                     self.tau_m, self.dice_eps, self.rmc_form, norm_contrast,
+                     self.tau_m, self.dice_eps, self.rmc_form, norm_rmc,
                      rmc_labels),
             rfc_loss(masks_s, regions.masks, feats_s, matched, regions.known,
                      self.tau_f, self.rfc_form, self.detach_target,
-                     norm_contrast, rfc_labels),
+                     norm_rfc, rfc_labels),
             rcc_loss(cls_s, regions.labels, matched, ignored,
                      self.rcc_eos_coef, norm_rcc,
                      self.no_object_weight(masks_s, regions.known)),
@@ -634,8 +637,10 @@ class RC2LTerm(nn.Module):
         stats['rc2l_weight'] = valid.new_tensor(float(weight),
                                                 dtype=torch.float)
         stats['num_regions'] = valid.sum().float() / num_images
+        labels = (regions.labels
+                  if self.rfc_negatives == 'other_classes' else None)
         stats['num_contrast_regions'] = (
-            contrast_members(matched).sum().float() / num_images)
+            contrast_members(matched, labels).sum().float() / num_images)
         stats['known_ratio'] = regions.known.float().mean()
         if self.log_class_regions:
             per_class = (one_hot(regions.labels, num_classes)

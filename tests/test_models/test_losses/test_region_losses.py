@@ -237,6 +237,20 @@ def test_same_class_regions_are_not_negatives_with_labels():
     _, counted = matched_contrast(sim, matched, tau,
                                   labels=torch.tensor([[5, 5, 5]]))
     assert not counted.any()
+    # contrast_members counts the same regions as matched_contrast
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(10):
+        rand_matched = torch.randperm(6, generator=gen)[:4].repeat(3, 1)
+        rand_matched[torch.rand(3, 4, generator=gen) < 0.3] = -1
+        rand_labels = torch.randint(0, 3, (3, 4), generator=gen)
+        rand_sim = torch.rand(3, 4, 6, generator=gen)
+        for given in (None, rand_labels):
+            _, expected = matched_contrast(rand_sim, rand_matched, tau,
+                                           labels=given)
+            assert torch.equal(contrast_members(rand_matched, given),
+                               expected)
+    assert not contrast_members(matched, torch.tensor([[5, 5, 5]])).any()
+    assert contrast_members(matched, labels).all()
     # unmatched queries (3) never become negatives, whatever the labels
     alone, _ = matched_contrast(sim, torch.tensor([[0, -1, 2]]), tau,
                                 labels=torch.tensor([[5, 0, 3]]))

@@ -188,6 +188,15 @@ def test_contrast_negatives_of_other_classes_only():
         assert 0 < by_class[key] < both[key], key
     for key in ('loss_rcc', 'loss_smc'):
         assert torch.equal(by_class[key], both[key]), key
+    # each class-0 region keeps the class-3 region as a negative: all three
+    # are counted; with one class only, none is (the class-blind count of
+    # regions with another matched region would be 3)
+    assert both['num_contrast_regions'] == 3
+    assert by_class['num_contrast_regions'] == 3
+    teacher['pred_logits'][:, 4] = teacher['pred_logits'][:, 1]
+    one_class = RC2LTerm()(model, outputs, semi_batch(teacher))
+    assert one_class['num_contrast_regions'] == 0
+    assert one_class['loss_rmc'] == 0 and one_class['loss_rfc'] == 0
     # three regions of three classes: the same losses either way
     plain = regions()
     assert all(
