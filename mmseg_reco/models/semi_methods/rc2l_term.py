@@ -175,14 +175,6 @@ class RC2LTerm(nn.Module):
             1.5 or 2). Default: 1.0.
         betas (Sequence[float]): weights of RMC, RFC, RCC, SMC.
             Default: (1, 20, 4, 4).
-        consistency_weight (float): weight of the pixel consistency of the
-            paper's baseline (:func:`.pixel_consistency_loss`, Table 3's
-            first row, logged as ``loss_consistency``); 0 leaves it out.
-            Default: 0.0 (see the class doc).
-        consistency_pixels (str): its pixels: ``'agreed'``, those whose
-            owner's class is the teacher's semantic argmax with confidence
-            ``semantic_threshold`` (:attr:`.TeacherRegions.agreed`), or
-            ``'owned'``, every pixel a segment owns. Default: 'agreed'.
         tau_m (float): temperature of RMC. Default: 0.1.
         tau_f (float): temperature of RFC. Default: 0.1.
         object_threshold (float): class probability above which a teacher
@@ -226,6 +218,14 @@ class RC2LTerm(nn.Module):
         log_class_regions (bool): log ``regions_cls{k}``. Default: True.
         log_grad_norms (bool): log ``grad_norm_{term}`` (four partial
             backward passes through the loss). Default: False.
+        consistency_weight (float): weight of the pixel consistency of the
+            paper's baseline (:func:`.pixel_consistency_loss`, Table 3's
+            first row, logged as ``loss_consistency``); 0 leaves it out.
+            Default: 0.0 (see the class doc).
+        consistency_pixels (str): its pixels: ``'agreed'``, those whose
+            owner's class is the teacher's semantic argmax with confidence
+            ``semantic_threshold`` (:attr:`.TeacherRegions.agreed`), or
+            ``'owned'``, every pixel a segment owns. Default: 'agreed'.
     """
 
     LOSS_NAMES = ('loss_rmc', 'loss_rfc', 'loss_rcc', 'loss_smc')
@@ -241,8 +241,6 @@ class RC2LTerm(nn.Module):
                      num_points=None),
                  alpha: float = 1.0,
                  betas: Sequence[float] = (1.0, 20.0, 4.0, 4.0),
-                 consistency_weight: float = 0.0,
-                 consistency_pixels: str = 'agreed',
                  tau_m: float = 0.1,
                  tau_f: float = 0.1,
                  object_threshold: float = 0.8,
@@ -265,7 +263,9 @@ class RC2LTerm(nn.Module):
                  avg_factor_floor: str = 'labelled',
                  use_rampup: bool = True,
                  log_class_regions: bool = True,
-                 log_grad_norms: bool = False) -> None:
+                 log_grad_norms: bool = False,
+                 consistency_weight: float = 0.0,
+                 consistency_pixels: str = 'agreed') -> None:
         super().__init__()
         assert len(betas) == 4, 'betas are the weights of RMC, RFC, RCC, SMC'
         assert tau_m > 0 and tau_f > 0
