@@ -1,6 +1,6 @@
 """RC2L's matched queries against the supervised matching (the logic of
 ``tools/analysis/region_matching.py``)."""
-from typing import Dict, Tuple
+from typing import Dict, Iterable, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -49,17 +49,17 @@ def region_query_use(gt_matched: Tensor, gt_labels: Tensor, gt_valid: Tensor,
 
 
 @torch.no_grad()
-def count_region_query_use(model, term, loader,
-                           max_images: int) -> Dict[str, Tensor]:
-    """Both matchings over the loader's labelled images.
+def count_region_query_use(model, term,
+                           batches: Iterable[dict]) -> Dict[str, Tensor]:
+    """Both matchings over batches of labelled images.
 
     Args:
         model (nn.Module): a region model in eval mode: a mean teacher
             (``SemiSegmentor``), or a supervised one (a plain segmentor or a
             ``SemiSegmentor`` without ``strong_aug``), its own teacher.
         term (RC2LTerm): gives the teacher regions and their matcher.
-        loader (DataLoader): images with ``gt_sem_seg``.
-        max_images (int): images to use at most.
+        batches (Iterable[dict]): collated batches (``inputs``,
+            ``data_samples`` with ``gt_sem_seg``), e.g. :func:`iter_batches`.
 
     Returns:
         dict[str, Tensor]: ``uses`` (K, 3), see :func:`region_query_use`;
@@ -83,12 +83,9 @@ def count_region_query_use(model, term, loader,
     segments = torch.zeros(num_classes)
     segment_probs = torch.zeros(num_classes, 3)
     seen = 0
-    for data in loader:
-        if seen >= max_images:
-            break
+    for data in batches:
         data = model.data_preprocessor(data, False)
-        inputs = data['inputs'][:max_images - seen]
-        samples = data['data_samples'][:inputs.shape[0]]
+        inputs, samples = data['inputs'], data['data_samples']
         out_s = head.forward(student.extract_feat(inputs))
         out_t = teacher.decode_head.forward(teacher.extract_feat(inputs))
         cls_s, masks_s = out_s['pred_logits'], out_s['pred_masks']

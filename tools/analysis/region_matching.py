@@ -35,13 +35,13 @@ import argparse
 from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 from mmseg.apis import init_model
 from mmseg.registry import MODELS
 
 import mmseg_reco  # noqa: F401  (registers components)
-from mmseg_reco.visualization import USES, count_region_query_use
+from mmseg_reco.visualization import (USES, build_val_dataset,
+                                      count_region_query_use, iter_batches)
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -71,14 +71,14 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
         cfg.merge_from_dict(args.cfg_options)
     model = init_model(cfg, args.checkpoint, device=args.device)
     model.eval()
-    loader_cfg = cfg.val_dataloader.copy()
-    loader_cfg.update(batch_size=args.batch_size, num_workers=0,
-                      persistent_workers=False)
-    loader = Runner.build_dataloader(loader_cfg)
+    dataset = build_val_dataset(cfg)
+    batches = iter_batches(dataset,
+                           list(range(min(args.max_images, len(dataset)))),
+                           args.batch_size)
     result = count_region_query_use(model, _rc2l_term(cfg).to(args.device),
-                                    loader, args.max_images)
+                                    batches)
     uses, images = result['uses'], int(result['images'])
-    classes = loader.dataset.metainfo['classes']
+    classes = dataset.metainfo['classes']
     total = int(uses.sum())
     print(f'{total} teacher regions on {images} images '
           f'({total / max(images, 1):.2f} per image)')

@@ -240,7 +240,8 @@ def encode_segments(regions: TeacherRegions, tags: Tensor,
     ``agreed`` pixels and 0 elsewhere.
     Both are upsampled with nearest neighbour to ``size`` (the image size),
     so that a label-map augmentation (rescale + crop, mixing, flip) moves
-    them as it moves the image; :func:`decode_segments` reads them back.
+    them as it moves the image; :func:`pixel_states` and
+    :func:`decode_segments` read them back.
 
     Args:
         regions (TeacherRegions): (B, Q, h, w) teacher regions.
@@ -266,6 +267,21 @@ def encode_segments(regions: TeacherRegions, tags: Tensor,
                         agreed.float() * AGREED_STATE)
     state = F.interpolate(state[:, None], size=size, mode='nearest')[:, 0]
     return codes, state
+
+
+def pixel_states(state: Tensor) -> Tuple[Tensor, Tensor]:
+    """The region and agreed pixels of :func:`encode_segments`'s float map
+    (after a nearest-neighbour augmentation).
+
+    Args:
+        state (Tensor): (B, h, w) float in {0, 0.5, 1}.
+
+    Returns:
+        tuple[Tensor, Tensor]: known (B, h, w) bool (inside a region) and
+        agreed (B, h, w) bool.
+    """
+    return (state > (KNOWN_STATE + AGREED_STATE) / 2,
+            state > AGREED_STATE / 2)
 
 
 @torch.no_grad()
@@ -460,6 +476,24 @@ def _known_weight(known: Optional[Tensor], like: Tensor) -> Tensor:
     return known.flatten(1)[:, None].to(like.dtype)
 
 
+def segment_owner_labels(segments: Tensor,
+                         labels: Tensor) -> Tuple[Tensor, Tensor]:
+    """Per pixel, whether a teacher segment owns it and that segment's
+    class.
+
+    Args:
+        segments (Tensor): (B, G, h, w) binary, disjoint segment masks.
+        labels (Tensor): (B, G) long segment classes.
+
+    Returns:
+        tuple[Tensor, Tensor]: owned (B, h, w) bool and the owner's class
+        (B, h, w) long (the first slot's class where nothing owns it).
+    """
+    segments = segments > 0
+    slot = segments.float().argmax(1)
+    return segments.any(1), labels.gather(1, slot.flatten(1)).view_as(slot)
+
+
 def segment_negatives(regions: 'TeacherRegions',
                       num_classes: int) -> Tensor:
     """Class-wise known pixels of SMC: a region's pixels, and every pixel
@@ -482,11 +516,9 @@ def segment_negatives(regions: 'TeacherRegions',
     Returns:
         Tensor: (B, K, h, w) bool.
     """
-    segments = regions.segments > 0
-    owned = segments.any(1)
-    slot = segments.float().argmax(1)
-    owner_label = regions.labels.gather(1, slot.flatten(1)).view_as(slot)
-    classes = torch.arange(num_classes, device=slot.device)
+    owned, owner_label = segment_owner_labels(regions.segments,
+                                              regions.labels)
+    classes = torch.arange(num_classes, device=owned.device)
     other = owned[:, None] & (owner_label[:, None] != classes[:, None, None])
     return regions.known[:, None] | other
 
@@ -872,12 +904,9 @@ def pixel_consistency_loss(student_semantic: Tensor,
     Returns:
         Tensor: scalar loss (zero without an owned pixel).
     """
-    segments = teacher_segments > 0
-    owned = segments.any(1)
+    owned, target = segment_owner_labels(teacher_segments, teacher_labels)
     if known is not None:
         owned = owned & known
-    slot = segments.float().argmax(1)
-    target = teacher_labels.gather(1, slot.flatten(1)).view_as(slot)
     scores = student_semantic.float().clamp(min=eps)
     log_prob = scores.log() - scores.sum(1).log()[:, None]
     nll = -log_prob.gather(1, target[:, None])[:, 0]

@@ -12,13 +12,13 @@ from mmseg.utils import ConfigType
 
 from ..decode_heads.region_head import semantic_inference
 from ..losses.mask_losses import reduce_num_masks
-from ..losses.region_losses import (AGREED_STATE, KNOWN_STATE, RFC_FORMS,
-                                    RMC_FORMS, TeacherRegions,
+from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
                                     contrast_members, decode_segments,
                                     encode_segments, num_source_tags, one_hot,
-                                    pixel_consistency_loss, rcc_loss,
-                                    rfc_loss, rmc_loss, segment_negatives,
-                                    smc_loss, source_tags, teacher_regions)
+                                    pixel_consistency_loss, pixel_states,
+                                    rcc_loss, rfc_loss, rmc_loss,
+                                    segment_negatives, smc_loss, source_tags,
+                                    teacher_regions)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
 from ..utils.mixing import LABEL_VALUE_RANGE, partner
 from ..utils.semi_batch import SemiBatch
@@ -413,11 +413,11 @@ class RC2LTerm(nn.Module):
             codes = F.interpolate(codes, size=size, mode='nearest')
             state = F.interpolate(state, size=size, mode='nearest')
         tags = source_tags(codes.shape[0], codes.device)
+        known, agreed = pixel_states(state[:, 0])
         return decode_segments(
-            codes[:, 0].long(), state[:, 0] > (KNOWN_STATE + AGREED_STATE) / 2,
-            tags, torch.cat([regions.labels, partner(regions.labels)], 1),
-            torch.cat([regions.valid, partner(regions.valid)], 1),
-            state[:, 0] > AGREED_STATE / 2)
+            codes[:, 0].long(), known, tags,
+            torch.cat([regions.labels, partner(regions.labels)], 1),
+            torch.cat([regions.valid, partner(regions.valid)], 1), agreed)
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, betas={self.betas}, '
@@ -536,11 +536,12 @@ class RC2LTerm(nn.Module):
                       if self.rmc_negatives == 'other_classes' else None)
         rfc_labels = (regions.labels
                       if self.rfc_negatives == 'other_classes' else None)
+        rfc_members = contrast_members(matched, rfc_labels)
         counts = reduce_num_masks(
             torch.stack([
                 present.sum().float(),
                 contrast_members(matched, rmc_labels).sum().float(),
-                contrast_members(matched, rfc_labels).sum().float(),
+                rfc_members.sum().float(),
                 (matched >= 0).sum().float(),
                 self.floor(batch, num_classes).to(present.device)
             ]))
@@ -584,7 +585,8 @@ class RC2LTerm(nn.Module):
                 weight * self.consistency_weight * consistency)
             losses['consistency'] = consistency.detach()
         losses.update(
-            self.statistics(regions, matched, terms, weight, num_classes))
+            self.statistics(regions, rfc_members, terms, weight,
+                            num_classes))
         if self.log_grad_norms:
             losses.update(self.grad_norms(losses, outputs))
         return losses
@@ -614,13 +616,14 @@ class RC2LTerm(nn.Module):
                                   known.flatten(1).float())
             return inside / probs.sum(-1).clamp(min=1e-6)
 
-    def statistics(self, regions, matched: Tensor, terms: Sequence[Tensor],
+    def statistics(self, regions, contrast: Tensor, terms: Sequence[Tensor],
                    weight: float, num_classes: int) -> Dict[str, Tensor]:
         """Detached statistics to log (keys without ``loss``).
 
         Args:
             regions (TeacherRegions): the teacher's regions.
-            matched (Tensor): (Nu, G) long, sigma(i) or -1.
+            contrast (Tensor): (Nu, G) bool, the regions with an RFC
+                negative (:func:`.contrast_members`).
             terms (Sequence[Tensor]): the unweighted RMC, RFC, RCC, SMC.
             weight (float): alpha times the ramp-up.
             num_classes (int): K.
@@ -637,10 +640,8 @@ class RC2LTerm(nn.Module):
         stats['rc2l_weight'] = valid.new_tensor(float(weight),
                                                 dtype=torch.float)
         stats['num_regions'] = valid.sum().float() / num_images
-        labels = (regions.labels
-                  if self.rfc_negatives == 'other_classes' else None)
         stats['num_contrast_regions'] = (
-            contrast_members(matched, labels).sum().float() / num_images)
+            contrast.sum().float() / num_images)
         stats['known_ratio'] = regions.known.float().mean()
         if self.log_class_regions:
             per_class = (one_hot(regions.labels, num_classes)
