@@ -36,8 +36,9 @@ and the relation graph and dendrogram of every seed-0 model. The last line
 is the headline: ReCo + ClassMix minus Supervised mIoU.
 
 Every run is a ``tools/train.py`` process on a config written into its work
-dir (``<work-dir>/<method>/seed<k>/<config name>.py``); a finished run is
-not trained again (``--rerun`` forces it).
+dir (``<work-dir>/<method>/seed<k>/<config name>.py``); a finished run
+with the same settings and the same config (its SHA-1, inherited files
+included) is not trained again (``--rerun`` forces it).
 
     python benchmarks/accuracy.py                          # CPU default
     python benchmarks/accuracy.py --methods all            # every method
@@ -46,6 +47,7 @@ not trained again (``--rerun`` forces it).
     python benchmarks/accuracy.py --methods supervised-region rc2l
 """
 import argparse
+import hashlib
 import json
 import os
 import os.path as osp
@@ -105,6 +107,11 @@ METHODS = OrderedDict([
                                 'configs/rc2l/'
      'supervised_region-r18_'
      '1xb4-1k_fashion-canvas-60lab.py')),
+    ('supervised-region-oracle', ('Supervised (region model, unlabelled '
+                                  'half labelled)',
+                                  'configs/rc2l/'
+     'supervised_region-r18_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
     ('classmix-joint', ('ClassMix (one joint student pass)',
                         'configs/baselines/'
      'classmix_deeplabv3plus-r18-d8_'
@@ -117,12 +124,18 @@ METHOD_OPTIONS = {
 DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb', 'supervised-full')
 #: trained on every training canvas (``splits/train.txt``)
 FULL_LABEL_METHODS = ('supervised-full', 'supervised-region-full')
+#: each step draws as many images from the unlabelled split as from the
+#: labelled one, loaded with their labels: the ceiling of a semi-supervised
+#: method's batch (its labelled images plus its unlabelled ones, perfectly
+#: pseudo-labelled)
+ORACLE_METHODS = ('supervised-region-oracle', )
 #: (method, baseline, margin): the label-efficiency targets, in mIoU
 #: (None: a comparison without a target)
 TARGETS = (('classmix', 'supervised', 2.0), ('reco', 'classmix', 1.0),
            ('classmix', 'classmix-joint', None),
            ('cmb', 'classmix', 1.0), ('rc2l', 'supervised-region', 2.0),
-           ('supervised-region-full', 'supervised-region', None))
+           ('supervised-region-full', 'supervised-region', None),
+           ('supervised-region-oracle', 'supervised-region', None))
 #: CPU default and ``--full`` settings: iterations and evaluations per run.
 SETTINGS = dict(
     default=dict(iters=800, evals=8),
@@ -282,6 +295,12 @@ def run_config(config, work_dir, seed, args, method=None):
     labelled.ann_file = ('splits/train.txt' if method in FULL_LABEL_METHODS
                          else split_file('labelled', args, seed))
     unlabelled.ann_file = split_file('unlabelled', args, seed)
+    if method in ORACLE_METHODS:
+        unlabelled = dict(labelled, ann_file=unlabelled.ann_file)
+        cfg.train_dataloader.dataset.datasets[1] = unlabelled
+        sampler = cfg.train_dataloader.sampler
+        sampler.batch_size = 2 * sampler.num_labelled
+        cfg.train_dataloader.batch_size = sampler.batch_size
     if is_semi(cfg):
         # score the teacher and the student in every evaluation
         cfg.model.semi_test_cfg = dict(
@@ -331,15 +350,20 @@ def _say(line):
         sys.stdout.flush()
 
 
-def run_settings(method, seed, args):
-    """What a run's result depends on, beyond its config file."""
+def run_settings(method, seed, args, config_text=None):
+    """What a run's result depends on: the benchmark's settings and, with
+    ``config_text``, the digest of the config the run trains (so that a
+    finished run is trained again when a config it inherits has changed)."""
+    digest = ({} if config_text is None else dict(
+        config_sha1=hashlib.sha1(config_text.encode()).hexdigest()))
     return dict(
         method=method, seed=seed, iters=args.iters, evals=args.evals,
         labelled=args.labelled, pseudo_images=args.pseudo_images,
         pretrained=None if args.no_pretrained else osp.abspath(
             args.pretrained),
         split_per_seed=args.split_per_seed, val_images=args.val_images,
-        **(dict(cfg_options=args.cfg_options) if args.cfg_options else {}))
+        **(dict(cfg_options=args.cfg_options) if args.cfg_options else {}),
+        **digest)
 
 
 def finished(work_dir, settings):
@@ -362,7 +386,8 @@ def train(method, seed, args):
     """Train one run in a ``tools/train.py`` process; returns seconds."""
     name, config = METHODS[method]
     work_dir = osp.join(args.work_dir, method, f'seed{seed}')
-    settings = run_settings(method, seed, args)
+    cfg = run_config(config, work_dir, seed, args, method)
+    settings = run_settings(method, seed, args, cfg.pretty_text)
     if not args.rerun and finished(work_dir, settings):
         _say(f'{name} seed {seed}: finished before, kept ({work_dir})')
         return work_dir, None
@@ -371,7 +396,6 @@ def train(method, seed, args):
     os.makedirs(work_dir)
     with open(osp.join(work_dir, 'benchmark_run.json'), 'w') as f:
         json.dump(settings, f)
-    cfg = run_config(config, work_dir, seed, args, method)
     config_path = osp.join(work_dir, osp.basename(config))
     cfg.dump(config_path)
     env = dict(os.environ)

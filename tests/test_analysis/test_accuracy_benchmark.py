@@ -1,4 +1,5 @@
 """benchmarks/accuracy.py: the overrides it applies to each run's config."""
+import itertools
 import os
 import os.path as osp
 
@@ -86,6 +87,58 @@ def test_run_config(bench, method, tmp_path):
     path = str(tmp_path / 'cfg.py')
     cfg.dump(path)
     assert osp.getsize(path) > 0
+
+
+def test_oracle_run_config(bench, tmp_path):
+    args = bench.parse_args(['--iters', '100'])
+    cfg = bench.run_config(bench.METHODS['supervised-region-oracle'][1],
+                           str(tmp_path), 0, args, 'supervised-region-oracle')
+    loader = cfg.train_dataloader
+    assert loader.batch_size == loader.sampler.batch_size == 8
+    assert loader.sampler.num_labelled == 4
+    labelled, unlabelled = loader.dataset.datasets
+    # the unlabelled split, loaded like the labelled images, labels included
+    assert unlabelled['ann_file'] == 'splits/unlabelled-20.txt'
+    assert labelled.ann_file == 'splits/labelled-20.txt'
+    assert unlabelled['type'] == labelled.type
+    assert unlabelled['pipeline'] == labelled.pipeline
+    assert 'LoadAnnotations' in [t['type'] for t in unlabelled['pipeline']]
+
+
+@pytest.mark.needs_data(
+    osp.join(REPO, 'data', 'fashion_canvas', 'splits',
+             'unlabelled-20.txt'),
+    reason='run tools/prepare_demo.py and tools/make_splits.py')
+def test_oracle_batches_hold_labelled_images_of_both_splits(
+        bench, tmp_path, monkeypatch):
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATA_SAMPLERS, DATASETS
+    init_default_scope('mmseg')
+    monkeypatch.chdir(REPO)
+    args = bench.parse_args(['--iters', '100'])
+    cfg = bench.run_config(bench.METHODS['supervised-region-oracle'][1],
+                           str(tmp_path), 0, args, 'supervised-region-oracle')
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    sampler = DATA_SAMPLERS.build(
+        dict(cfg.train_dataloader.sampler, dataset=dataset, seed=0))
+    indices = list(itertools.islice(iter(sampler), 16))
+    names = {}
+    for split in ('labelled-20', 'unlabelled-20'):
+        with open(osp.join(REPO, 'data', 'fashion_canvas', 'splits',
+                           f'{split}.txt')) as f:
+            names[split] = {line.strip() for line in f if line.strip()}
+    boundary = len(dataset.datasets[0])
+    for batch in (indices[:8], indices[8:]):
+        # 4 labelled canvases, then 4 of the unlabelled split
+        assert [i < boundary for i in batch] == [True] * 4 + [False] * 4
+        for i in batch:
+            sample = dataset[i]['data_samples']
+            name = osp.splitext(osp.basename(sample.img_path))[0]
+            split = 'labelled-20' if i < boundary else 'unlabelled-20'
+            assert name in names[split]
+            labels = sample.gt_sem_seg.data
+            assert labels.shape[-2:] == (64, 64)
+            assert ((labels > 0) & (labels < 11)).any()  # an object
 
 
 def _val_run(write_run, path, teacher, student):
@@ -184,3 +237,26 @@ def test_cfg_options_reach_the_run_and_its_settings(bench, tmp_path):
     assert 'cfg_options' not in bench.run_settings('rc2l', 0, plain)
     assert bench.run_settings('rc2l', 0, args) != bench.run_settings(
         'rc2l', 0, plain)
+
+
+def test_finished_run_is_trained_again_when_its_config_changed(
+        bench, tmp_path, write_run):
+    import json
+    args = bench.parse_args(['--iters', '100'])
+    config = bench.METHODS['supervised-region'][1]
+    run_dir = str(tmp_path / 'supervised-region' / 'seed0')
+    cfg = bench.run_config(config, run_dir, 0, args, 'supervised-region')
+    settings = bench.run_settings('supervised-region', 0, args,
+                                  cfg.pretty_text)
+    run = write_run(run_dir, [dict(step=50, mIoU=1.0),
+                              dict(step=100, mIoU=2.0)])
+    with open(osp.join(run, 'benchmark_run.json'), 'w') as f:
+        json.dump(settings, f)
+    open(osp.join(run, 'iter_100.pth'), 'w').close()
+    again = bench.run_config(config, run_dir, 0, args, 'supervised-region')
+    assert bench.finished(run, bench.run_settings(
+        'supervised-region', 0, args, again.pretty_text))
+    # one value of an inherited file changed: the run is outdated
+    again.optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult = 1.0
+    assert not bench.finished(run, bench.run_settings(
+        'supervised-region', 0, args, again.pretty_text))

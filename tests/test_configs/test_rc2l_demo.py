@@ -106,3 +106,32 @@ def test_supervised_region_demo_lowers_the_loss(tmp_path):
     first = sum(r['loss'] for r in logs[:5]) / 5
     last = sum(r['loss'] for r in logs[-5:]) / 5
     assert last < first
+
+
+def test_demo_region_models_train_the_backbone_at_a_tenth_of_the_lr():
+    """RC2L and its supervised baseline share the optimiser; the pre-trained
+    backbone learns at 0.1 x the head's rate (the paper's multiplier)."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    import mmseg_reco  # noqa: F401
+    init_default_scope('mmseg')
+    configs = [Config.fromfile(str(ROOT / name)) for name in (SEMI,
+                                                              SUPERVISED)]
+    assert configs[0].optim_wrapper == configs[1].optim_wrapper
+    cfg = configs[1]
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    names = {id(p): n for n, p in model.named_parameters()}
+    base_lr = cfg.optim_wrapper.optimizer.lr
+    seen = set()
+    for group in wrapper.optimizer.param_groups:
+        for param in group['params']:
+            name = names[id(param)]
+            part = 'backbone' if '.backbone.' in name else name.split('.')[1]
+            expected = base_lr * (0.1 if part == 'backbone' else 1.0)
+            assert group['lr'] == pytest.approx(expected), name
+            seen.add(part)
+    assert {'backbone', 'decode_head'} <= seen

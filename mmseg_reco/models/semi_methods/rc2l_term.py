@@ -537,10 +537,13 @@ class RC2LTerm(nn.Module):
         rfc_labels = (regions.labels
                       if self.rfc_negatives == 'other_classes' else None)
         rfc_members = contrast_members(matched, rfc_labels)
+        rmc_members = (rfc_members
+                       if self.rmc_negatives == self.rfc_negatives else
+                       contrast_members(matched, rmc_labels))
         counts = reduce_num_masks(
             torch.stack([
                 present.sum().float(),
-                contrast_members(matched, rmc_labels).sum().float(),
+                rmc_members.sum().float(),
                 rfc_members.sum().float(),
                 (matched >= 0).sum().float(),
                 self.floor(batch, num_classes).to(present.device)
