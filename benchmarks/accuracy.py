@@ -12,8 +12,11 @@ Fashion-MNIST by ``tools/pretrain_backbone.py`` (run first when its
 checkpoint is missing). ``supervised-full`` trains the Supervised config on
 all 2,000 training canvases with the same budget: the reference of the
 label-efficiency column; ``supervised-region-full`` does the same for the
-region model (RC2L's ceiling: it is the reference when ``supervised-full``
-is not run). Each method's config is used as it is, apart
+region model (the reference when ``supervised-full`` is not run);
+``supervised-region-oracle`` trains the region model on RC2L's batch, 4
+labelled and 4 unlabelled canvases per step, the unlabelled ones with
+their true labels (RC2L's ceiling). Each method's config is used as it
+is, apart
 from: the split files, the iteration budget (the poly schedule's end, and
 iteration counts of warm-ups and ramp-ups scaled by budget / config
 iterations), the seed, the backbone's ``init_cfg``, the evaluators and the
