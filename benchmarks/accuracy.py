@@ -15,7 +15,9 @@ label-efficiency column; ``supervised-region-full`` does the same for the
 region model (the reference when ``supervised-full`` is not run);
 ``supervised-region-oracle`` trains the region model on RC2L's batch, 4
 labelled and 4 unlabelled canvases per step, the unlabelled ones with
-their true labels (RC2L's ceiling). Each method's config is used as it
+their true labels (RC2L's ceiling); ``rc2l-oracle`` trains RC2L with its
+unlabelled canvases' true segments as the teacher's regions (RC2L's losses
+on perfect regions). Each method's config is used as it
 is, apart
 from: the split files, the iteration budget (the poly schedule's end, and
 iteration counts of warm-ups and ramp-ups scaled by budget / config
@@ -115,6 +117,9 @@ METHODS = OrderedDict([
                                   'configs/rc2l/'
      'supervised_region-r18_'
      '1xb4-1k_fashion-canvas-60lab.py')),
+    ('rc2l-oracle', ('RC2L (true regions)', 'configs/rc2l/'
+     'rc2l_region-r18_'
+     '1xb4-1k_fashion-canvas-60lab.py')),
     ('classmix-joint', ('ClassMix (one joint student pass)',
                         'configs/baselines/'
      'classmix_deeplabv3plus-r18-d8_'
@@ -123,6 +128,7 @@ METHODS = OrderedDict([
 #: options a method sets on top of its config (``--cfg-options`` style)
 METHOD_OPTIONS = {
     'classmix-joint': {'model.semi_train_cfg.student_forward': 'joint'},
+    'rc2l-oracle': {'model.method_losses.0.regions_from': 'pixel_labels'},
 }
 DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb', 'supervised-full')
 #: trained on every training canvas (``splits/train.txt``)
@@ -132,13 +138,20 @@ FULL_LABEL_METHODS = ('supervised-full', 'supervised-region-full')
 #: method's batch (its labelled images plus its unlabelled ones, perfectly
 #: pseudo-labelled)
 ORACLE_METHODS = ('supervised-region-oracle', )
+#: the unlabelled canvases keep their labels in the weak view
+#: (``MarkUnlabelled``, as in the partial-label protocol): unlabelled for
+#: the semi-supervised step, known to the method
+KNOWN_UNLABELLED_METHODS = ('rc2l-oracle', )
+#: the weak view with the labels (the partial-label base's)
+KNOWN_WEAK_PIPELINE_BASE = 'configs/_base_/datasets/fashion_canvas_partial.py'
 #: (method, baseline, margin): the label-efficiency targets, in mIoU
 #: (None: a comparison without a target)
 TARGETS = (('classmix', 'supervised', 2.0), ('reco', 'classmix', 1.0),
            ('classmix', 'classmix-joint', None),
            ('cmb', 'classmix', 1.0), ('rc2l', 'supervised-region', 2.0),
            ('supervised-region-full', 'supervised-region', None),
-           ('supervised-region-oracle', 'supervised-region', None))
+           ('supervised-region-oracle', 'supervised-region', None),
+           ('rc2l-oracle', 'supervised-region', None))
 #: CPU default and ``--full`` settings: iterations and evaluations per run.
 SETTINGS = dict(
     default=dict(iters=800, evals=8),
@@ -304,6 +317,12 @@ def run_config(config, work_dir, seed, args, method=None):
         sampler = cfg.train_dataloader.sampler
         sampler.batch_size = 2 * sampler.num_labelled
         cfg.train_dataloader.batch_size = sampler.batch_size
+    if method in KNOWN_UNLABELLED_METHODS:
+        base = Config.fromfile(osp.join(REPO, KNOWN_WEAK_PIPELINE_BASE))
+        cfg.train_dataloader.dataset.datasets[1] = dict(
+            labelled,
+            ann_file=unlabelled.ann_file,
+            pipeline=base.partial_weak_pipeline)
     if is_semi(cfg):
         # score the teacher and the student in every evaluation
         cfg.model.semi_test_cfg = dict(

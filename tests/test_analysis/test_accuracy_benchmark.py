@@ -141,6 +141,39 @@ def test_oracle_batches_hold_labelled_images_of_both_splits(
             assert ((labels > 0) & (labels < 11)).any()  # an object
 
 
+@pytest.mark.needs_data(
+    osp.join(REPO, 'data', 'fashion_canvas', 'splits',
+             'unlabelled-20.txt'),
+    reason='run tools/prepare_demo.py and tools/make_splits.py')
+def test_rc2l_oracle_unlabelled_canvases_carry_their_labels(
+        bench, tmp_path, monkeypatch):
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    monkeypatch.chdir(REPO)
+    args = bench.parse_args(['--iters', '100'])
+    cfg = bench.run_config(bench.METHODS['rc2l-oracle'][1], str(tmp_path), 0,
+                           args, 'rc2l-oracle')
+    assert cfg.model.method_losses[0].regions_from == 'pixel_labels'
+    loader = cfg.train_dataloader
+    assert loader.sampler.batch_size == 8 and loader.sampler.num_labelled == 4
+    dataset = DATASETS.build(loader.dataset)
+    labelled, unlabelled = dataset.datasets
+    with open(osp.join(REPO, 'data', 'fashion_canvas', 'splits',
+                       'unlabelled-20.txt')) as f:
+        names = [line.strip() for line in f if line.strip()]
+    assert len(unlabelled) == len(names)
+    for i in range(3):
+        sample = unlabelled[i]['data_samples']
+        assert osp.splitext(osp.basename(sample.img_path))[0] == names[i]
+        # unlabelled for the step (the weak view), with its true labels
+        assert sample.metainfo['unlabelled'] is True
+        labels = sample.gt_sem_seg.data
+        assert labels.shape[-2:] == (64, 64)
+        assert ((labels > 0) & (labels < 11)).any()
+    assert 'unlabelled' not in labelled[0]['data_samples'].metainfo
+
+
 def _val_run(write_run, path, teacher, student):
     return write_run(path, [
         {'step': 50, 'mIoU': t0, 'teacher/mIoU': t0, 'student/mIoU': s0}

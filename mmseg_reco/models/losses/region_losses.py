@@ -193,6 +193,55 @@ def teacher_regions(cls_logits: Tensor,
         agreed=segments.any(1) & agree)
 
 
+@torch.no_grad()
+def label_regions(labels: Tensor,
+                  confidence: Tensor,
+                  num_queries: int,
+                  num_classes: int,
+                  threshold: float = 1.0) -> TeacherRegions:
+    """Class regions of a pixel label map, in the slots of
+    :func:`teacher_regions`.
+
+    Slot ``k < K`` holds the pixels labelled ``k`` (its segment); those
+    whose confidence is at least ``threshold`` form its region. Slots ``K``
+    to ``Q - 1`` stay empty. With the ground truth as labels (confidence
+    1) the regions are the true segments of each class: the regions a
+    perfect teacher would give.
+
+    Args:
+        labels (Tensor): (B, h, w) long labels; values outside [0, K)
+            (ignore) belong to no segment.
+        confidence (Tensor): (B, h, w) their confidence.
+        num_queries (int): Q, the number of slots; at least K.
+        num_classes (int): K.
+        threshold (float): minimum confidence of a region pixel.
+            Default: 1.0 (known labels only).
+
+    Returns:
+        TeacherRegions: labels (B, Q), masks (B, Q, h, w), valid (B, Q),
+        segments (B, Q, h, w), segment_valid (B, Q), known (B, h, w) and
+        agreed (B, h, w) (every segment pixel).
+    """
+    if num_queries < num_classes:
+        raise ValueError(f'label_regions puts one class per slot: it needs '
+                         f'at least {num_classes} slots, got {num_queries}')
+    slot = torch.where((labels >= 0) & (labels < num_classes), labels,
+                       torch.full_like(labels, num_queries))
+    segments = one_hot(slot, num_queries).permute(0, 3, 1, 2)
+    masks = segments & (confidence >= threshold)[:, None]
+    valid = masks.flatten(2).any(-1)
+    slot_labels = torch.arange(num_queries, device=labels.device).clamp(
+        max=num_classes - 1).expand(labels.shape[0], -1)
+    return TeacherRegions(
+        labels=slot_labels,
+        masks=masks.float(),
+        valid=valid,
+        segments=segments.float(),
+        segment_valid=segments.flatten(2).any(-1),
+        known=masks.any(1),
+        agreed=segments.any(1))
+
+
 #: colours of :func:`source_tags`: two for an even batch, three for an odd
 #: one (a cycle of odd length is not 2-colourable)
 NUM_SOURCE_TAGS = 3

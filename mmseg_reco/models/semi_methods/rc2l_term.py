@@ -14,7 +14,8 @@ from ..decode_heads.region_head import semantic_inference
 from ..losses.mask_losses import reduce_num_masks
 from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
                                     contrast_members, decode_segments,
-                                    encode_segments, num_source_tags, one_hot,
+                                    encode_segments, label_regions,
+                                    num_source_tags, one_hot,
                                     pixel_consistency_loss, pixel_states,
                                     rcc_loss, rfc_loss, rmc_loss,
                                     segment_negatives, smc_loss, source_tags,
@@ -33,6 +34,8 @@ CONTRAST_NEGATIVES = ('other_classes', 'all')
 RCC_NO_OBJECT = ('known', 'all')
 #: the pixels of the baseline's consistency (``consistency_pixels``)
 CONSISTENCY_PIXELS = ('agreed', 'owned')
+#: where the regions come from (``regions_from``)
+REGION_SOURCES = ('teacher', 'pixel_labels')
 
 
 def _check_choice(name: str, value: str, choices: Sequence[str]) -> str:
@@ -226,6 +229,18 @@ class RC2LTerm(nn.Module):
             owner's class is the teacher's semantic argmax with confidence
             ``semantic_threshold`` (:attr:`.TeacherRegions.agreed`), or
             ``'owned'``, every pixel a segment owns. Default: 'agreed'.
+        regions_from (str): ``'teacher'``, the teacher's query regions
+            (step 1), or ``'pixel_labels'``, one region per class of the
+            pixel labels the segmentor passes to :meth:`strong_view_targets`
+            (the teacher's semantic argmax, with the known labels of the
+            partial-label protocol merged in, :func:`.label_regions`). With
+            every unlabelled pixel known the regions are the true segments:
+            ``benchmarks/accuracy.py --methods rc2l-oracle`` trains RC2L's
+            losses on perfect regions. Needs the strong-view targets
+            (``SemiSegmentor``). Default: 'teacher'.
+        label_threshold (float): with ``'pixel_labels'``, the minimum
+            confidence of a region pixel (a merged known label has 1).
+            Default: 1.0.
     """
 
     LOSS_NAMES = ('loss_rmc', 'loss_rfc', 'loss_rcc', 'loss_smc')
@@ -265,7 +280,9 @@ class RC2LTerm(nn.Module):
                  log_class_regions: bool = True,
                  log_grad_norms: bool = False,
                  consistency_weight: float = 0.0,
-                 consistency_pixels: str = 'agreed') -> None:
+                 consistency_pixels: str = 'agreed',
+                 regions_from: str = 'teacher',
+                 label_threshold: float = 1.0) -> None:
         super().__init__()
         assert len(betas) == 4, 'betas are the weights of RMC, RFC, RCC, SMC'
         assert tau_m > 0 and tau_f > 0
@@ -315,6 +332,9 @@ class RC2LTerm(nn.Module):
         self.use_rampup = use_rampup
         self.log_class_regions = log_class_regions
         self.log_grad_norms = log_grad_norms
+        self.regions_from = _check_choice('regions_from', regions_from,
+                                          REGION_SOURCES)
+        self.label_threshold = label_threshold
 
     def regions(self, teacher: Dict[str, Tensor]) -> TeacherRegions:
         """The teacher's regions on the weak view (:func:`teacher_regions`).
@@ -387,16 +407,46 @@ class RC2LTerm(nn.Module):
         aug = getattr(model, 'strong_aug', None)
         ignore = getattr(aug, 'ignore_index', 255)
         tags = source_tags(num_images, pseudo.device)
-        return encode_segments(
-            self.regions(teacher_outputs), tags, pseudo.shape[-2:], ignore)
+        if self.regions_from == 'pixel_labels':
+            num_classes = teacher_outputs['pred_logits'].shape[-1] - 1
+            regions = label_regions(pseudo, conf, num_queries, num_classes,
+                                    self.label_threshold)
+        else:
+            regions = self.regions(teacher_outputs)
+        return encode_segments(regions, tags, pseudo.shape[-2:], ignore)
 
-    def carried_regions(self, regions: TeacherRegions, batch: SemiBatch,
+    def slot_classes(self, teacher: Dict[str, Tensor]
+                     ) -> Tuple[Tensor, Tensor]:
+        """Class and validity of every slot on the weak view.
+
+        Args:
+            teacher (dict): the teacher head's outputs, pred_logits
+                (Nu, Q, K+1) and pred_masks (Nu, Q, h, w).
+
+        Returns:
+            tuple[Tensor, Tensor]: labels (Nu, Q) long and valid (Nu, Q)
+            bool. With ``'pixel_labels'`` slot k is class k and every class
+            slot is valid: a class absent from an image has no pixel to
+            decode, and :func:`.decode_segments` drops empty slots.
+        """
+        if self.regions_from == 'teacher':
+            regions = self.regions(teacher)
+            return regions.labels, regions.valid
+        cls_logits = teacher['pred_logits']
+        num_images, num_queries = cls_logits.shape[:2]
+        num_classes = cls_logits.shape[-1] - 1
+        slots = torch.arange(num_queries, device=cls_logits.device)
+        return (slots.clamp(max=num_classes - 1).expand(num_images, -1),
+                (slots < num_classes).expand(num_images, -1))
+
+    def carried_regions(self, slots: Tuple[Tensor, Tensor], batch: SemiBatch,
                         size: Tuple[int, int]) -> TeacherRegions:
         """Teacher regions moved into the strong view (see the class doc).
 
         Args:
-            regions (TeacherRegions): the teacher's regions on the weak view,
-                labels and valid (Nu, Q).
+            slots (tuple[Tensor, Tensor]): the slots' classes and validity
+                on the weak view, labels and valid (Nu, Q)
+                (:meth:`slot_classes`).
             batch (SemiBatch): ``labels``/``confidence`` of the unlabelled
                 images hold the strong view of :meth:`strong_view_targets`'s
                 maps, (Nu, H, W).
@@ -414,10 +464,10 @@ class RC2LTerm(nn.Module):
             state = F.interpolate(state, size=size, mode='nearest')
         tags = source_tags(codes.shape[0], codes.device)
         known, agreed = pixel_states(state[:, 0])
-        return decode_segments(
-            codes[:, 0].long(), known, tags,
-            torch.cat([regions.labels, partner(regions.labels)], 1),
-            torch.cat([regions.valid, partner(regions.valid)], 1), agreed)
+        labels, valid = slots
+        return decode_segments(codes[:, 0].long(), known, tags,
+                               torch.cat([labels, partner(labels)], 1),
+                               torch.cat([valid, partner(valid)], 1), agreed)
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, betas={self.betas}, '
@@ -520,10 +570,16 @@ class RC2LTerm(nn.Module):
                 f'{tuple(teacher["pred_masks"].shape)} (teacher, weak view)')
         num_classes = cls_s.shape[-1] - 1
 
-        regions = self.regions(teacher)
         if carried:
-            regions = self.carried_regions(regions, batch,
-                                           masks_s.shape[-2:])
+            regions = self.carried_regions(
+                self.slot_classes(teacher), batch, masks_s.shape[-2:])
+        elif self.regions_from == 'teacher':
+            regions = self.regions(teacher)
+        else:
+            raise ValueError(
+                "RC2LTerm(regions_from='pixel_labels') reads the pixel "
+                'labels through the strong-view targets; call it from a '
+                'SemiSegmentor (batch.method_targets)')
         matched_any = self.matcher(cls_s, masks_s, regions.labels,
                                    regions.segments, regions.segment_valid)
         no_match = torch.full_like(matched_any, -1)

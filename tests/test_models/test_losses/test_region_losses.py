@@ -1,13 +1,15 @@
 import math
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 from mmseg_reco.models.losses.mask_losses import dice_loss, sigmoid_focal_loss
 from mmseg_reco.models.losses.region_losses import (
-    TeacherRegions, contrast_members, group_sum, matched_contrast,
-    pairwise_dice_similarity, pixel_consistency_loss, rcc_loss, rfc_loss,
-    rmc_loss, segment_negatives, smc_loss, teacher_regions, union_logits)
+    TeacherRegions, contrast_members, group_sum, label_regions,
+    matched_contrast, pairwise_dice_similarity, pixel_consistency_loss,
+    rcc_loss, rfc_loss, rmc_loss, segment_negatives, smc_loss,
+    teacher_regions, union_logits)
 
 BIG = 20.0
 K = 4  # classes; K is 'no object'
@@ -598,3 +600,25 @@ def test_pixel_consistency_by_hand_on_owned_pixels_only():
     empty = pixel_consistency_loss(scores, labels, torch.zeros_like(segments))
     empty.backward()
     assert empty == 0 and scores.grad.abs().sum() == 0
+
+
+def test_label_regions_hold_each_class_of_the_label_map():
+    labels = torch.tensor([[[0, 0, 2, 255], [0, 2, 2, 1]]])
+    conf = torch.tensor([[[1.0, 0.5, 1.0, 1.0], [1.0, 1.0, 0.9, 1.0]]])
+    regions = label_regions(labels, conf, num_queries=5, num_classes=3)
+    assert regions.labels.tolist() == [[0, 1, 2, 2, 2]]
+    assert regions.valid.tolist() == [[True, True, True, False, False]]
+    # segments: every pixel of the class; regions: the confident ones
+    assert regions.segments[0, 0].tolist() == [[1, 1, 0, 0], [1, 0, 0, 0]]
+    assert regions.masks[0, 0].tolist() == [[1, 0, 0, 0], [1, 0, 0, 0]]
+    assert regions.masks[0, 2].tolist() == [[0, 0, 1, 0], [0, 1, 0, 0]]
+    assert regions.masks[0, 1].tolist() == [[0, 0, 0, 0], [0, 0, 0, 1]]
+    assert regions.masks[0, 3:].sum() == 0
+    assert regions.known.tolist() == [[[True, False, True, False],
+                                       [True, True, False, True]]]
+    assert regions.agreed.tolist() == [[[True, True, True, False],
+                                        [True, True, True, True]]]
+    low = label_regions(labels, conf, 5, 3, threshold=0.5)
+    assert torch.equal(low.masks, low.segments)
+    with pytest.raises(ValueError, match='at least 3 slots'):
+        label_regions(labels, conf, num_queries=2, num_classes=3)

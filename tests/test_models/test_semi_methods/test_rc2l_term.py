@@ -506,7 +506,7 @@ def carry(term, model, teacher, transform, image_size=32):
         teacher_outputs=teacher,
         method_targets=True)
     size = teacher['pred_masks'].shape[-2:]
-    return term.carried_regions(term.regions(teacher), batch, size), batch
+    return term.carried_regions(term.slot_classes(teacher), batch, size), batch
 
 
 def assert_regions_equal(got, expected, slots):
@@ -739,3 +739,54 @@ def test_pixel_consistency_term_covers_unconfident_segments():
     assert none['loss_consistency'] > 0
     with pytest.raises(ValueError, match='consistency_weight'):
         RC2LTerm(consistency_weight=-1.0)
+
+
+def test_pixel_label_regions_are_the_known_labels_of_unlabelled_images():
+    """``regions_from='pixel_labels'`` on unlabelled images whose labels
+    are all known (MarkUnlabelled): the regions are their true segments."""
+    torch.manual_seed(0)
+    model = build(method_losses=[
+        dict(type='RC2LTerm', regions_from='pixel_labels')
+    ])
+    model.train()
+    data = batch(num_labelled=1, num_unlabelled=2, size=32)
+    truth = []
+    for sample in data['data_samples'][1:]:
+        label = torch.randint(0, NUM_CLASSES - 1, (1, 32, 32))
+        label[:, :8] = NUM_CLASSES - 1
+        sample.gt_sem_seg = PixelData(data=label)
+        sample.set_metainfo(dict(unlabelled=True))
+        truth.append(label)
+    term = model.method_losses[0]
+    decode, carried = term.carried_regions, {}
+
+    def spy(slots, semi_batch, size):
+        carried['regions'] = decode(slots, semi_batch, size)
+        return carried['regions']
+
+    term.carried_regions = spy
+    losses = model(**model.data_preprocessor(data, True), mode='loss')
+    regions = carried['regions']
+    size = regions.masks.shape[-2:]
+    num_queries = regions.masks.shape[1] // 2
+    expected = F.interpolate(
+        torch.stack(truth).float(), size=size, mode='nearest')[:, 0]
+    for k in range(NUM_CLASSES):
+        assert torch.equal(regions.masks[:, k].bool(), expected == k), k
+    assert regions.valid[:, :NUM_CLASSES].all()
+    # no mixing: nothing of the partner, no slot beyond the classes
+    assert not regions.valid[:, NUM_CLASSES:].any()
+    assert regions.labels[0, :NUM_CLASSES].tolist() == list(
+        range(NUM_CLASSES))
+    assert regions.labels[0, num_queries:num_queries + NUM_CLASSES].tolist(
+    ) == list(range(NUM_CLASSES))
+    assert losses['unsup_num_regions'] == NUM_CLASSES
+    assert losses['unsup_known_ratio'] == 1
+    assert losses['unsup_loss_smc'] > 0 and losses['unsup_loss_rcc'] > 0
+
+
+def test_pixel_label_regions_need_the_strong_view_targets():
+    term = RC2LTerm(regions_from='pixel_labels')
+    teacher = regions()
+    with pytest.raises(ValueError, match='strong-view targets'):
+        term(build(), student_outputs(teacher), semi_batch(teacher))
