@@ -193,6 +193,37 @@ def teacher_regions(cls_logits: Tensor,
         agreed=segments.any(1) & agree)
 
 
+def slot_regions(slot: Tensor, known: Tensor, labels: Tensor,
+                 valid: Tensor, agreed: Tensor) -> TeacherRegions:
+    """Regions from a per-pixel slot map.
+
+    Slot ``g``'s segment is the pixels whose slot is ``g``; its region is
+    those of them that are ``known``, if the slot is ``valid`` and some are
+    left.
+
+    Args:
+        slot (Tensor): (B, h, w) long slot of each pixel; a value outside
+            [0, G) belongs to no segment.
+        known (Tensor): (B, h, w) bool, the pixels a region may hold.
+        labels (Tensor): (B, G) long classes of the slots.
+        valid (Tensor): (B, G) bool, the slots that may be regions.
+        agreed (Tensor): (B, h, w) bool, :attr:`TeacherRegions.agreed`.
+
+    Returns:
+        TeacherRegions: G slots at (h, w).
+    """
+    segments = one_hot(slot, labels.shape[1]).permute(0, 3, 1, 2)
+    masks = segments & known[:, None] & valid[..., None, None]
+    return TeacherRegions(
+        labels=labels,
+        masks=masks.float(),
+        valid=valid & masks.flatten(2).any(-1),
+        segments=segments.float(),
+        segment_valid=segments.flatten(2).any(-1),
+        known=masks.any(1),
+        agreed=agreed)
+
+
 @torch.no_grad()
 def label_regions(labels: Tensor,
                   confidence: Tensor,
@@ -225,21 +256,14 @@ def label_regions(labels: Tensor,
     if num_queries < num_classes:
         raise ValueError(f'label_regions puts one class per slot: it needs '
                          f'at least {num_classes} slots, got {num_queries}')
-    slot = torch.where((labels >= 0) & (labels < num_classes), labels,
-                       torch.full_like(labels, num_queries))
-    segments = one_hot(slot, num_queries).permute(0, 3, 1, 2)
-    masks = segments & (confidence >= threshold)[:, None]
-    valid = masks.flatten(2).any(-1)
-    slot_labels = torch.arange(num_queries, device=labels.device).clamp(
-        max=num_classes - 1).expand(labels.shape[0], -1)
-    return TeacherRegions(
-        labels=slot_labels,
-        masks=masks.float(),
-        valid=valid,
-        segments=segments.float(),
-        segment_valid=segments.flatten(2).any(-1),
-        known=masks.any(1),
-        agreed=segments.any(1))
+    has = (labels >= 0) & (labels < num_classes)
+    slot = torch.where(has, labels, torch.full_like(labels, num_queries))
+    slots = torch.arange(num_queries, device=labels.device)
+    num_images = labels.shape[0]
+    return slot_regions(
+        slot, confidence >= threshold,
+        slots.clamp(max=num_classes - 1).expand(num_images, -1),
+        (slots < num_classes).expand(num_images, -1), has)
 
 
 #: colours of :func:`source_tags`: two for an even batch, three for an odd
@@ -372,17 +396,8 @@ def decode_segments(codes: Tensor,
     own = codes.clamp(min=0) // num_queries == tags[:, None, None]
     slot = torch.where(own, query, query + num_queries)
     slot = torch.where(has, slot, torch.full_like(slot, num_slots))
-    segments = one_hot(slot, num_slots).permute(0, 3, 1, 2)
-    masks = segments & known[:, None] & valid[..., None, None]
-    valid = valid & masks.flatten(2).any(-1)
-    return TeacherRegions(
-        labels=labels,
-        masks=masks.float(),
-        valid=valid,
-        segments=segments.float(),
-        segment_valid=segments.flatten(2).any(-1),
-        known=masks.any(1),
-        agreed=has if agreed is None else has & agreed)
+    return slot_regions(slot, known, labels, valid,
+                        has if agreed is None else has & agreed)
 
 
 def contrast_members(matched: Tensor,
