@@ -105,19 +105,29 @@ def test_oracle_run_config(bench, tmp_path):
     assert 'LoadAnnotations' in [t['type'] for t in unlabelled['pipeline']]
 
 
-@pytest.mark.needs_data(
-    osp.join(REPO, 'data', 'fashion_canvas', 'splits',
-             'unlabelled-20.txt'),
+#: the tests that build the demo's datasets
+needs_demo_split = pytest.mark.needs_data(
+    osp.join(REPO, 'data', 'fashion_canvas', 'splits', 'unlabelled-20.txt'),
     reason='run tools/prepare_demo.py and tools/make_splits.py')
-def test_oracle_batches_hold_labelled_images_of_both_splits(
-        bench, tmp_path, monkeypatch):
+
+
+def _demo_run_config(bench, tmp_path, monkeypatch, method):
+    """A method's run config, built from the repository root in mmseg's
+    scope (its datasets build from the demo data)."""
     from mmengine.registry import init_default_scope
-    from mmseg.registry import DATA_SAMPLERS, DATASETS
     init_default_scope('mmseg')
     monkeypatch.chdir(REPO)
     args = bench.parse_args(['--iters', '100'])
-    cfg = bench.run_config(bench.METHODS['supervised-region-oracle'][1],
-                           str(tmp_path), 0, args, 'supervised-region-oracle')
+    return bench.run_config(bench.METHODS[method][1], str(tmp_path), 0, args,
+                            method)
+
+
+@needs_demo_split
+def test_oracle_batches_hold_labelled_images_of_both_splits(
+        bench, tmp_path, monkeypatch):
+    from mmseg.registry import DATA_SAMPLERS, DATASETS
+    cfg = _demo_run_config(bench, tmp_path, monkeypatch,
+                           'supervised-region-oracle')
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     sampler = DATA_SAMPLERS.build(
         dict(cfg.train_dataloader.sampler, dataset=dataset, seed=0))
@@ -141,19 +151,11 @@ def test_oracle_batches_hold_labelled_images_of_both_splits(
             assert ((labels > 0) & (labels < 11)).any()  # an object
 
 
-@pytest.mark.needs_data(
-    osp.join(REPO, 'data', 'fashion_canvas', 'splits',
-             'unlabelled-20.txt'),
-    reason='run tools/prepare_demo.py and tools/make_splits.py')
+@needs_demo_split
 def test_rc2l_oracle_unlabelled_canvases_carry_their_labels(
         bench, tmp_path, monkeypatch):
-    from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS
-    init_default_scope('mmseg')
-    monkeypatch.chdir(REPO)
-    args = bench.parse_args(['--iters', '100'])
-    cfg = bench.run_config(bench.METHODS['rc2l-oracle'][1], str(tmp_path), 0,
-                           args, 'rc2l-oracle')
+    cfg = _demo_run_config(bench, tmp_path, monkeypatch, 'rc2l-oracle')
     assert cfg.model.method_losses[0].regions_from == 'pixel_labels'
     loader = cfg.train_dataloader
     assert loader.sampler.batch_size == 8 and loader.sampler.num_labelled == 4
