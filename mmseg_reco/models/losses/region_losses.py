@@ -224,6 +224,25 @@ def slot_regions(slot: Tensor, known: Tensor, labels: Tensor,
         agreed=agreed)
 
 
+def class_slots(num_images: int, num_queries: int, num_classes: int,
+                device=None) -> Tuple[Tensor, Tensor]:
+    """The slots of :func:`label_regions`: slot ``k < K`` is class ``k``.
+
+    Args:
+        num_images (int): B.
+        num_queries (int): Q, the number of slots.
+        num_classes (int): K.
+        device (torch.device, optional): device of the result.
+
+    Returns:
+        tuple[Tensor, Tensor]: labels (B, Q) long (slots from K on repeat
+        class K - 1) and valid (B, Q) bool (the first K slots).
+    """
+    slots = torch.arange(num_queries, device=device)
+    return (slots.clamp(max=num_classes - 1).expand(num_images, -1),
+            (slots < num_classes).expand(num_images, -1))
+
+
 @torch.no_grad()
 def label_regions(labels: Tensor,
                   confidence: Tensor,
@@ -258,12 +277,10 @@ def label_regions(labels: Tensor,
                          f'at least {num_classes} slots, got {num_queries}')
     has = (labels >= 0) & (labels < num_classes)
     slot = torch.where(has, labels, torch.full_like(labels, num_queries))
-    slots = torch.arange(num_queries, device=labels.device)
-    num_images = labels.shape[0]
-    return slot_regions(
-        slot, confidence >= threshold,
-        slots.clamp(max=num_classes - 1).expand(num_images, -1),
-        (slots < num_classes).expand(num_images, -1), has)
+    slot_labels, valid = class_slots(labels.shape[0], num_queries,
+                                     num_classes, labels.device)
+    return slot_regions(slot, confidence >= threshold, slot_labels, valid,
+                        has)
 
 
 #: colours of :func:`source_tags`: two for an even batch, three for an odd

@@ -13,9 +13,9 @@ from mmseg.utils import ConfigType
 from ..decode_heads.region_head import semantic_inference
 from ..losses.mask_losses import reduce_num_masks
 from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
-                                    contrast_members, decode_segments,
-                                    encode_segments, label_regions,
-                                    num_source_tags, one_hot,
+                                    class_slots, contrast_members,
+                                    decode_segments, encode_segments,
+                                    label_regions, num_source_tags, one_hot,
                                     pixel_consistency_loss, pixel_states,
                                     rcc_loss, rfc_loss, rmc_loss,
                                     segment_negatives, smc_loss, source_tags,
@@ -434,10 +434,8 @@ class RC2LTerm(nn.Module):
             return regions.labels, regions.valid
         cls_logits = teacher['pred_logits']
         num_images, num_queries = cls_logits.shape[:2]
-        num_classes = cls_logits.shape[-1] - 1
-        slots = torch.arange(num_queries, device=cls_logits.device)
-        return (slots.clamp(max=num_classes - 1).expand(num_images, -1),
-                (slots < num_classes).expand(num_images, -1))
+        return class_slots(num_images, num_queries, cls_logits.shape[-1] - 1,
+                           cls_logits.device)
 
     def carried_regions(self, slots: Tuple[Tensor, Tensor], batch: SemiBatch,
                         size: Tuple[int, int]) -> TeacherRegions:
