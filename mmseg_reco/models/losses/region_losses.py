@@ -34,9 +34,9 @@ from .mask_losses import dice_loss, float32, sigmoid_focal_loss
 Number = Union[Tensor, float]
 
 #: forms of the Region Mask Contrastive loss (:func:`rmc_loss`)
-RMC_FORMS = ('infonce', 'printed')
+RMC_FORMS = ('infonce', 'printed', 'paper')
 #: forms of the Region Feature Contrastive loss (:func:`rfc_loss`)
-RFC_FORMS = ('bounded', 'printed')
+RFC_FORMS = ('bounded', 'printed', 'paper')
 
 #: guard of divisions by mask areas
 _EPS = 1e-6
@@ -450,10 +450,12 @@ def pairwise_dice_similarity(student_probs: Tensor,
                              eps: float = 1.0) -> Tensor:
     """Dice similarity ``d`` of Eq. 5 between all teacher/student masks.
 
-    ``d(m^s, m^t) = 2 |m^s n m^t| / (|m^s| + |m^t|)``, with soft student
-    masks and the smoothing ``eps`` of MaskFormer's dice loss (the paper
-    prints the denominator as ``|m^s| u |m^t|``; the Dice coefficient, as
-    named in the text, has the sum).
+    ``d(m^s, m^t) = (2 |m^s n m^t| + eps) / (|m^s| + |m^t| + eps)``, with
+    soft student masks and the smoothing ``eps`` of MaskFormer's dice loss
+    (the paper prints the denominator as ``|m^s| u |m^t|``; the Dice
+    coefficient, as named in the text, has the sum). ``eps=0`` is the
+    unsmoothed coefficient; two empty masks then have similarity 0 (the
+    denominator is clamped at 1e-6).
 
     Args:
         student_probs (Tensor): (B, Q, P) student mask probabilities.
@@ -468,7 +470,7 @@ def pairwise_dice_similarity(student_probs: Tensor,
     inter = torch.einsum('bgp,bqp->bgq', teacher_masks, student_probs)
     total = teacher_masks.sum(-1)[..., None] + student_probs.sum(-1)[:,
                                                                      None]
-    return (2 * inter + eps) / (total + eps)
+    return (2 * inter + eps) / (total + eps).clamp(min=_EPS)
 
 
 @float32
@@ -616,9 +618,29 @@ def rmc_loss(student_mask_logits: Tensor,
              labels: Optional[Tensor] = None) -> Tensor:
     """Region Mask Contrastive loss, Eq. 5.
 
-    The Dice similarity (:func:`pairwise_dice_similarity`) of the student
-    masks, restricted to the known pixels, to the teacher masks, contrasted
-    by :func:`matched_contrast`.
+    The Dice similarity (:func:`pairwise_dice_similarity`) of the soft
+    student masks ``sigmoid(m^s)``, restricted to the known pixels, to the
+    teacher masks, contrasted by :func:`matched_contrast`.
+
+    - ``form='infonce'`` (default): smoothed Dice (``eps``), the positive in
+      the denominator.
+    - ``form='printed'``: smoothed Dice, negatives only in the denominator.
+    - ``form='paper'``: Eq. 5 as printed,
+
+      ``l_i = -log(exp(d(m^s_sigma(i), m^t_i) / tau_m)
+      / sum_{j in ID, j != sigma(i)} exp(d(m^s_j, m^t_i) / tau_m))``
+
+      with the unsmoothed ``d = 2 |m^s n m^t| / (|m^s| + |m^t|)`` (``eps``
+      is not used). The student masks stay soft: section 3.2 calls the
+      student's masks binary, but a binary mask has no gradient, and RMC is
+      the term that moves the masks. Guards: ``d`` lies in [0, 1], so
+      ``l_i`` is bounded, ``-1 / tau_m <= l_i <= 1 / tau_m + log(n_i)``
+      with ``n_i`` negatives (not unbounded below; it is negative once the
+      positive wins, and its gradient stays ``1 / tau_m`` whatever the
+      margin); two empty masks have ``d = 0`` (the denominator is clamped,
+      not 0 / 0); a region without a negative (alone in its image: empty
+      denominator, ``l_i = +inf`` as printed) is left out and not counted
+      (:func:`contrast_members`).
 
     Args:
         student_mask_logits (Tensor): (B, Q, h, w) student mask logits.
@@ -627,15 +649,16 @@ def rmc_loss(student_mask_logits: Tensor,
         known (Tensor, optional): (B, h, w) bool, pixels not ignored.
             Default: None (all).
         temperature (float): tau_m. Default: 0.1.
-        eps (float): smoothing of the Dice similarity. Default: 1.0.
-        form (str): ``'infonce'`` (the positive in the denominator) or
-            ``'printed'`` (Eq. 5 as printed, negatives only).
+        eps (float): smoothing of the Dice similarity of the ``'infonce'``
+            and ``'printed'`` forms. Default: 1.0.
+        form (str): ``'infonce'``, ``'printed'`` or ``'paper'``, see above.
             Default: 'infonce'.
         avg_factor (Tensor | float, optional): normaliser. Default: the
             number of regions with a negative (:func:`contrast_members`).
         labels (Tensor, optional): (B, G) long region classes: the
             negatives are regions of other classes only
-            (:func:`matched_contrast`). Default: None (all, as printed).
+            (:func:`matched_contrast`). Default: None (every other matched
+            region, as printed).
 
     Returns:
         Tensor: scalar loss.
@@ -644,7 +667,7 @@ def rmc_loss(student_mask_logits: Tensor,
     probs = student_mask_logits.flatten(2).float().sigmoid()
     probs = probs * _known_weight(known, probs)
     similarity = pairwise_dice_similarity(probs, teacher_masks.flatten(2),
-                                          eps)
+                                          0.0 if form == 'paper' else eps)
     loss, counted = matched_contrast(similarity, matched, temperature,
                                      form == 'infonce', labels)
     return _avg(loss.sum(), counted.sum(), avg_factor)
@@ -685,6 +708,53 @@ def region_prototypes(masks: Tensor, features: Tensor) -> Tensor:
     return total / (masks.sum(-1, keepdim=True) + _EPS)
 
 
+@torch.no_grad()
+def binary_masks(mask_logits: Tensor,
+                 known: Optional[Tensor] = None,
+                 threshold: float = 0.5) -> Tensor:
+    """Binary student masks ``{m^s_i}`` of section 3.2, on the known pixels.
+
+    ``m_p = [sigmoid(logit_p) >= threshold]`` (a hard threshold, no
+    gradient), zero on ignored pixels.
+
+    Args:
+        mask_logits (Tensor): (B, Q, h, w) mask logits.
+        known (Tensor, optional): (B, h, w) bool, pixels not ignored.
+            Default: None (all).
+        threshold (float): sigmoid threshold. Default: 0.5.
+
+    Returns:
+        Tensor: (B, Q, h * w) float in {0, 1}.
+    """
+    probs = mask_logits.detach().flatten(2).float().sigmoid()
+    binary = (probs >= threshold).float()
+    return binary * _known_weight(known, binary)
+
+
+def nonempty_matched(matched: Tensor, student_masks: Tensor,
+                     teacher_masks: Tensor) -> Tensor:
+    """``matched`` without the pairs whose region feature is undefined.
+
+    The guard of RFC's ``form='paper'``: an empty binary mask gives the
+    zero region feature (Eq. 6-7) and its cosine (Eq. 8) is 0 / 0, so a
+    teacher region whose own mask or whose matched student query's binary
+    mask is empty is unmatched (-1): neither an anchor nor a negative.
+
+    Args:
+        matched (Tensor): (B, G) long, sigma(i) or -1.
+        student_masks (Tensor): (B, Q, P) binary student masks
+            (:func:`binary_masks`).
+        teacher_masks (Tensor): (B, G, P) binary teacher masks.
+
+    Returns:
+        Tensor: (B, G) long, sigma(i) or -1.
+    """
+    student_any = student_masks.flatten(2).any(-1)
+    keep = ((matched >= 0) & teacher_masks.flatten(2).any(-1)
+            & student_any.gather(1, matched.clamp(min=0)))
+    return torch.where(keep, matched, torch.full_like(matched, -1))
+
+
 @float32
 def rfc_loss(student_mask_logits: Tensor,
              teacher_masks: Tensor,
@@ -695,25 +765,43 @@ def rfc_loss(student_mask_logits: Tensor,
              form: str = 'bounded',
              detach_target: bool = True,
              avg_factor: Optional[Number] = None,
-             labels: Optional[Tensor] = None) -> Tensor:
+             labels: Optional[Tensor] = None,
+             mask_threshold: float = 0.5) -> Tensor:
     """Region Feature Contrastive loss, Eq. 6-8.
 
     Both sides pool the *student's* per-pixel features ``F^s`` (Eq. 6-7):
-    the student region of query ``j`` with ``sigmoid(m^s_j)`` (restricted to
-    the known pixels), the target region ``i`` with ``m^t_i``.
+    the student region of query ``j`` with its mask (restricted to the
+    known pixels), the target region ``i`` with ``m^t_i``.
 
-    - ``form='printed'``: Eq. 6-8 as printed, ``r = GAP(m . F)``, cosine
-      similarity, negatives only in the denominator. Its gradient is about
-      ``beta / tau`` (200 at the paper's values) whatever the margin, two
+    - ``form='paper'``: Eq. 6-8 as printed, with the *binary* student masks
+      of section 3.2 (:func:`binary_masks`: ``sigmoid(m^s) >=
+      mask_threshold``, no gradient), ``r = GAP(m . F^s)`` (Eq. 6-7),
+      cosine similarity and the negatives only in the denominator (Eq. 8):
+
+      ``l_i = -log(exp(cos(r^s_sigma(i), r^t_i) / tau_f)
+      / sum_{j in ID, j != sigma(i)} exp(cos(r^s_j, r^t_i) / tau_f))``.
+
+      RFC then moves the per-pixel features only; its gradient with respect
+      to the mask logits is exactly zero. Guards: the cosine lies in
+      [-1, 1], so ``l_i`` is bounded, ``-2 / tau_f <= l_i <= 2 / tau_f +
+      log(n_i)`` with ``n_i`` negatives (not unbounded below); a pair with
+      an empty binary mask (zero region feature, undefined cosine) is
+      dropped, neither anchor nor negative (:func:`nonempty_matched`); a
+      region without a negative (empty denominator) is not counted
+      (:func:`contrast_members`); a zero feature over a non-empty mask has
+      cosine 0 (``F.normalize``'s eps).
+    - ``form='printed'``: as ``'paper'`` with the soft student masks
+      ``sigmoid(m^s)``. Its gradient is about ``beta / tau`` (200 at the
+      paper's values) whatever the margin and reaches the mask logits, two
       orders above a supervised MaskFormer layer's for faint masks.
     - ``form='bounded'`` (default): ``r`` are the mask-weighted means of
       the L2-normalised pixel features (:func:`region_prototypes`, inside
-      the unit ball), the similarity is their dot product (in [-1, 1]) and
-      the contrast is InfoNCE. The derivative of the similarity with
-      respect to the mask logits sums to at most 2 over the pixels and to
-      the features at most 1, whatever the masks' scale, and the InfoNCE
-      gradient is at most ``2 / tau`` and vanishes once the positive
-      dominates.
+      the unit ball) with soft student masks, the similarity is their dot
+      product (in [-1, 1]) and the contrast is InfoNCE. The derivative of
+      the similarity with respect to the mask logits sums to at most 2 over
+      the pixels and to the features at most 1, whatever the masks' scale,
+      and the InfoNCE gradient is at most ``2 / tau`` and vanishes once the
+      positive dominates.
 
     Args:
         student_mask_logits (Tensor): (B, Q, h, w) student mask logits.
@@ -723,39 +811,43 @@ def rfc_loss(student_mask_logits: Tensor,
         known (Tensor, optional): (B, h, w) bool, pixels not ignored.
             Default: None (all).
         temperature (float): tau_f. Default: 0.1.
-        form (str): ``'bounded'`` or ``'printed'``. Default: 'bounded'.
+        form (str): ``'bounded'``, ``'printed'`` or ``'paper'``.
+            Default: 'bounded'.
         detach_target (bool): stop the gradient through the target ``r^t``
             (the paper does not say; the target side of a teacher/student
             pair is usually not back-propagated). Default: True.
         avg_factor (Tensor | float, optional): normaliser. Default: the
-            number of regions with a negative (:func:`contrast_members`).
+            number of regions with a negative (:func:`contrast_members`,
+            after :func:`nonempty_matched` in the ``'paper'`` form).
         labels (Tensor, optional): (B, G) long region classes: the
             negatives are regions of other classes only
             (:func:`matched_contrast`), so that two regions of one class
             (two objects, or the backgrounds of the two images ClassMix
             mixed) are not pushed apart. Default: None (all, as printed).
+        mask_threshold (float): sigmoid threshold of the binary student
+            masks of the ``'paper'`` form. Default: 0.5.
 
     Returns:
         Tensor: scalar loss.
     """
     assert form in RFC_FORMS, f'form must be one of {RFC_FORMS}, got {form}'
     feats = features.flatten(2)
-    probs = student_mask_logits.flatten(2).float().sigmoid()
-    probs = probs * _known_weight(known, probs)
     targets = teacher_masks.flatten(2)
-    if form == 'printed':
-        student = region_features(probs, feats)
-        target = region_features(targets, feats)
-        if detach_target:
-            target = target.detach()
-        similarity = torch.einsum('bgc,bqc->bgq', F.normalize(target, dim=-1),
-                                  F.normalize(student, dim=-1))
+    if form == 'paper':
+        masks = binary_masks(student_mask_logits, known, mask_threshold)
+        matched = nonempty_matched(matched, masks, targets)
     else:
-        student = region_prototypes(probs, feats)
+        masks = student_mask_logits.flatten(2).float().sigmoid()
+        masks = masks * _known_weight(known, masks)
+    if form == 'bounded':
+        student = region_prototypes(masks, feats)
         target = region_prototypes(targets, feats)
-        if detach_target:
-            target = target.detach()
-        similarity = torch.einsum('bgc,bqc->bgq', target, student)
+    else:
+        student = F.normalize(region_features(masks, feats), dim=-1)
+        target = F.normalize(region_features(targets, feats), dim=-1)
+    if detach_target:
+        target = target.detach()
+    similarity = torch.einsum('bgc,bqc->bgq', target, student)
     loss, counted = matched_contrast(similarity, matched, temperature,
                                      form == 'bounded', labels)
     return _avg(loss.sum(), counted.sum(), avg_factor)
