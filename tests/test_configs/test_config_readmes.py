@@ -1,7 +1,8 @@
 """The README.md of each configs/ folder: every config it names exists,
 loads and builds; every leaf config is listed in its folder's README and in
-no other; every documented ``tools/train.py ... --cfg-options`` command
-applies to its config (each key already exists, the merged config builds)."""
+no other; one training command templated on ``$CONFIG`` names the folder;
+every concrete ``tools/train.py ... --cfg-options`` command applies to its
+config (each key already exists, the merged config builds)."""
 import argparse
 import glob
 import os.path as osp
@@ -24,6 +25,10 @@ LEAVES = sorted(
 NAME = re.compile(r'[\w.-]+\.py')
 # keys of the seed options: their values name split files, not built here
 SEED_KEYS = re.compile(r'^randomness\.seed$|\.ann_file$|\.seg_map_path$')
+# the folder's one templated training command and the config it sets
+TEMPLATE = re.compile(r'^python tools/train\.py configs/(\S+)/\$CONFIG\.py ',
+                      re.M)
+CONFIG_VAR = re.compile(r'^CONFIG=(\S+)$', re.M)
 
 
 def _rel(path):
@@ -46,12 +51,14 @@ def named_configs(readme):
 
 
 def train_commands(readme):
-    """Each ``python tools/train.py`` command (continuation lines joined) of a
-    README's shell blocks, as an argument list."""
+    """Each concrete ``python tools/train.py`` command (continuation lines
+    joined) of a README's shell blocks, as an argument list; the templated
+    command (``$CONFIG``) is left out."""
     text = _text(readme).replace('\\\n', ' ')
     return [
         shlex.split(line.strip())[2:] for line in text.splitlines()
         if line.strip().startswith('python tools/train.py ')
+        and '$' not in line
     ]
 
 
@@ -112,8 +119,21 @@ COMMANDS = [(readme, argv) for readme in READMES
             for argv in train_commands(readme)]
 
 
-def test_readmes_document_commands():
-    assert len(COMMANDS) >= len(LEAVES) - 10
+@pytest.mark.parametrize('readme', READMES, ids=[_rel(r) for r in READMES])
+def test_readme_templated_command_trains_a_config_of_its_folder(readme):
+    """One ``tools/train.py configs/<folder>/$CONFIG.py`` command, with
+    ``CONFIG=`` set to a leaf of that folder, and at least one concrete
+    command (the seed options) that test_documented_command_applies
+    checks."""
+    folder = osp.relpath(osp.dirname(readme), CONFIGS)
+    assert TEMPLATE.findall(_text(readme)) == [folder], (
+        f'{_rel(readme)}: expected one templated command for configs/{folder}')
+    names = CONFIG_VAR.findall(_text(readme))
+    assert len(names) == 1, f'{_rel(readme)}: CONFIG= is set {len(names)} times'
+    path = osp.abspath(osp.join(osp.dirname(readme), names[0] + '.py'))
+    assert path in {osp.abspath(p) for p in LEAVES}, (
+        f'{_rel(readme)}: CONFIG={names[0]} is no leaf of configs/{folder}')
+    assert train_commands(readme), f'{_rel(readme)}: no concrete command'
 
 
 @pytest.mark.parametrize(
