@@ -1,4 +1,5 @@
-"""Mean-teacher semi-supervised segmentor shared by every method."""
+"""Semi-supervised segmentor shared by every method: a student and its
+pseudo-labeller (an EMA teacher, or the student itself)."""
 import copy
 import math
 from typing import Any, List, Optional, Tuple
@@ -15,7 +16,9 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 
-from ..utils.semi_batch import SemiBatch
+from ..utils.head_outputs import (batch_cat, batch_detach, batch_slice,
+                                  head_logits)
+from ..utils.semi_batch import SemiBatch, WeakPass
 
 #: ``semi_train_cfg`` keys and their defaults (ReCo, Liu et al., ICLR 2022,
 #: arXiv 2104.04465).
@@ -30,9 +33,17 @@ SEMI_TRAIN_DEFAULTS = dict(
     # strong unlabelled batch, so BatchNorm normalises each with its own
     # statistics (the authors' training step); 'joint': one pass over both
     student_forward='separate',
+    # weight of the supervised losses (UniMatch: 0.5, its total is
+    # (sup + unsup) / 2)
+    sup_weight=1.0,
+    # strong views per unlabelled image, each with its own random draws
+    # (UniMatch's dual-stream perturbation: 2)
+    strong_views=1,
 )
 SEMI_TEST_DEFAULTS = dict(predict_on='teacher', predict_both=False)
 STUDENT_FORWARDS = ('separate', 'joint')
+#: ``SemiSegmentor(teacher=...)``: an EMA teacher, or the student itself
+TEACHERS = ('ema', 'self')
 
 
 def rename_loss_dict(prefix: str, losses: dict) -> dict:
@@ -40,64 +51,44 @@ def rename_loss_dict(prefix: str, losses: dict) -> dict:
     return {prefix + key: value for key, value in losses.items()}
 
 
-def head_logits(outputs: Any) -> Tensor:
-    """Segmentation logits from a decode head's raw training output.
-
-    Plain heads return a tensor, :class:`RepresentationHead` a tuple whose
-    first item is the logits, and heads that return a dict keep them under
-    ``'seg_logits'``.
-    """
-    if isinstance(outputs, Tensor):
-        return outputs
-    if isinstance(outputs, dict):
-        return outputs['seg_logits']
-    return outputs[0]
-
-
-def batch_cat(first: Any, second: Any) -> Any:
-    """Concatenate two (nested) head outputs along the batch axis."""
-    if isinstance(first, Tensor):
-        return torch.cat([first, second])
-    if isinstance(first, dict):
-        return {k: batch_cat(v, second[k]) for k, v in first.items()}
-    if isinstance(first, (list, tuple)):
-        return type(first)(batch_cat(a, b) for a, b in zip(first, second))
-    return first
-
-
-def batch_slice(outputs: Any, index: slice) -> Any:
-    """Slice every tensor of a (nested) head output along the batch axis."""
-    if isinstance(outputs, Tensor):
-        return outputs[index]
-    if isinstance(outputs, dict):
-        return {k: batch_slice(v, index) for k, v in outputs.items()}
-    if isinstance(outputs, (list, tuple)):
-        return type(outputs)(batch_slice(v, index) for v in outputs)
-    return outputs
-
-
 @MODELS.register_module()
 class SemiSegmentor(BaseSegmentor):
-    """Mean teacher: a student and an EMA teacher of one mmseg segmentor.
+    """A student and its pseudo-labeller, of one mmseg segmentor.
 
     One training step (:meth:`loss`)::
 
         labelled, unlabelled = split_batch(batch)       (gt present or not)
-        pseudo, conf         = get_pseudo_labels(unlabelled)   teacher, no grad
-        pseudo, conf         = merge_partial_labels(...)   partial labels win
-        targets, conf        = view_targets(t_out, pseudo, conf)   pseudo,
-                               or a method term's own maps if one defines it
-        batch                = strong_view(labelled, unlabelled, targets,
-                                           conf)
-        outputs              = student(labelled), student(strong unlabelled)
-                               (or one joint pass, ``student_forward``)
+        labelled             = labelled_view(labelled)   sup_aug
+        weak                 = weak_pass(labelled, unlabelled)   pseudo-labels
+                               of the weak view, no grad (teacher='ema': the
+                               teacher; 'self': the student's own pass over
+                               labelled + weak images); partial labels win
+        targets, conf        = view_targets(weak.outputs, pseudo, conf)
+                               pseudo, or a method term's own maps
+        batch                = strong_view(...)   ``strong_views`` strong
+                               views of the unlabelled images
+        outputs              = student(labelled), student(strong views)
+                               ('self': the labelled outputs of weak_pass)
         losses  = sup_*   : the student's decode/auxiliary head losses (gt)
                 + unsup_* : eta-weighted CE on the mixed pseudo-labels
                 + unsup_* : every ``method_losses`` term (ReCo, memory bank,
-                            region losses ...), given the whole SemiBatch
+                            region losses, FixMatch/UniMatch ...), given the
+                            whole SemiBatch (with ``batch.weak``)
 
-    The teacher is updated by :class:`MeanTeacherHook` after each optimiser
-    step; it never receives gradients. Methods plug in through
+    **Pseudo-labeller** (``teacher``). ``'ema'`` (ReCo's mean teacher): a
+    second copy of the segmentor, updated by :class:`MeanTeacherHook` after
+    each optimiser step; it never receives gradients. ``'self'`` (FixMatch,
+    UniMatch, arXiv 2208.09910): no second copy and no EMA; the student
+    labels its own weak view without gradient. As in the authors' code it
+    does so in the training pass of the labelled images (one backbone pass
+    over labelled + weak images, BatchNorm statistics of both, the head's
+    own dropout on), whose weak features :class:`FeaturePerturbationTerm`
+    reuses. ``teacher`` is then the student itself (not a registered
+    module: the checkpoint holds ``student.*`` only), so predicting on the
+    ``'teacher'`` predicts with the student; configure no
+    :class:`MeanTeacherHook`.
+
+    Methods plug in through
     ``method_losses`` (registered modules called as
     ``term(semi_segmentor, outputs, semi_batch) -> dict``; they reach the
     student and the teacher as ``semi_segmentor.student/teacher``), so no
@@ -119,7 +110,8 @@ class SemiSegmentor(BaseSegmentor):
 
     Args:
         segmentor (dict): an ordinary mmseg segmentor config (e.g.
-            ``EncoderDecoder``), built twice: student and teacher. Its
+            ``EncoderDecoder``), built twice: student and teacher (once
+            with ``teacher='self'``). Its
             ``data_preprocessor`` is used when ``data_preprocessor`` is None.
         strong_aug (dict, optional): the on-device strong augmentation of the
             unlabelled images (``StrongAugment`` with ClassMix, CutMix, CutOut
@@ -130,16 +122,24 @@ class SemiSegmentor(BaseSegmentor):
         pseudo_loss (dict, optional): the pseudo-label loss. Default:
             ``PseudoLabelCELoss`` (Eq. 6).
         method_losses (list[dict], optional): method terms, see above.
+        teacher (str): the pseudo-labeller, ``'ema'`` or ``'self'`` (see
+            above). Default: 'ema'.
         semi_train_cfg (dict, optional): overrides of
             :data:`SEMI_TRAIN_DEFAULTS` (``unsup_weight``,
-            ``rampup_iters``, ``ignore_index``, ``student_forward``). An
-            unknown key raises a ``KeyError`` naming it.
+            ``rampup_iters``, ``ignore_index``, ``student_forward``,
+            ``sup_weight``, ``strong_views``). An unknown key raises a
+            ``KeyError`` naming it. ``sup_weight`` scales the supervised
+            losses; ``strong_views`` strong views of every unlabelled image
+            are drawn independently (mixing partner's box, jitter, blur) and
+            stacked view after view in the batch (``SemiBatch.num_views``).
             ``student_forward='separate'`` (default, the authors' step) runs
             the student on the labelled and on the strong unlabelled images in
             two passes, so that BatchNorm normalises each batch with its own
             statistics; ``'joint'`` runs one pass over their concatenation (one
             set of statistics, fewer kernel launches). Both give the same
-            losses for a model without batch-dependent layers.
+            losses for a model without batch-dependent layers. With
+            ``teacher='self'`` the labelled images run in the weak pass and
+            the strong views in one further pass: it must be 'separate'.
         semi_test_cfg (dict, optional): ``predict_on``: ``'teacher'``
             (ReCo's evaluation, default) or ``'student'``;
             ``predict_both``: also predict with the other model and store
@@ -169,6 +169,7 @@ class SemiSegmentor(BaseSegmentor):
                  method_losses: Optional[List[ConfigType]] = None,
                  semi_train_cfg: OptConfigType = None,
                  semi_test_cfg: OptConfigType = None,
+                 teacher: str = 'ema',
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  pretrained: Optional[str] = None,
@@ -186,10 +187,17 @@ class SemiSegmentor(BaseSegmentor):
         super().__init__(
             data_preprocessor=data_preprocessor or seg_preprocessor,
             init_cfg=init_cfg)
+        if teacher not in TEACHERS:
+            raise ValueError(f'SemiSegmentor: teacher must be one of '
+                             f'{TEACHERS}, got {teacher!r}')
+        self.teacher_type = teacher
         # mmseg's builders may edit the config they get: one copy each
         self.student = MODELS.build(copy.deepcopy(segmentor))
-        self.teacher = MODELS.build(copy.deepcopy(segmentor))
-        self.teacher.requires_grad_(False)
+        if teacher == 'ema':
+            # registered as a sub-module by nn.Module.__setattr__; the
+            # ``teacher`` property reads it back
+            self.teacher = MODELS.build(copy.deepcopy(segmentor))
+            self.teacher.requires_grad_(False)
         self.semi_train_cfg = self._merge(SEMI_TRAIN_DEFAULTS, semi_train_cfg,
                                           'semi_train_cfg')
         self.semi_test_cfg = self._merge(SEMI_TEST_DEFAULTS, semi_test_cfg,
@@ -202,6 +210,15 @@ class SemiSegmentor(BaseSegmentor):
                 f'semi_train_cfg.student_forward must be one of '
                 f'{STUDENT_FORWARDS}, got '
                 f'{self.semi_train_cfg.student_forward!r}')
+        if teacher == 'self' and \
+                self.semi_train_cfg.student_forward != 'separate':
+            raise ValueError(
+                "teacher='self' runs the labelled images with the weak view "
+                "and the strong views apart; set semi_train_cfg."
+                "student_forward='separate'")
+        if int(self.semi_train_cfg.strong_views) < 1:
+            raise ValueError('semi_train_cfg.strong_views must be >= 1, got '
+                             f'{self.semi_train_cfg.strong_views}')
         self.strong_aug = MODELS.build(strong_aug) if strong_aug else None
         self.sup_aug = MODELS.build(sup_aug) if sup_aug else None
         self.pseudo_loss = MODELS.build(pseudo_loss) if pseudo_loss else None
@@ -210,6 +227,13 @@ class SemiSegmentor(BaseSegmentor):
         # an index, not the module: a second attribute would register the
         # term twice in the state dict
         self._target_term_index = self._find_target_term()
+
+    @property
+    def teacher(self) -> nn.Module:
+        """The pseudo-labeller: the EMA teacher, or the student itself
+        (``teacher='self'``)."""
+        teacher = self._modules.get('teacher')
+        return self.student if teacher is None else teacher
 
     @property
     def target_term(self) -> Optional[nn.Module]:
@@ -328,13 +352,13 @@ class SemiSegmentor(BaseSegmentor):
          unsup_samples) = self.split_batch(inputs, data_samples)
         if self.strong_aug is None or unsup_inputs is None:
             return self.loss_supervised(sup_inputs, sup_samples)
-        pseudo, conf, teacher_outputs = self.get_pseudo_labels(
-            unsup_inputs, unsup_samples)
-        pseudo, conf = self.merge_partial_labels(pseudo, conf, unsup_samples)
-        targets, t_conf = self.view_targets(teacher_outputs, pseudo, conf)
+        sup_inputs = self.labelled_view(sup_inputs, sup_samples)
+        weak = self.weak_pass(sup_inputs, unsup_inputs, unsup_samples)
+        targets, t_conf = self.view_targets(weak.outputs, weak.labels,
+                                            weak.confidence)
         batch = self.strong_view(sup_inputs, sup_samples, unsup_inputs,
                                  targets, t_conf)
-        batch.teacher_outputs = teacher_outputs
+        batch.weak, batch.teacher_outputs = weak, weak.outputs
         batch.method_targets = self.target_term is not None
         feats, outputs = self.student_forward(batch)
         losses = self.loss_by_gt(feats, outputs, batch)
@@ -349,7 +373,69 @@ class SemiSegmentor(BaseSegmentor):
                                           self._gt_labels(data_samples))
             self._set_gt_labels(data_samples, gt)
         losses = self.student.loss(inputs, data_samples)
-        return rename_loss_dict('sup_', losses)
+        return rename_loss_dict('sup_', self._weighted(losses))
+
+    def labelled_view(self, inputs: Tensor, data_samples: SampleList) -> Tensor:
+        """Labelled images after ``sup_aug`` (their samples' labels too).
+
+        Args:
+            inputs (Tensor): (Nl, 3, H, W) labelled images.
+            data_samples (list[SegDataSample]): their samples, whose
+                ``gt_sem_seg`` is replaced by the augmented labels.
+
+        Returns:
+            Tensor: (Nl, 3, H, W) images.
+        """
+        if self.sup_aug is None:
+            return inputs
+        inputs, gt, _ = self._augment(self.sup_aug, inputs,
+                                      self._gt_labels(data_samples))
+        self._set_gt_labels(data_samples, gt)
+        return inputs
+
+    def weak_pass(self, sup_inputs: Tensor, unsup_inputs: Tensor,
+                  unsup_samples: SampleList) -> WeakPass:
+        """Pseudo-labels of the weak view, partial labels merged in.
+
+        ``teacher='ema'``: the teacher on the weak images
+        (:meth:`get_pseudo_labels`). ``teacher='self'``: one student pass
+        over the labelled and the weak images (with gradient, for the
+        labelled losses and the feature-perturbation stream); the weak
+        images' predictions, detached, are the pseudo-labels.
+
+        Args:
+            sup_inputs (Tensor): (Nl, 3, H, W) labelled images.
+            unsup_inputs (Tensor): (Nu, 3, H, W) weak unlabelled images.
+            unsup_samples (list[SegDataSample]): their samples.
+
+        Returns:
+            WeakPass: pseudo-labels and confidence (Nu, H, W), the raw
+            outputs without gradient and, with ``'self'``, the student's
+            features and labelled outputs.
+        """
+        if self.teacher_type == 'ema':
+            pseudo, conf, outputs = self.get_pseudo_labels(
+                unsup_inputs, unsup_samples)
+            weak = WeakPass(unsup_inputs, pseudo, conf, outputs)
+        else:
+            num = sup_inputs.shape[0]
+            feats = self.student.extract_feat(
+                torch.cat([sup_inputs, unsup_inputs]))
+            outputs = self.student.decode_head.forward(feats)
+            weak_outputs = batch_detach(batch_slice(outputs, slice(num, None)))
+            pseudo, conf = self.pseudo_labels_of(weak_outputs,
+                                                 unsup_inputs.shape[2:])
+            weak = WeakPass(
+                unsup_inputs,
+                pseudo,
+                conf,
+                weak_outputs,
+                student_feats=[f[num:] for f in feats],
+                labelled_feats=[f[:num] for f in feats],
+                labelled_outputs=batch_slice(outputs, slice(0, num)))
+        weak.labels, weak.confidence = self.merge_partial_labels(
+            weak.labels, weak.confidence, unsup_samples)
+        return weak
 
     def split_batch(
         self, inputs: Tensor, data_samples: SampleList
@@ -391,13 +477,30 @@ class SemiSegmentor(BaseSegmentor):
         """
         feats = self.teacher.extract_feat(inputs)
         outputs = self.teacher.decode_head.forward(feats)
+        pseudo, conf = self.pseudo_labels_of(outputs, inputs.shape[2:])
+        return pseudo, conf, outputs
+
+    @torch.no_grad()
+    def pseudo_labels_of(self, outputs: Any,
+                         size: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+        """Argmax and maximum softmax probability of a head's logits.
+
+        Args:
+            outputs: raw head outputs, logits (Nu, K, h, w).
+            size (tuple[int, int]): (H, W) to resize the logits to
+                (bilinear).
+
+        Returns:
+            tuple[Tensor, Tensor]: pseudo-labels (Nu, H, W) long and their
+            confidence (Nu, H, W).
+        """
         logits = resize(
             head_logits(outputs).float(),
-            size=inputs.shape[2:],
+            size=size,
             mode='bilinear',
             align_corners=self.align_corners)
         conf, pseudo = torch.softmax(logits, dim=1).max(dim=1)
-        return pseudo, conf, outputs
+        return pseudo, conf
 
     def merge_partial_labels(self, pseudo: Tensor, conf: Tensor,
                              data_samples: SampleList
@@ -462,13 +565,15 @@ class SemiSegmentor(BaseSegmentor):
                     conf: Tensor) -> SemiBatch:
         """Student inputs: labelled images and strong unlabelled views.
 
-        The strong view is built on the device from the same crop the
+        Each strong view is built on the device from the same crop the
         teacher saw (rescale + crop, mixing, flip, colour jitter, blur),
         applied identically to images, pseudo-labels and confidence (or the
-        maps of :meth:`view_targets`).
+        maps of :meth:`view_targets`). ``semi_train_cfg.strong_views`` views
+        are drawn independently and stacked view after view.
 
         Args:
-            sup_inputs (Tensor): (Nl, 3, H, W) labelled images.
+            sup_inputs (Tensor): (Nl, 3, H, W) labelled images (after
+                :meth:`labelled_view`).
             sup_samples (list[SegDataSample]): their samples.
             unsup_inputs (Tensor): (Nu, 3, H, W) weak unlabelled images.
             pseudo (Tensor): (Nu, H, W) long map to carry.
@@ -478,26 +583,29 @@ class SemiSegmentor(BaseSegmentor):
             SemiBatch: the student's batch.
         """
         gt = self._gt_labels(sup_samples)
-        if self.sup_aug is not None:
-            sup_inputs, gt, _ = self._augment(self.sup_aug, sup_inputs, gt)
-            self._set_gt_labels(sup_samples, gt)
-        strong, s_labels, s_conf = self._augment(self.strong_aug,
-                                                 unsup_inputs, pseudo, conf)
+        views = [
+            self._augment(self.strong_aug, unsup_inputs, pseudo, conf)
+            for _ in range(int(self.semi_train_cfg.strong_views))
+        ]
+        strong, s_labels, s_conf = (list(part) for part in zip(*views))
         return SemiBatch(
             num_labelled=sup_inputs.shape[0],
-            inputs=torch.cat([sup_inputs, strong]),
-            labels=torch.cat([gt, s_labels]),
-            confidence=torch.cat([torch.ones_like(gt, dtype=s_conf.dtype),
-                                  s_conf]),
+            inputs=torch.cat([sup_inputs] + strong),
+            labels=torch.cat([gt] + s_labels),
+            confidence=torch.cat(
+                [torch.ones_like(gt, dtype=s_conf[0].dtype)] + s_conf),
             data_samples=sup_samples,
-            ignore_index=self.semi_train_cfg.ignore_index)
+            ignore_index=self.semi_train_cfg.ignore_index,
+            num_views=len(views))
 
     def student_forward(self, batch: SemiBatch) -> Tuple[List[Tensor], Any]:
         """Student features and raw head outputs of the whole batch.
 
         ``'separate'`` runs the labelled and the strong unlabelled images
         through the student one after the other and concatenates the
-        results along the batch axis; ``'joint'`` runs one pass.
+        results along the batch axis; ``'joint'`` runs one pass. When the
+        weak pass already ran the student on the labelled images
+        (``teacher='self'``), only the strong views run (one pass).
 
         Returns:
             tuple: the labelled images' backbone/neck features (list of
@@ -506,6 +614,12 @@ class SemiSegmentor(BaseSegmentor):
         """
         student = self.student
         num = batch.num_labelled
+        weak = batch.weak
+        if weak is not None and weak.labelled_outputs is not None:
+            feats_u = student.extract_feat(batch.inputs[num:])
+            out_u = student.decode_head.forward(feats_u)
+            return weak.labelled_feats, batch_cat(weak.labelled_outputs,
+                                                  out_u)
         if self.semi_train_cfg.student_forward == 'joint':
             feats = student.extract_feat(batch.inputs)
             return [f[:num] for f in feats], student.decode_head.forward(feats)
@@ -517,7 +631,8 @@ class SemiSegmentor(BaseSegmentor):
 
     def loss_by_gt(self, feats: List[Tensor], outputs: Any,
                    batch: SemiBatch) -> dict:
-        """Supervised losses of the labelled part, keys prefixed ``sup_``.
+        """Supervised losses of the labelled part, keys prefixed ``sup_``,
+        scaled by ``semi_train_cfg.sup_weight``.
 
         Args:
             feats (list[Tensor]): the labelled images' features (Nl, ...).
@@ -533,7 +648,7 @@ class SemiSegmentor(BaseSegmentor):
             losses.update(
                 self.student._auxiliary_head_forward_train(
                     feats, batch.data_samples))
-        return rename_loss_dict('sup_', losses)
+        return rename_loss_dict('sup_', self._weighted(losses))
 
     def loss_by_pseudo(self, outputs: Any, batch: SemiBatch) -> dict:
         """Pseudo-label CE and method losses, keys prefixed ``unsup_``."""
@@ -566,6 +681,13 @@ class SemiSegmentor(BaseSegmentor):
         return math.exp(-5.0 * (1.0 - t)**2)
 
     # ------------------------------------------------------------------
+    def _weighted(self, losses: dict) -> dict:
+        """Supervised losses times ``sup_weight`` (statistics unchanged)."""
+        weight = self.semi_train_cfg.sup_weight
+        if weight == 1:
+            return losses
+        return {k: v * weight if 'loss' in k else v for k, v in losses.items()}
+
     def _gt_labels(self, data_samples: SampleList) -> Tensor:
         return torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
 
@@ -600,9 +722,10 @@ class SemiSegmentor(BaseSegmentor):
         """Load a plain segmentor checkpoint into both student and teacher."""
         if not any(k.startswith(prefix + 'student.') for k in state_dict):
             plain = [k for k in state_dict if k.startswith(prefix)]
+            names = [n for n in ('student', 'teacher') if n in self._modules]
             for key in plain:
                 value = state_dict.pop(key)
                 rest = key[len(prefix):]
-                state_dict[f'{prefix}student.{rest}'] = value
-                state_dict[f'{prefix}teacher.{rest}'] = value
+                for name in names:
+                    state_dict[f'{prefix}{name}.{rest}'] = value
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
