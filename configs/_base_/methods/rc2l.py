@@ -65,9 +65,18 @@ semi_model = dict(
             mask_threshold=0.5,
             # choice: RMC as InfoNCE, RFC in a bounded form (prototypes of
             # unit features, InfoNCE): their gradient stays within a small
-            # multiple of a supervised layer's; 'printed' gives Eq. 5 / 8
+            # multiple of a supervised layer's. 'paper' gives Eq. 5-8 as
+            # printed (unsmoothed Dice; RFC pools the binary student masks,
+            # no gradient into the masks, GAP + cosine; negatives-only
+            # denominators; with rmc/rfc_negatives='all' the printed
+            # negatives); 'printed': the same with smoothed Dice and soft
+            # masks in RFC
             rmc_form='infonce',
             rfc_form='bounded',
+            # choice (the paper is silent): the region terms on the last
+            # decoder layer only; True applies them to every layer, as the
+            # supervised MaskFormer loss is (keys loss_{term}_{i})
+            deep_supervision=False,
             # RCC as printed (Eq. 9): the matched queries only. A number
             # makes it MaskFormer's class loss (unmatched student queries ->
             # 'no object' with that weight, 0.1 in MaskFormer): measured on

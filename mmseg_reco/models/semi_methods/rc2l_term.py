@@ -13,13 +13,14 @@ from mmseg.utils import ConfigType
 from ..decode_heads.region_head import semantic_inference
 from ..losses.mask_losses import reduce_num_masks
 from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
-                                    class_slots, contrast_members,
-                                    decode_segments, encode_segments,
-                                    label_regions, num_source_tags, one_hot,
-                                    pixel_consistency_loss, pixel_states,
-                                    rcc_loss, rfc_loss, rmc_loss,
-                                    segment_negatives, smc_loss, source_tags,
-                                    teacher_regions)
+                                    binary_masks, class_slots,
+                                    contrast_members, decode_segments,
+                                    encode_segments, label_regions,
+                                    nonempty_matched, num_source_tags,
+                                    one_hot, pixel_consistency_loss,
+                                    pixel_states, rcc_loss, rfc_loss,
+                                    rmc_loss, segment_negatives, smc_loss,
+                                    source_tags, teacher_regions)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
 from ..utils.mixing import LABEL_VALUE_RANGE, partner
 from ..utils.semi_batch import SemiBatch
@@ -142,8 +143,13 @@ class RC2LTerm(nn.Module):
       temperatures (0.07-0.2, SimCLR/MoCo v2, both cited by the paper).
     - RMC as InfoNCE (the positive in the denominator) and RFC in a bounded
       form (:func:`.rfc_loss`), so that neither keeps pushing at full
-      strength once its positive wins; ``rmc_form``/``rfc_form='printed'``
-      give Eq. 5/8 as printed.
+      strength once its positive wins. ``rmc_form``/``rfc_form='paper'``
+      give Eq. 5-8 as printed: unsmoothed Dice, RFC pooled with the binary
+      student masks of section 3.2 (no gradient into the mask logits), GAP
+      and cosine, the negatives only in the denominator, with the guards of
+      :func:`.rmc_loss` and :func:`.rfc_loss`; together with
+      ``rmc_negatives``/``rfc_negatives='all'`` the denominators are the
+      printed ones. ``'printed'``: smoothed Dice, soft masks in RFC.
     - RMC's and RFC's negatives are the matched regions of *other* classes
       (``rmc_negatives``/``rfc_negatives='other_classes'``; ``'all'``: every
       other matched region, as printed). The strong view mixes two images
@@ -188,11 +194,14 @@ class RC2LTerm(nn.Module):
             of its two largest scores. Default: 0.6.
         overlap_threshold (float): share of its own mask a teacher query
             must own. Default: 0.8 (MaskFormer).
-        mask_threshold (float): sigmoid threshold of the teacher masks.
+        mask_threshold (float): sigmoid threshold of the teacher masks and
+            of RFC's binary student masks (``rfc_form='paper'``).
             Default: 0.5.
         dice_eps (float): smoothing of the Dice similarity. Default: 1.0.
-        rmc_form (str): ``'infonce'`` or ``'printed'``. Default: 'infonce'.
-        rfc_form (str): ``'bounded'`` or ``'printed'``. Default: 'bounded'.
+        rmc_form (str): ``'infonce'``, ``'printed'`` or ``'paper'``
+            (:func:`.rmc_loss`). Default: 'infonce'.
+        rfc_form (str): ``'bounded'``, ``'printed'`` or ``'paper'``
+            (:func:`.rfc_loss`). Default: 'bounded'.
         detach_target (bool): stop the gradient through RFC's target
             features. Default: True.
         rcc_eos_coef (float, optional): 'no object' weight of RCC
@@ -241,6 +250,13 @@ class RC2LTerm(nn.Module):
         label_threshold (float): with ``'pixel_labels'``, the minimum
             confidence of a region pixel (a merged known label has 1).
             Default: 1.0.
+        deep_supervision (bool): apply RMC, RFC, RCC and SMC to every
+            decoder layer of the student, as the supervised MaskFormer loss
+            is (the head's ``aux_outputs``; each layer matched and
+            normalised on its own, keys ``loss_{term}_{i}`` for auxiliary
+            layer ``i``, as the head's); False: the last layer only. The
+            paper is silent. The pixel consistency and the statistics stay
+            on the last layer. Default: False.
     """
 
     LOSS_NAMES = ('loss_rmc', 'loss_rfc', 'loss_rcc', 'loss_smc')
@@ -282,7 +298,8 @@ class RC2LTerm(nn.Module):
                  consistency_weight: float = 0.0,
                  consistency_pixels: str = 'agreed',
                  regions_from: str = 'teacher',
-                 label_threshold: float = 1.0) -> None:
+                 label_threshold: float = 1.0,
+                 deep_supervision: bool = False) -> None:
         super().__init__()
         assert len(betas) == 4, 'betas are the weights of RMC, RFC, RCC, SMC'
         assert tau_m > 0 and tau_f > 0
@@ -335,6 +352,7 @@ class RC2LTerm(nn.Module):
         self.regions_from = _check_choice('regions_from', regions_from,
                                           REGION_SOURCES)
         self.label_threshold = label_threshold
+        self.deep_supervision = bool(deep_supervision)
 
     def regions(self, teacher: Dict[str, Tensor]) -> TeacherRegions:
         """The teacher's regions on the weak view (:func:`teacher_regions`).
@@ -476,7 +494,8 @@ class RC2LTerm(nn.Module):
                 f'rmc_negatives={self.rmc_negatives!r}, '
                 f'rfc_negatives={self.rfc_negatives!r}, '
                 f'rcc_eos_coef={self.rcc_eos_coef}, '
-                f'smc_negatives={self.smc_negatives!r}')
+                f'smc_negatives={self.smc_negatives!r}, '
+                f'deep_supervision={self.deep_supervision}')
 
     @staticmethod
     def check_alignment(model: nn.Module, carried: bool = False) -> None:
@@ -578,60 +597,43 @@ class RC2LTerm(nn.Module):
                 "RC2LTerm(regions_from='pixel_labels') reads the pixel "
                 'labels through the strong-view targets; call it from a '
                 'SemiSegmentor (batch.method_targets)')
-        matched_any = self.matcher(cls_s, masks_s, regions.labels,
-                                   regions.segments, regions.segment_valid)
-        no_match = torch.full_like(matched_any, -1)
-        matched = torch.where(regions.valid, matched_any, no_match)
-        ignored = torch.where(regions.valid, no_match, matched_any)
         present = (one_hot(regions.labels, num_classes)
                    & regions.valid[..., None]).any(1)
-        # the region classes when only other classes are negatives
-        rmc_labels = (regions.labels
-                      if self.rmc_negatives == 'other_classes' else None)
-        rfc_labels = (regions.labels
-                      if self.rfc_negatives == 'other_classes' else None)
-        rfc_members = contrast_members(matched, rfc_labels)
-        rmc_members = (rfc_members
-                       if self.rmc_negatives == self.rfc_negatives else
-                       contrast_members(matched, rmc_labels))
+        floor = self.floor(batch, num_classes).to(present.device)
+        layers = [(cls_s, masks_s, '')]
+        if self.deep_supervision:
+            layers += [(aux['pred_logits'][start:], aux['pred_masks'][start:],
+                        f'_{i}')
+                       for i, aux in enumerate(outputs.get('aux_outputs', []))]
+        targets = [
+            self.layer_targets(cls, masks, regions) for cls, masks, _ in layers
+        ]
+        # one all-reduce for the counts of every layer
         counts = reduce_num_masks(
             torch.stack([
-                present.sum().float(),
-                rmc_members.sum().float(),
-                rfc_members.sum().float(),
-                (matched >= 0).sum().float(),
-                self.floor(batch, num_classes).to(present.device)
+                torch.stack([
+                    present.sum().float(), t['rmc_members'].sum().float(),
+                    t['rfc_members'].sum().float(),
+                    (t['matched'] >= 0).sum().float(), floor
+                ]) for t in targets
             ]))
-        num_pairs, num_rmc, num_rfc, num_matched, floor = counts.unbind()
-        norm_smc = torch.maximum(num_pairs, floor)
-        norm_rmc = torch.maximum(num_rmc, floor)
-        norm_rfc = torch.maximum(num_rfc, floor)
-        norm_rcc = torch.maximum(num_matched, floor)
-
         smc_known = (segment_negatives(regions, num_classes)
                      if self.smc_negatives == 'segments' else regions.known)
-        terms = (
-            rmc_loss(masks_s, regions.masks, matched, regions.known,
-                     self.tau_m, self.dice_eps, self.rmc_form, norm_rmc,
-                     rmc_labels),
-            rfc_loss(masks_s, regions.masks, feats_s, matched, regions.known,
-                     self.tau_f, self.rfc_form, self.detach_target,
-                     norm_rfc, rfc_labels),
-            rcc_loss(cls_s, regions.labels, matched, ignored,
-                     self.rcc_eos_coef, norm_rcc,
-                     self.no_object_weight(masks_s, regions.known)),
-            smc_loss(cls_s, masks_s, regions.labels, regions.masks,
-                     regions.valid, smc_known, self.smc_focal_weight,
-                     self.smc_dice_weight, self.focal_alpha, self.focal_gamma,
-                     norm_smc),
-        )
         weight = self.alpha
         if self.use_rampup and hasattr(model, 'rampup'):
             weight = weight * model.rampup()
-        losses = {
-            name: weight * beta * value
-            for name, beta, value in zip(self.LOSS_NAMES, self.betas, terms)
-        }
+        losses = {}
+        for (cls, masks, suffix), layer, count in zip(layers, targets,
+                                                      counts.unbind()):
+            layer_terms = self.layer_losses(cls, masks, feats_s, regions,
+                                            layer, count, smc_known)
+            if not suffix:
+                terms = layer_terms
+            losses.update({
+                name + suffix: weight * beta * value
+                for name, beta, value in zip(self.LOSS_NAMES, self.betas,
+                                             layer_terms)
+            })
         if self.consistency_weight > 0:
             consistency = pixel_consistency_loss(
                 semantic_inference(cls_s, masks_s), regions.labels,
@@ -642,11 +644,99 @@ class RC2LTerm(nn.Module):
                 weight * self.consistency_weight * consistency)
             losses['consistency'] = consistency.detach()
         losses.update(
-            self.statistics(regions, rfc_members, terms, weight,
+            self.statistics(regions, targets[0]['rfc_members'], terms, weight,
                             num_classes))
         if self.log_grad_norms:
             losses.update(self.grad_norms(losses, outputs))
         return losses
+
+    def layer_targets(self, cls_logits: Tensor, mask_logits: Tensor,
+                      regions: TeacherRegions) -> Dict[str, Tensor]:
+        """The matching of one decoder layer and its contrast members.
+
+        Args:
+            cls_logits (Tensor): (Nu, Q, K+1) student class logits.
+            mask_logits (Tensor): (Nu, Q, h, w) student mask logits.
+            regions (TeacherRegions): the teacher's G slots at (h, w).
+
+        Returns:
+            dict[str, Tensor]: ``matched`` (Nu, G) long (sigma(i) for a
+            region, else -1), ``ignored`` (Nu, G) long (the query matched
+            to an unconfident segment, else -1), ``rmc_labels`` and
+            ``rfc_labels`` (Nu, G) long or None (the classes when only
+            other classes are negatives), ``rfc_matched`` (Nu, G) long
+            (``matched`` without the empty binary masks of
+            ``rfc_form='paper'``, :func:`.nonempty_matched`),
+            ``rmc_members`` and ``rfc_members`` (Nu, G) bool
+            (:func:`.contrast_members`).
+        """
+        matched_any = self.matcher(cls_logits, mask_logits, regions.labels,
+                                   regions.segments, regions.segment_valid)
+        no_match = torch.full_like(matched_any, -1)
+        matched = torch.where(regions.valid, matched_any, no_match)
+        ignored = torch.where(regions.valid, no_match, matched_any)
+        rmc_labels = (regions.labels
+                      if self.rmc_negatives == 'other_classes' else None)
+        rfc_labels = (regions.labels
+                      if self.rfc_negatives == 'other_classes' else None)
+        rfc_matched = matched
+        if self.rfc_form == 'paper':
+            rfc_matched = nonempty_matched(
+                matched,
+                binary_masks(mask_logits, regions.known, self.mask_threshold),
+                regions.masks)
+        rfc_members = contrast_members(rfc_matched, rfc_labels)
+        rmc_members = (rfc_members if self.rmc_negatives == self.rfc_negatives
+                       and self.rfc_form != 'paper' else contrast_members(
+                           matched, rmc_labels))
+        return dict(
+            matched=matched,
+            ignored=ignored,
+            rmc_labels=rmc_labels,
+            rfc_labels=rfc_labels,
+            rfc_matched=rfc_matched,
+            rmc_members=rmc_members,
+            rfc_members=rfc_members)
+
+    def layer_losses(self, cls_logits: Tensor, mask_logits: Tensor,
+                     features: Tensor, regions: TeacherRegions,
+                     targets: Dict[str, Tensor], counts: Tensor,
+                     smc_known: Tensor) -> Tuple[Tensor, ...]:
+        """The unweighted RMC, RFC, RCC and SMC of one decoder layer.
+
+        Args:
+            cls_logits (Tensor): (Nu, Q, K+1) student class logits.
+            mask_logits (Tensor): (Nu, Q, h, w) student mask logits.
+            features (Tensor): (Nu, C, h, w) student per-pixel features.
+            regions (TeacherRegions): the teacher's G slots at (h, w).
+            targets (dict): :meth:`layer_targets`.
+            counts (Tensor): (5,) all-reduced counts: (image, class) pairs,
+                RMC members, RFC members, matched regions, floor.
+            smc_known (Tensor): (Nu, h, w) or (Nu, K, h, w) bool, SMC's
+                known pixels.
+
+        Returns:
+            tuple[Tensor, ...]: four scalars.
+        """
+        num_pairs, num_rmc, num_rfc, num_matched, floor = counts.unbind()
+        matched = targets['matched']
+        return (
+            rmc_loss(mask_logits, regions.masks, matched, regions.known,
+                     self.tau_m, self.dice_eps, self.rmc_form,
+                     torch.maximum(num_rmc, floor), targets['rmc_labels']),
+            rfc_loss(mask_logits, regions.masks, features,
+                     targets['rfc_matched'], regions.known, self.tau_f,
+                     self.rfc_form, self.detach_target,
+                     torch.maximum(num_rfc, floor), targets['rfc_labels'],
+                     self.mask_threshold),
+            rcc_loss(cls_logits, regions.labels, matched, targets['ignored'],
+                     self.rcc_eos_coef, torch.maximum(num_matched, floor),
+                     self.no_object_weight(mask_logits, regions.known)),
+            smc_loss(cls_logits, mask_logits, regions.labels, regions.masks,
+                     regions.valid, smc_known, self.smc_focal_weight,
+                     self.smc_dice_weight, self.focal_alpha, self.focal_gamma,
+                     torch.maximum(num_pairs, floor)),
+        )
 
     def no_object_weight(self, mask_logits: Tensor,
                          known: Tensor) -> Optional[Tensor]:
@@ -712,16 +802,25 @@ class RC2LTerm(nn.Module):
 
     def grad_norms(self, losses: Dict[str, Tensor],
                    outputs: Dict) -> Dict[str, Tensor]:
-        """L2 norm of each weighted term's gradient at the head outputs."""
+        """L2 norm of each weighted term's gradient at the head outputs.
+
+        With ``deep_supervision`` a term is its sum over the decoder layers
+        (``loss_{term}`` and every ``loss_{term}_{i}``), and the outputs
+        include the auxiliary layers'.
+        """
+        heads = [outputs] + list(outputs.get('aux_outputs', []))
         inputs = [
-            outputs[k] for k in ('pred_logits', 'pred_masks', 'mask_features')
-            if isinstance(outputs.get(k), Tensor) and outputs[k].requires_grad
+            head[k] for head in heads
+            for k in ('pred_logits', 'pred_masks', 'mask_features')
+            if isinstance(head.get(k), Tensor) and head[k].requires_grad
         ]
         norms = {}
         names = self.LOSS_NAMES + ((self.CONSISTENCY_NAME, )
                                    if self.CONSISTENCY_NAME in losses else ())
         for name in names:
-            value = losses[name]
+            value = sum(v for k, v in losses.items()
+                        if k == name or (k.startswith(name + '_')
+                                         and k[len(name) + 1:].isdigit()))
             key = 'grad_norm_' + name[len('loss_'):]
             if not inputs or not value.requires_grad:
                 norms[key] = value.detach().new_zeros(())
