@@ -567,8 +567,10 @@ class RC2LTerm(nn.Module):
 
         Returns:
             dict[str, Tensor]: ``loss_rmc``, ``loss_rfc``, ``loss_rcc``,
-            ``loss_smc`` (each times alpha, its beta and the ramp-up) and
-            the statistics of the class doc.
+            ``loss_smc`` (each times alpha, its beta and the ramp-up), with
+            ``deep_supervision`` the same with suffix ``_{i}`` for the
+            student's auxiliary layer ``i``, and the statistics of the class
+            doc.
         """
         carried = batch.method_targets
         self.check_alignment(model, carried)
