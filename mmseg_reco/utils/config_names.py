@@ -4,7 +4,8 @@
 mmseg's style (``deeplabv3plus_r50-d8_4xb2-40k_cityscapes-512x1024.py``):
 
 - ``method``: ``supervised``, ``cutout``, ``cutmix``, ``classmix``,
-  ``reco-classmix``, ``reco-sup``, ``s4gan``, ``cmb``, ``rc2l``, ...;
+  ``reco-classmix``, ``reco-sup``, ``s4gan``, ``cmb``, ``rc2l``,
+  ``fixmatch``, ``unimatch``, ``reco-fixmatch``, ``reco-unimatch``, ...;
 - ``model``: the segmentor and backbone, ``deeplabv3plus-r101-d8``
   (``-rep``: with ReCo's representation head), ``region-r101``;
 - ``gpus`` x ``batch``: GPUs and labelled images per GPU per step (a
