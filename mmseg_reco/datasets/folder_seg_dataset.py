@@ -8,6 +8,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import DATASETS
 
+from .image_files import raise_if_unreadable
 from .splits import SplitFileMixin, _shorten, list_stems
 from .transforms import CheckSegLabels
 
@@ -52,7 +53,12 @@ class FolderSegDataset(SplitFileMixin, BaseSegDataset):
       :class:`CheckSegLabels` with ``num_classes=C`` is inserted right
       after ``LoadAnnotations`` unless the pipeline already has one, which
       must then agree with ``C``. The pipeline thus never needs its own
-      copy of the class count.
+      copy of the class count. A label map with channels (a colour mask)
+      is refused there too, with the conversion to run;
+    - when an image or label map cannot be read (missing, empty,
+      truncated, not an image): an ``OSError`` naming it. Labelled files
+      are never skipped (unlabelled images are, by
+      :class:`UnlabelledDataset`).
 
     Example config::
 
@@ -102,6 +108,16 @@ class FolderSegDataset(SplitFileMixin, BaseSegDataset):
             img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
         if check_labels:
             self._add_label_check()
+
+    def prepare_data(self, idx: int):
+        """The pipeline's output for ``idx``; an unreadable image or label
+        map raises an ``OSError`` that names it."""
+        try:
+            return super().prepare_data(idx)
+        except Exception as error:
+            raise_if_unreadable(self.get_data_info(idx), self.pipeline,
+                                self.backend_args, error)
+            raise
 
     @property
     def num_classes(self) -> int:

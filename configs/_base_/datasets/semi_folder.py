@@ -69,12 +69,15 @@ labelled_dataset = dict(
     img_suffix=img_suffix,
     metainfo=metainfo,
     pipeline=train_pipeline)
+# an unlabelled image that cannot be read is skipped (another is drawn in
+# its place) and counted; 'raise' stops the run on it instead
 unlabelled_dataset = dict(
     type='UnlabelledDataset',
     data_root=data_root,
     data_prefix=unlabelled_prefix,
     img_suffix=img_suffix,
     metainfo=metainfo,
+    on_unreadable='skip',
     pipeline=weak_pipeline)
 train_dataloader = dict(
     batch_size=batch_size,
@@ -103,6 +106,10 @@ test_dataloader = val_dataloader
 # mmseg's IoUMetric, plus one 'IoU.<class>' key per class in scalars.json
 val_evaluator = dict(type='PerClassIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
+# logs the count and first names of the skipped unlabelled images at every
+# log interval; the leaf adds it to its method's hooks:
+#   custom_hooks = _base_.custom_hooks + _base_.data_hooks
+data_hooks = [dict(type='UnreadableImageHook')]
 # the global batch (images per step over all GPUs) these settings were
 # tuned for: --auto-scale-lr scales the learning rate linearly from it
 auto_scale_lr = dict(enable=False, base_batch_size=batch_size)

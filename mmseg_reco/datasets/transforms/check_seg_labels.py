@@ -1,4 +1,6 @@
-"""Refuse label maps with unknown ids or another size than their image."""
+"""Refuse label maps with unknown ids, colour channels or another size than
+their image."""
+import os
 from typing import Optional
 
 import numpy as np
@@ -35,6 +37,35 @@ def bad_label_ids(label: np.ndarray, num_classes: int,
     return ids[((ids < 0) | (ids >= num_classes)) & (ids != ignore_index)]
 
 
+def colour_mask_message(path: Optional[str], label: np.ndarray) -> str:
+    """The error for a label map that has channels: what it is and the fix.
+
+    Args:
+        path (str, optional): The label file.
+        label (np.ndarray): The label as loaded, (H, W, K) with K channels.
+
+    Returns:
+        str: The message; it names ``path``, the shape, and how to convert
+        the folder with ``tools/convert_color_masks.py`` (or how to keep one
+        channel when all channels are equal).
+    """
+    shape = 'x'.join(str(n) for n in label.shape)
+    folder = os.path.dirname(path) if path else 'LABEL_DIR'
+    msg = (f'label {path!r} has {label.shape[-1]} channels ({shape}, height '
+           'x width x channels): it is a colour mask, but a label map holds '
+           'one class index per pixel (a single-channel PNG, grey or '
+           'palette). ')
+    if label.ndim == 3 and label.shape[-1] > 1 and \
+            (label == label[..., :1]).all():
+        return msg + ('Its channels are equal, so its values may already '
+                      'be class indices: save one channel, e.g. '
+                      "Image.open(path).convert('L').save(path)")
+    return msg + ('Convert the folder to index maps with the palette of '
+                  f'your config: python tools/convert_color_masks.py '
+                  f'{folder} {folder}_index --palette CONFIG, then point '
+                  "data_prefix['seg_map_path'] at the new folder")
+
+
 @TRANSFORMS.register_module()
 class CheckSegLabels(BaseTransform):
     """Check a loaded label map against its image and the class list.
@@ -42,6 +73,12 @@ class CheckSegLabels(BaseTransform):
     Placed right after ``LoadAnnotations`` (before any resize, crop or pad),
     it raises ``ValueError`` naming the label file when
 
+    - the label has more than one channel: a colour mask (RGB, RGBA) read
+      as it is stored, shape (H, W, 3) or (H, W, 4), instead of an index
+      map (H, W); the message says how to convert it
+      (``tools/convert_color_masks.py``). Left unchecked, the colour axis
+      would be cropped and packed as if it were the width, and the batch
+      would fail to stack with a message naming neither file nor cause;
     - the label holds an id outside ``[0, num_classes)`` other than
       ``ignore_index`` (the ids are listed). Such ids would be skipped by
       the contrastive losses and the memory bank, miscounted by
@@ -80,6 +117,8 @@ class CheckSegLabels(BaseTransform):
         if label is None:
             return results
         where = results.get('seg_map_path') or results.get('img_path')
+        if label.ndim != 2:
+            raise ValueError(colour_mask_message(where, label))
         img = results.get('img')
         if self.check_size and img is not None and \
                 tuple(img.shape[:2]) != tuple(label.shape[:2]):
