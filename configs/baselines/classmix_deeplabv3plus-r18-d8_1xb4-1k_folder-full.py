@@ -11,3 +11,5 @@ model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
 model['segmentor']['decode_head']['num_classes'] = len(
     _base_.metainfo['classes'])
 model['strong_aug']['scale_range'] = _base_.strong_scale_range
+# log the unlabelled images that could not be decoded (skipped)
+custom_hooks = _base_.custom_hooks + _base_.data_hooks
