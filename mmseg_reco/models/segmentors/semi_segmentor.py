@@ -375,7 +375,8 @@ class SemiSegmentor(BaseSegmentor):
         losses = self.student.loss(inputs, data_samples)
         return rename_loss_dict('sup_', self._weighted(losses))
 
-    def labelled_view(self, inputs: Tensor, data_samples: SampleList) -> Tensor:
+    def labelled_view(self, inputs: Tensor,
+                      data_samples: SampleList) -> Tensor:
         """Labelled images after ``sup_aug`` (their samples' labels too).
 
         Args:
