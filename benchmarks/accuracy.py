@@ -71,42 +71,47 @@ from mmseg_reco.demo import (DATA_ROOT, PRETRAINED_CHECKPOINT,
 from mmseg_reco.demo import REPO_ROOT as REPO
 from mmseg_reco.visualization import aggregate_work_dirs
 from mmseg_reco.visualization.accuracy_tables import (pseudo_label_markdown,
-                                                      spread, summarise_runs,
+                                                      room_lines, spread,
+                                                      summarise_runs,
                                                       summary_markdown,
-                                                      target_lines)
+                                                      target_lines,
+                                                      teacher_flags)
 
 #: key -> (name in tables, config); a method runs when its config exists
 #: (a literal table: tools/gpu_check.py reads it without importing this file).
 METHODS = OrderedDict([
     ('supervised', ('Supervised', 'configs/baselines/'
-     'supervised_deeplabv3plus-r18-d8_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'supervised_deeplabv3plus-r18w32-d16_'
+     '1xb16-2k_fashion-canvas-20lab.py')),
     ('cutout', ('CutOut', 'configs/baselines/'
-     'cutout_deeplabv3plus-r18-d8_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'cutout_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-20lab.py')),
     ('cutmix', ('CutMix', 'configs/baselines/'
-     'cutmix_deeplabv3plus-r18-d8_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'cutmix_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-20lab.py')),
     ('classmix', ('ClassMix', 'configs/baselines/'
-     'classmix_deeplabv3plus-r18-d8_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'classmix_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-20lab.py')),
     ('reco', ('ReCo+ClassMix', 'configs/reco/'
-     'reco-classmix_deeplabv3plus-r18-d8-rep_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'reco-classmix_deeplabv3plus-r18w32-d16-rep_'
+     '1xb8-2k_fashion-canvas-20lab.py')),
     ('cmb', ('Memory bank', 'configs/cmb/'
-     'cmb_deeplabv3plus-r18-d8_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'cmb_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-20lab.py')),
     ('s4gan', ('S4GAN', 'configs/s4gan/'
-     's4gan_deeplabv3plus-r18-d8_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     's4gan_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-20lab.py')),
+    ('supervised-full', ('Supervised (all labels)', 'configs/baselines/'
+     'supervised_deeplabv3plus-r18w32-d16_'
+     '1xb16-2k_fashion-canvas-20lab.py')),
+    ('classmix-oracle', ('ClassMix (oracle)', 'configs/baselines/'
+     'classmix_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-20lab.py')),
     ('supervised-region', ('Supervised (region model)', 'configs/rc2l/'
      'supervised_region-r18_'
      '1xb4-1k_fashion-canvas-60lab.py')),
     ('rc2l', ('RC2L', 'configs/rc2l/'
      'rc2l_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
-    ('supervised-full', ('Supervised (all labels)', 'configs/baselines/'
-     'supervised_deeplabv3plus-r18-d8_'
      '1xb4-1k_fashion-canvas-60lab.py')),
     ('supervised-region-full', ('Supervised (region model, all labels)',
                                 'configs/rc2l/'
@@ -122,8 +127,8 @@ METHODS = OrderedDict([
      '1xb4-1k_fashion-canvas-60lab.py')),
     ('classmix-joint', ('ClassMix (one joint student pass)',
                         'configs/baselines/'
-     'classmix_deeplabv3plus-r18-d8_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'classmix_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-20lab.py')),
 ])
 #: options a method sets on top of its config (``--cfg-options`` style)
 METHOD_OPTIONS = {
@@ -141,21 +146,27 @@ ORACLE_METHODS = ('supervised-region-oracle', )
 #: the unlabelled canvases keep their labels in the weak view
 #: (``MarkUnlabelled``, as in the partial-label protocol): unlabelled for
 #: the semi-supervised step, known to the method
-KNOWN_UNLABELLED_METHODS = ('rc2l-oracle', )
+KNOWN_UNLABELLED_METHODS = ('rc2l-oracle', 'classmix-oracle')
 #: the weak view with the labels (the partial-label base's)
 KNOWN_WEAK_PIPELINE_BASE = 'configs/_base_/datasets/fashion_canvas_partial.py'
 #: (method, baseline, margin): the label-efficiency targets, in mIoU
 #: (None: a comparison without a target)
-TARGETS = (('classmix', 'supervised', 2.0), ('reco', 'classmix', 1.0),
+TARGETS = (('classmix', 'supervised', 3.0), ('reco', 'classmix', 1.5),
+           ('cmb', 'classmix', 1.0),
+           ('classmix-oracle', 'supervised-full', -2.0),
+           ('cutmix', 'supervised', None), ('s4gan', 'supervised', None),
            ('classmix', 'classmix-joint', None),
-           ('cmb', 'classmix', 1.0), ('rc2l', 'supervised-region', 2.0),
+           ('rc2l', 'supervised-region', 2.0),
            ('supervised-region-full', 'supervised-region', None),
            ('supervised-region-oracle', 'supervised-region', None),
            ('rc2l-oracle', 'supervised-region', None))
+#: (method, few-label reference, full-label reference, share): the share
+#: of the room between the references a method recovers
+ROOM_TARGETS = (('reco', 'supervised', 'supervised-full', 0.4), )
 #: CPU default and ``--full`` settings: iterations and evaluations per run.
 SETTINGS = dict(
-    default=dict(iters=800, evals=8),
-    full=dict(iters=4000, evals=8))
+    default=dict(iters=2000, evals=8),
+    full=dict(iters=8000, evals=8))
 #: Iteration counts in configs that follow the schedule's length.
 SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
 #: Table columns: the demo's classes (FashionCanvasDataset).
@@ -279,9 +290,11 @@ def split_file(kind, args, seed=0):
 
 
 def is_semi(cfg):
-    """Whether the config trains a mean teacher (it has a teacher)."""
-    return any(h.get('type') == 'MeanTeacherHook'
-               for h in cfg.get('custom_hooks', []))
+    """Whether the config trains on pseudo-labels of a teacher: a mean
+    teacher, or the student itself (``teacher='self'``)."""
+    return cfg.model.get('teacher') == 'self' or any(
+        h.get('type') == 'MeanTeacherHook'
+        for h in cfg.get('custom_hooks', []))
 
 
 def run_config(config, work_dir, seed, args, method=None):
@@ -591,7 +604,9 @@ def main(argv=None):
     reference = (spread(summary[full[0]]['evaluated'])[0] if full else None)
     summary_md = summary_markdown(summary, NAMES, reference)
     pseudo_md = pseudo_label_markdown(runs, NAMES)
-    targets = target_lines(summary, args.seeds, TARGETS, NAMES)
+    targets = (target_lines(summary, args.seeds, TARGETS, NAMES) +
+               room_lines(summary, args.seeds, ROOM_TARGETS, NAMES) +
+               teacher_flags(summary, NAMES))
     write_csv(table, osp.join(args.work_dir, 'accuracy.csv'))
     with open(osp.join(args.work_dir, 'accuracy.md'), 'w') as f:
         f.write(summary_md + '\n\n' + markdown + '\n')

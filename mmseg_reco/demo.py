@@ -21,7 +21,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: The demo canvases (``tools/prepare_demo.py``).
 DATA_ROOT = 'data/fashion_canvas'
 #: The backbone pre-trained on Fashion-MNIST (``tools/pretrain_backbone.py``).
-PRETRAINED_CHECKPOINT = 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth'
+PRETRAINED_CHECKPOINT = 'work_dirs/pretrain/resnet18w32-v1c_fashion-mnist.pth'
 
 
 def repo_path(path: str) -> str:

@@ -17,7 +17,7 @@ def read(path):
 def test_paths_are_the_ones_the_tools_use(repo_root):
     assert demo.REPO_ROOT == repo_root
     assert demo.repo_path(demo.PRETRAINED_CHECKPOINT) == osp.join(
-        repo_root, 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth')
+        repo_root, 'work_dirs/pretrain/resnet18w32-v1c_fashion-mnist.pth')
     assert demo.repo_path('/abs/x.pth') == '/abs/x.pth'
     assert demo.split_files(20) == ('splits/labelled-20.txt',
                                     'splits/unlabelled-20.txt')

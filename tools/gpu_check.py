@@ -68,7 +68,7 @@ VERSIONS = dict(mmcv='2.1.0', mmengine='0.10.7', mmseg='1.2.2')
 WHEEL_IMPORTS = ('addict', 'yapf', 'termcolor', 'prettytable', 'wcwidth',
                  'ftfy', 'platformdirs')
 DEMO_DATA = 'data/fashion_canvas/meta.json'
-PRETRAINED = 'work_dirs/pretrain/resnet18-v1c_fashion-mnist.pth'
+PRETRAINED = 'work_dirs/pretrain/resnet18w32-v1c_fashion-mnist.pth'
 #: loss scale written into the AMP checkpoint before the resume: not a
 #: power of two, so only a restored scaler can hold it (times 2^k)
 SCALE_MARK = 3.0 * 2**8

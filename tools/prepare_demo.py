@@ -20,6 +20,7 @@ import argparse
 from typing import Optional, Sequence
 
 from mmseg_reco.datasets.fashion_canvas_builder import (DEBIAN_PACKAGE,
+                                                        DEFAULT_FG_THRESHOLD,
                                                         DEFAULT_SOURCE,
                                                         build_demo)
 
@@ -45,8 +46,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='maximum background noise std (grey levels)')
     parser.add_argument('--tint-min', type=int, default=64,
                         help='minimum tint channel value')
-    parser.add_argument('--fg-threshold', type=int, default=0,
-                        help='item pixels above this value are labelled')
+    parser.add_argument('--fg-threshold', type=int,
+                        default=DEFAULT_FG_THRESHOLD,
+                        help='item pixels above this grey value are drawn '
+                        'and labelled. Default: %(default)s')
     parser.add_argument('--source', default=DEFAULT_SOURCE,
                         help='folder holding the Fashion-MNIST idx .gz files '
                         f'(Debian package {DEBIAN_PACKAGE})')

@@ -2,8 +2,9 @@
 
 The papers start from ImageNet-pretrained backbones; nothing can be
 downloaded here, so the demo gets the same footing from Fashion-MNIST: the
-backbone of the demo DeepLabV3+ (``configs/_base_/models/
-deeplabv3plus_r18-d8_demo.py``: ResNetV1c, depth 18) with global average
+backbone of the benchmark's DeepLabV3+ (``configs/_base_/models/
+deeplabv3plus_r18w32-d16_demo.py``: ResNetV1c, depth 18, half width; any
+other model config with ``--config``) with global average
 pooling and a linear classifier learns the 10 Fashion-MNIST classes.
 
 Only the Fashion-MNIST *train* images are used (``tools/prepare_demo.py``
@@ -16,8 +17,8 @@ horizontally at random. Images are normalised with the segmentor's data
 preprocessor (mean/std, RGB).
 
 As for ImageNet classification, the backbone runs without dilation (strides
-1, 2, 2, 2); its weights have the same shapes as the dilated (output stride
-8) segmentation backbone's, which loads them unchanged.
+1, 2, 2, 2); its weights have the same shapes as the dilated segmentation
+backbone's, which loads them unchanged.
 
 The checkpoint holds ``state_dict`` with the backbone under ``backbone.``
 (and the classifier under ``head.``) and a ``meta`` dict. Load it with::
@@ -54,7 +55,7 @@ from mmseg_reco.demo import REPO_ROOT as REPO
 
 #: Default model config whose backbone is pre-trained.
 DEFAULT_CONFIG = osp.join(REPO, 'configs/_base_/models/'
-                          'deeplabv3plus_r18-d8_demo.py')
+                          'deeplabv3plus_r18w32-d16_demo.py')
 #: Default checkpoint path (the demo and the accuracy benchmark look here).
 DEFAULT_OUT = osp.join(REPO, PRETRAINED_CHECKPOINT)
 #: Fashion-MNIST classes.
@@ -67,9 +68,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='model config whose backbone is trained')
     parser.add_argument('--out', default=DEFAULT_OUT, help='checkpoint path')
-    parser.add_argument('--iters', type=int, default=600,
-                        help='training iterations. Default: 600 (about 4 '
-                        'minutes on 2 free CPU cores)')
+    parser.add_argument('--iters', type=int, default=1500,
+                        help='training iterations. Default: 1500 (as long '
+                        'as 600 iterations of the full-width ResNet-18)')
     parser.add_argument('--batch-size', type=int, default=64)
     parser.add_argument('--optimizer', default='sgd',
                         choices=['sgd', 'adamw'],

@@ -140,8 +140,8 @@ def target_lines(summary: Dict[str, Dict[str, List[float]]],
         seeds (Sequence[int]): the seeds, in the order of the values.
         targets (Sequence[tuple]): ``(method, baseline, margin)`` in mIoU;
             margin None: a comparison without a target. A target is met
-            when the mean difference is at least the margin and every
-            seed's difference is positive.
+            when every seed's difference is at least the margin (a
+            negative margin: within that much of the baseline).
         names (dict[str, str]): method -> name in the lines.
     """
     lines = []
@@ -161,15 +161,80 @@ def target_lines(summary: Dict[str, Dict[str, List[float]]],
                     f'evaluation): {mean:+.2f} mIoU (seeds {seeds}: ' +
                     ', '.join(f'{d:+.2f}' for d in diffs) + ')')
             if margin is not None:
-                met = mean >= margin and all(d > 0 for d in diffs)
-                line += (f'; target >= +{margin:.0f} with every seed above: '
+                met = all(d >= margin for d in diffs)
+                line += (f'; target >= {margin:+.1f} on every seed: '
                          f'{"met" if met else "not met"}')
             lines.append(line)
+    return lines
+
+
+def room_lines(summary: Dict[str, Dict[str, List[float]]],
+               seeds: Sequence[int],
+               targets: Sequence[Tuple[str, str, str, float]],
+               names: Dict[str, str]) -> List[str]:
+    """The share of the room between a few-label and a full-label
+    reference that a method recovers, per seed, at the last evaluation.
+
+    Args:
+        summary (dict): see :func:`summarise_runs`.
+        seeds (Sequence[int]): the seeds, in the order of the values.
+        targets (Sequence[tuple]): ``(method, low, high, share)``: the
+            method recovers at least ``share`` (0-1) of ``high - low`` on
+            every seed (the full-label reference ``high`` at its mean over
+            seeds when it has fewer seeds).
+        names (dict[str, str]): method -> name in the lines.
+    """
+    lines = []
+    for method, low, high, share in targets:
+        if not all(m in summary and summary[m].get('evaluated')
+                   for m in (method, low, high)):
+            continue
+        a, b = summary[method]['evaluated'], summary[low]['evaluated']
+        top = summary[high]['evaluated']
+        if len(a) != len(b):
+            continue
+        tops = top if len(top) == len(a) else [sum(top) / len(top)] * len(a)
+        shares = [(x - y) / (t - y) if t > y else float('nan')
+                  for x, y, t in zip(a, b, tops)]
+        met = all(v >= share for v in shares)
+        lines.append(
+            f'{names[method]} recovers of the room {names[low]} -> '
+            f'{names[high]} (last evaluation): seeds {list(seeds)}: ' +
+            ', '.join(f'{100 * v:.0f}%' for v in shares) +
+            f'; target >= {100 * share:.0f}% on every seed: '
+            f'{"met" if met else "not met"}')
+    return lines
+
+
+def teacher_flags(summary: Dict[str, Dict[str, List[float]]],
+                  names: Dict[str, str],
+                  tolerance: float = 1.0) -> List[str]:
+    """Methods whose evaluated teacher ends below their student by more
+    than ``tolerance`` mIoU on the mean over seeds (stale teacher
+    statistics, or a teacher that lags its student).
+
+    Args:
+        summary (dict): see :func:`summarise_runs`.
+        names (dict[str, str]): method -> name in the lines.
+        tolerance (float): mIoU. Default: 1.0.
+    """
+    lines = []
+    for method, columns in summary.items():
+        teacher = spread(columns.get('teacher_last', []))
+        student = spread(columns.get('student_last', []))
+        if teacher is None or student is None:
+            continue
+        gap = teacher[0] - student[0]
+        if gap < -tolerance:
+            lines.append(
+                f'FLAG {names[method]}: teacher last {teacher[0]:.2f} is '
+                f'{-gap:.2f} mIoU below student last {student[0]:.2f} '
+                f'(mean of seeds; tolerance {tolerance:.1f})')
     return lines
 
 
 __all__ = [
     'PSEUDO_KEYS', 'val_records', 'spread', 'summarise_runs',
     'summary_markdown', 'pseudo_label_markdown', 'best_per_seed',
-    'target_lines'
+    'target_lines', 'room_lines', 'teacher_flags'
 ]

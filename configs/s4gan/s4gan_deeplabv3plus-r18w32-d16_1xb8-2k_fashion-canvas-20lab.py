@@ -1,0 +1,11 @@
+# S4GAN on the label-efficiency benchmark (docs/benchmarks.md).
+_base_ = [
+    '../_base_/models/deeplabv3plus_r18w32-d16_demo.py',
+    '../_base_/datasets/fashion_canvas_semi_bench.py',
+    '../_base_/schedules/schedule_2k.py',
+    '../_base_/default_runtime.py',
+    '../_base_/methods/s4gan.py',
+]
+model = dict(_delete_=True, segmentor=_base_.model, **_base_.semi_model)
+optim_wrapper = dict(
+    _delete_=True, student=_base_.optim_wrapper, **_base_.s4gan_optim_wrapper)
