@@ -20,6 +20,16 @@ writes what prediction needs as files that mmseg alone reads::
   keys, plain tensors only, and ``meta.dataset_meta`` (class names and
   palette), so ``torch.load(weights_only=True)`` reads it.
 
+The teacher's BatchNorm statistics are the checkpoint's: those the run's
+``MeanTeacherHook(buffers=...)`` left there. With ``buffers='precise'``
+the hook re-estimates them for the saved weights before every checkpoint
+is written, so the export carries the statistics the teacher was evaluated
+with at that iteration; nothing is re-estimated at export. A run trained
+with another policy can be exported under ``'copy'`` (the student's
+buffers) or ``'precise'`` (estimated now, over the labelled training set
+of the config) with ``teacher_buffers`` (``--teacher-buffers``), as
+``tools/analysis/teacher_bn.py`` evaluates them.
+
 Models whose heads or backbones are classes of this package (the DeepLabV2
 head of the DeepLabV2 configs, RC2L's ``RegionHead``) have no plain mmseg
 counterpart; exporting them raises a ``ValueError`` naming the class.
@@ -288,10 +298,34 @@ def plain_config(cfg: Config, dataset_meta: dict) -> Config:
     return Config(out)
 
 
+def _with_teacher_buffers(cfg: Config, state_dict: Dict[str, torch.Tensor],
+                          policy: str, num_batches: int,
+                          batch_size: Optional[int],
+                          seed: int) -> Dict[str, torch.Tensor]:
+    """``state_dict`` with the teacher's buffers of ``policy``
+    (:func:`~mmseg_reco.apis.teacher_bn.apply_teacher_buffers`)."""
+    from mmseg.registry import MODELS
+    from .teacher_bn import apply_teacher_buffers, labelled_train_set
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.load_state_dict(state_dict)
+    if torch.cuda.is_available():
+        model = model.cuda()
+    dataset, default_size = (None, None)
+    if policy == 'precise':
+        dataset, default_size = labelled_train_set(cfg)
+    apply_teacher_buffers(model, policy, dataset, batch_size or default_size,
+                          num_batches, seed)
+    return model.state_dict()
+
+
 def export_model(config: Union[str, Config],
                  checkpoint: str,
                  out_dir: str,
-                 use: Optional[str] = None) -> Tuple[str, str]:
+                 use: Optional[str] = None,
+                 teacher_buffers: Optional[str] = None,
+                 precise_batches: int = 100,
+                 precise_batch_size: Optional[int] = None,
+                 precise_seed: int = 0) -> Tuple[str, str]:
     """Write a plain mmseg config and checkpoint of one network.
 
     Args:
@@ -304,6 +338,15 @@ def export_model(config: Union[str, Config],
             model. Default: the network it evaluates
             (``semi_test_cfg.predict_on``, the teacher by default). Must be
             None for a plain model.
+        teacher_buffers (str, optional): ``'skip'``, ``'copy'`` or
+            ``'precise'`` (:data:`~mmseg_reco.apis.teacher_bn.
+            TEACHER_BN_POLICIES`) to export the teacher with. Default: the
+            checkpoint's buffers, which ``'skip'`` also keeps.
+        precise_batches (int): batches of a ``'precise'`` estimate.
+            Default: 100.
+        precise_batch_size (int, optional): images per batch. Default:
+            the labelled images of a training batch.
+        precise_seed (int): seed of the ``'precise'`` batches. Default: 0.
 
     Returns:
         tuple[str, str]: the paths of the config and the checkpoint.
@@ -327,6 +370,10 @@ def export_model(config: Union[str, Config],
     elif use is not None:
         raise ValueError(f'use={use!r} is for semi-supervised models; '
                          f'{cfg.model.type} holds one network')
+    if teacher_buffers is not None and (not semi or use != 'teacher'):
+        raise ValueError(f'teacher_buffers={teacher_buffers!r} applies to '
+                         'the teacher of a semi-supervised model; export '
+                         'with use=\'teacher\' or leave it None')
     model_cfg = plain_segmentor_cfg(cfg.model)
     inner = cfg.model.segmentor if semi else cfg.model
     wrapped = inner.get('decode_head', {}).get('type') in WRAPPER_HEADS
@@ -335,6 +382,10 @@ def export_model(config: Union[str, Config],
     if not isinstance(ckpt, dict):
         raise ValueError(f'{checkpoint} holds no dict of weights')
     state_dict = ckpt.get('state_dict', ckpt)
+    if teacher_buffers not in (None, 'skip'):
+        state_dict = _with_teacher_buffers(cfg, state_dict, teacher_buffers,
+                                           precise_batches,
+                                           precise_batch_size, precise_seed)
     weights = plain_state_dict(state_dict, semi, use or '', wrapped)
     expected = set(MODELS.build(copy.deepcopy(model_cfg)).state_dict())
     missing = sorted(expected - set(weights))

@@ -27,14 +27,27 @@ semi_model = dict(
         unsup_weight=1.0, rampup_iters=0, student_forward='separate'),
     # ReCo evaluates the teacher
     semi_test_cfg=dict(predict_on='teacher'))
+# The teacher's BatchNorm statistics, the one knob of what the evaluated and
+# exported teacher normalises with (MeanTeacherHook ``buffers``):
+#   'skip'    its own running statistics, from its train-mode passes over
+#             the weak unlabelled view (the authors' code)
+#   'ema'     the student's averaged with the weights' decay
+#   'copy'    the student's
+#   'precise' re-estimated over ``precise_batches`` labelled training
+#             batches before every validation and checkpoint
+# The teacher labels with batch statistics, so training is the same under
+# every choice; tools/analysis/teacher_bn.py evaluates skip, copy and
+# precise on one finished run. On the command line:
+#   --cfg-options custom_hooks.0.buffers=precise
+teacher_buffers = 'skip'
 # teacher = d * teacher + (1 - d) * student, d = min(1 - 1/(iter+1), 0.99);
-# parameters only; the teacher's BatchNorm in train mode (batch statistics of
-# the batch it labels), its dropout always off
+# the teacher's BatchNorm in train mode (batch statistics of the batch it
+# labels), its dropout always off
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
         max_decay=0.99,
-        buffers='skip',
+        buffers=teacher_buffers,
         teacher_mode='train',
         teacher_dropout=False)
 ]

@@ -1,5 +1,5 @@
 """Exponential-moving-average update of the teacher of a mean-teacher model."""
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -7,6 +7,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmseg.registry import HOOKS
+from .precise_bn import (bn_buffers, labelled_batch_size, labelled_part,
+                         precise_bn_stats)
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
 
@@ -101,15 +103,39 @@ class MeanTeacherHook(Hook):
     of Alonso et al.). The update runs under ``no_grad`` in float32 with
     ``torch._foreach_lerp_`` over all parameters at once.
 
-    Buffers (BatchNorm running statistics) are handled by ``buffers``:
+    Buffers (BatchNorm running statistics) are handled by ``buffers``, the
+    one knob of the teacher's statistics (``teacher_buffers`` in
+    ``configs/_base_/methods/mean_teacher.py``):
 
     - ``'skip'`` (default, ReCo): only parameters are averaged; the teacher's
       buffers are left alone. A teacher kept in train mode then uses batch
       statistics and updates its own running statistics whenever it is run
-      forward.
-    - ``'copy'``: the student's buffers are copied into the teacher.
-    - ``'ema'``: floating-point buffers are averaged like the parameters;
-      integer ones (``num_batches_tracked``) are copied.
+      forward (on the weak unlabelled view).
+    - ``'copy'``: the student's buffers are copied into the teacher after
+      every update.
+    - ``'ema'``: floating-point buffers are averaged like the parameters,
+      with the same decay; integer ones (``num_batches_tracked``) are
+      copied.
+    - ``'precise'``: buffers are left alone during training, as
+      ``'skip'``, and the teacher's BatchNorm statistics are re-estimated
+      (:func:`~mmseg_reco.engine.hooks.precise_bn.precise_bn_stats`: the
+      mean of the batch statistics, not an EMA) over ``precise_batches``
+      batches of the labelled training set, with its own pipeline (the
+      labelled augmentation, no strong view) and ``precise_batch_size``
+      images per batch, before every validation, before every checkpoint
+      is saved (so the checkpoint, ``tools/test.py`` and
+      ``tools/export_model.py`` carry the statistics that were evaluated)
+      and after training. The batches are drawn with ``precise_seed`` and
+      every random generator is given back its state, so training goes on
+      exactly as with ``'skip'``; one estimate serves every validation and
+      checkpoint until the teacher's weights change. Each rank estimates
+      the same statistics from the same batches.
+
+    With ``teacher_mode='train'`` the teacher labels with batch statistics,
+    so its buffers never reach a training loss: the four policies train the
+    same run and differ only in what is evaluated and exported
+    (``tools/analysis/teacher_bn.py`` compares them on a finished run).
+    With ``teacher_mode='eval'`` the buffers are the ones it labels with.
 
     The teacher's mode is set separately for its normalisation layers and
     for its dropout layers:
@@ -145,8 +171,8 @@ class MeanTeacherHook(Hook):
             Defaults to 0.99.
         interval (int): Update the teacher after every ``interval``-th
             iteration (``(runner.iter + 1) % interval == 0``). Defaults to 1.
-        buffers (str): ``'skip'``, ``'copy'`` or ``'ema'``, see above.
-            Defaults to ``'skip'``.
+        buffers (str): ``'skip'``, ``'copy'``, ``'ema'`` or
+            ``'precise'``, see above. Defaults to ``'skip'``.
         teacher_mode (str): mode of the teacher's normalisation layers:
             ``'train'`` (ReCo: BatchNorm uses batch statistics) or
             ``'eval'`` (running statistics). Defaults to ``'train'``.
@@ -155,10 +181,18 @@ class MeanTeacherHook(Hook):
         copy_at_start (bool): Copy the student's parameters and buffers into
             the teacher before the first iteration of a run that does not
             resume (``runner.iter == 0``). Defaults to True.
+        precise_batches (int): batches of a ``'precise'`` estimate.
+            Defaults to 100.
+        precise_batch_size (int, optional): images per batch of a
+            ``'precise'`` estimate. Defaults to None: the labelled images
+            of a training batch (the sampler's ``num_labelled``, the batch
+            the student's statistics come from).
+        precise_seed (int): seed of the ``'precise'`` batches. Defaults
+            to 0.
     """
 
     priority = 'NORMAL'
-    BUFFER_MODES = ('skip', 'copy', 'ema')
+    BUFFER_MODES = ('skip', 'copy', 'ema', 'precise')
     TEACHER_MODES = ('train', 'eval')
 
     def __init__(self,
@@ -168,7 +202,10 @@ class MeanTeacherHook(Hook):
                  buffers: str = 'skip',
                  teacher_mode: str = 'train',
                  teacher_dropout: bool = False,
-                 copy_at_start: bool = True) -> None:
+                 copy_at_start: bool = True,
+                 precise_batches: int = 100,
+                 precise_batch_size: Optional[int] = None,
+                 precise_seed: int = 0) -> None:
         if decay is not None and not 0 <= decay <= 1:
             raise ValueError(f'decay must be in [0, 1], got {decay}')
         if not 0 <= max_decay <= 1:
@@ -182,6 +219,14 @@ class MeanTeacherHook(Hook):
         if teacher_mode not in self.TEACHER_MODES:
             raise ValueError(f'teacher_mode must be one of '
                              f'{self.TEACHER_MODES}, got {teacher_mode!r}')
+        if not isinstance(precise_batches, int) or precise_batches < 1:
+            raise ValueError('precise_batches must be a positive integer, '
+                             f'got {precise_batches}')
+        if precise_batch_size is not None and (
+                not isinstance(precise_batch_size, int)
+                or precise_batch_size < 1):
+            raise ValueError('precise_batch_size must be None or a positive '
+                             f'integer, got {precise_batch_size}')
         self.constant_decay = decay
         self.max_decay = max_decay
         self.interval = interval
@@ -189,6 +234,14 @@ class MeanTeacherHook(Hook):
         self.teacher_mode = teacher_mode
         self.teacher_dropout = teacher_dropout
         self.copy_at_start = copy_at_start
+        self.precise_batches = precise_batches
+        self.precise_batch_size = precise_batch_size
+        self.precise_seed = precise_seed
+        # EMA updates of this run, and the last precise estimate:
+        # (updates when estimated, the teacher's BatchNorm buffers)
+        self._updates = 0
+        self._precise: Optional[Tuple[int, Dict[str, torch.Tensor]]] = None
+        self._training = False
 
     @staticmethod
     def _unwrap(runner) -> nn.Module:
@@ -257,7 +310,7 @@ class MeanTeacherHook(Hook):
         weight = 1.0 - decay
         _lerp_([p.data for p in model.teacher.parameters()],
                [p.data for p in model.student.parameters()], weight)
-        if self.buffers == 'skip':
+        if self.buffers in ('skip', 'precise'):
             return
         pairs = list(zip(model.teacher.buffers(), model.student.buffers()))
         if self.buffers == 'copy':
@@ -287,6 +340,9 @@ class MeanTeacherHook(Hook):
         if self.copy_at_start and runner.iter == 0:
             self._copy_all(model)
         self._set_teacher_mode(runner)
+        self._updates = 0
+        self._precise = None
+        self._training = True
 
     def before_train_iter(self,
                           runner,
@@ -304,7 +360,66 @@ class MeanTeacherHook(Hook):
         if (runner.iter + 1) % self.interval != 0:
             return
         self.ema_update(self._unwrap(runner), self.decay_at(runner.iter))
+        self._updates += 1
+
+    @staticmethod
+    def _teacher(model: nn.Module) -> nn.Module:
+        teacher = model.teacher
+        return teacher.module if is_model_wrapper(teacher) else teacher
+
+    def precise_update(self, runner) -> None:
+        """Re-estimate the teacher's BatchNorm statistics (``'precise'``).
+
+        Over ``precise_batches`` batches of the labelled source of
+        ``runner.train_dataloader`` (the first dataset of its
+        ``ConcatDataset``). The estimate is kept and written back, not
+        recomputed, until the next EMA update.
+        """
+        model = self._unwrap(runner)
+        teacher = self._teacher(model)
+        if self._precise is not None and self._precise[0] == self._updates:
+            for key, value in self._precise[1].items():
+                teacher.get_buffer(key).copy_(value)
+            return
+        loader = runner.train_dataloader
+        precise_bn_stats(
+            teacher,
+            labelled_part(loader.dataset),
+            model.data_preprocessor,
+            num_batches=self.precise_batches,
+            batch_size=self.precise_batch_size
+            or labelled_batch_size(loader),
+            seed=self.precise_seed)
+        self._precise = (self._updates, bn_buffers(teacher))
+
+    def before_val(self, runner) -> None:
+        """``'precise'``: re-estimate the statistics the teacher is
+        evaluated with."""
+        if self.buffers == 'precise' and self._training:
+            self.precise_update(runner)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """``'precise'``: save the statistics the teacher is evaluated
+        with (estimated for the weights being saved)."""
+        if self.buffers != 'precise' or not self._training:
+            return
+        self.precise_update(runner)
+        model = self._unwrap(runner)
+        prefix = 'teacher.' + ('module.'
+                               if is_model_wrapper(model.teacher) else '')
+        state = checkpoint['state_dict']
+        for key, value in self._precise[1].items():
+            if prefix + key in state:
+                state[prefix + key] = value.to(
+                    device=state[prefix + key].device,
+                    dtype=state[prefix + key].dtype).clone()
 
     def after_val(self, runner) -> None:
         """Restore the teacher's mode after the validation loop."""
         self._set_teacher_mode(runner)
+
+    def after_train(self, runner) -> None:
+        """``'precise'``: leave the trained teacher with its estimate."""
+        if self.buffers == 'precise':
+            self.precise_update(runner)
+        self._training = False
