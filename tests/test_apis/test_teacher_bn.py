@@ -277,3 +277,23 @@ def test_export_refuses_teacher_buffers_for_the_student(runs, tmp_path):
         export_model(_dump(run['cfg'], run['work_dir']),
                      osp.join(run['work_dir'], f'iter_{STEPS}.pth'),
                      str(tmp_path), use='student', teacher_buffers='copy')
+
+
+def test_export_tool_copies_the_students_buffers_into_the_teacher(
+        runs, tmp_path):
+    run = runs['skip']
+    checkpoint = osp.join(run['work_dir'], f'iter_{STEPS}.pth')
+    tool = load_script('tools/export_model.py')
+    _, exported = tool.main([
+        _dump(run['cfg'], run['work_dir']), checkpoint,
+        str(tmp_path), '--teacher-buffers', 'copy'
+    ])
+    assert exported.endswith('_teacher.pth')
+    weights = torch.load(exported, weights_only=True)['state_dict']
+    saved = torch.load(checkpoint, map_location='cpu')['state_dict']
+    key = 'backbone.stem.1.running_mean'
+    assert torch.equal(weights[key], saved[f'student.{key}'])
+    assert not torch.equal(weights[key], saved[f'teacher.{key}'])
+    # the teacher's weights
+    key = 'backbone.stem.0.weight'
+    assert torch.equal(weights[key], saved[f'teacher.{key}'])

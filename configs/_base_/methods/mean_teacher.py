@@ -37,7 +37,8 @@ semi_model = dict(
 #             batches before every validation and checkpoint
 # The teacher labels with batch statistics, so training is the same under
 # every choice; tools/analysis/teacher_bn.py evaluates skip, copy and
-# precise on one finished run. On the command line:
+# precise on one finished run. The hook reads this value when this file is
+# loaded: elsewhere set the hook's own key, e.g. on the command line
 #   --cfg-options custom_hooks.0.buffers=precise
 teacher_buffers = 'skip'
 # teacher = d * teacher + (1 - d) * student, d = min(1 - 1/(iter+1), 0.99);
