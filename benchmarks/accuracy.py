@@ -66,9 +66,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from mmengine.config import Config, DictAction
 
-from mmseg_reco.demo import (DATA_ROOT, PRETRAINED_CHECKPOINT,
-                             ensure_pretrained, ensure_split, split_files)
-from mmseg_reco.demo import REPO_ROOT as REPO
 from mmseg_reco.visualization import aggregate_work_dirs
 from mmseg_reco.visualization.accuracy_tables import (pseudo_label_markdown,
                                                       room_lines, spread,
@@ -77,78 +74,22 @@ from mmseg_reco.visualization.accuracy_tables import (pseudo_label_markdown,
                                                       target_lines,
                                                       teacher_flags)
 
-#: key -> (name in tables, config); a method runs when its config exists
-#: (a literal table: tools/gpu_check.py reads it without importing this file).
-METHODS = OrderedDict([
-    ('supervised', ('Supervised', 'configs/baselines/'
-     'supervised_deeplabv3plus-r18w32-d16_'
-     '1xb16-2k_fashion-canvas-20lab.py')),
-    ('cutout', ('CutOut', 'configs/baselines/'
-     'cutout_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
-    ('cutmix', ('CutMix', 'configs/baselines/'
-     'cutmix_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
-    ('classmix', ('ClassMix', 'configs/baselines/'
-     'classmix_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
-    ('reco', ('ReCo+ClassMix', 'configs/reco/'
-     'reco-classmix_deeplabv3plus-r18w32-d16-rep_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
-    ('cmb', ('Memory bank', 'configs/cmb/'
-     'cmb_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
-    ('s4gan', ('S4GAN', 'configs/s4gan/'
-     's4gan_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
-    ('supervised-full', ('Supervised (all labels)', 'configs/baselines/'
-     'supervised_deeplabv3plus-r18w32-d16_'
-     '1xb16-2k_fashion-canvas-20lab.py')),
-    ('classmix-oracle', ('ClassMix (oracle)', 'configs/baselines/'
-     'classmix_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
-    ('supervised-region', ('Supervised (region model)', 'configs/rc2l/'
-     'supervised_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
-    ('rc2l', ('RC2L', 'configs/rc2l/'
-     'rc2l_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
-    ('supervised-region-full', ('Supervised (region model, all labels)',
-                                'configs/rc2l/'
-     'supervised_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
-    ('supervised-region-oracle', ('Supervised (region model, unlabelled '
-                                  'half labelled)',
-                                  'configs/rc2l/'
-     'supervised_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
-    ('rc2l-oracle', ('RC2L (true regions)', 'configs/rc2l/'
-     'rc2l_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
-    ('classmix-joint', ('ClassMix (one joint student pass)',
-                        'configs/baselines/'
-     'classmix_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
-])
-#: options a method sets on top of its config (``--cfg-options`` style)
-METHOD_OPTIONS = {
-    'classmix-joint': {'model.semi_train_cfg.student_forward': 'joint'},
-    'rc2l-oracle': {'model.method_losses.0.regions_from': 'pixel_labels'},
-}
-DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb', 'supervised-full')
-#: trained on every training canvas (``splits/train.txt``)
-FULL_LABEL_METHODS = ('supervised-full', 'supervised-region-full')
-#: each step draws as many images from the unlabelled split as from the
-#: labelled one, loaded with their labels: the ceiling of a semi-supervised
-#: method's batch (its labelled images plus its unlabelled ones, perfectly
-#: pseudo-labelled)
-ORACLE_METHODS = ('supervised-region-oracle', )
-#: the unlabelled canvases keep their labels in the weak view
-#: (``MarkUnlabelled``, as in the partial-label protocol): unlabelled for
-#: the semi-supervised step, known to the method
-KNOWN_UNLABELLED_METHODS = ('rc2l-oracle', 'classmix-oracle')
-#: the weak view with the labels (the partial-label base's)
-KNOWN_WEAK_PIPELINE_BASE = 'configs/_base_/datasets/fashion_canvas_partial.py'
+# the demo's paths live in this checkout's tools/ (the method table beside
+# this file): data, checkpoints and runs resolve here, whichever checkout
+# the installed mmseg_reco comes from
+_BENCHMARKS = osp.dirname(osp.abspath(__file__))
+for _folder in (_BENCHMARKS, osp.join(osp.dirname(_BENCHMARKS), 'tools')):
+    if _folder not in sys.path:
+        sys.path.append(_folder)
+
+from accuracy_methods import (DEFAULT_METHODS,  # noqa: E402
+                              FULL_LABEL_METHODS, KNOWN_UNLABELLED_METHODS,
+                              KNOWN_WEAK_PIPELINE_BASE, METHOD_OPTIONS,
+                              METHODS, NAMES, ORACLE_METHODS)
+from demo_support import (DATA_ROOT, PRETRAINED_CHECKPOINT,  # noqa: E402
+                          ensure_pretrained, ensure_split, split_files)
+from demo_support import REPO_ROOT as REPO  # noqa: E402
+
 #: (method, baseline, margin): the label-efficiency targets, in mIoU
 #: (None: a comparison without a target)
 TARGETS = (('classmix', 'supervised', 3.0), ('reco', 'classmix', 1.5),
@@ -173,8 +114,6 @@ SCHEDULE_KEYS = ('warmup_iters', 'rampup_iters', 'start_iter')
 CLASSES = ('background', 'T-shirt/top', 'Trouser', 'Pullover', 'Dress',
            'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')
 HEADLINE = ('reco', 'supervised')
-#: method -> name in the tables
-NAMES = {key: name for key, (name, _) in METHODS.items()}
 
 
 def parse_args(argv=None):

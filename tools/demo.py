@@ -35,8 +35,8 @@ from mmengine.runner import Runner
 
 from mmseg.visualization import SegLocalVisualizer
 
-from mmseg_reco.demo import (DATA_ROOT, PRETRAINED_CHECKPOINT, REPO_ROOT,
-                             ensure_pretrained, ensure_split, split_files)
+from demo_support import (DATA_ROOT, PRETRAINED_CHECKPOINT, REPO_ROOT,
+                          ensure_pretrained, ensure_split, split_files)
 
 DEFAULT_CONFIG = ('configs/reco/'
                   'reco-classmix_deeplabv3plus-r18w32-d16-rep_1xb8-2k_'

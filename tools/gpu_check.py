@@ -12,15 +12,15 @@ folder of wheels made by ``tools/gpu_wheels.sh``:
 2. The benchmarks on the device: ``reco_loss.py``, ``cmb_loss.py``,
    ``semi_step.py`` at the paper's VOC setting and at the demo setting, and
    ``peak_memory.py`` for every method.
-3. Every method's demo config (the ``METHODS`` table of
-   ``benchmarks/accuracy.py``) through ``tools/train.py``: 20 iterations in
-   float32, and 10 iterations with ``--amp`` saved and resumed to 20. The
-   losses of every logged iteration must be finite. With CUDA (fp16 and a
-   dynamic loss scaler) the scaler's state must be in the checkpoint, and a
-   resume must restore it: the saved scale is replaced by a marker that no
-   fresh scaler can reach (3 x 2^8; a fresh one holds powers of two), and
-   the scale saved after the resume must still be the marker times a power
-   of two.
+3. Every method's demo config (``benchmarks/accuracy_methods.py``, the
+   table of ``benchmarks/accuracy.py``) through ``tools/train.py``: 20
+   iterations in float32, and 10 iterations with ``--amp`` saved and
+   resumed to 20. The losses of every logged iteration must be finite.
+   With CUDA (fp16 and a dynamic loss scaler) the scaler's state must be in
+   the checkpoint, and a resume must restore it: the saved scale is
+   replaced by a marker that no fresh scaler can reach (3 x 2^8; a fresh
+   one holds powers of two), and the scale saved after the resume must
+   still be the marker times a power of two.
 4. ``benchmarks/accuracy.py --full`` for Supervised, ClassMix and
    ReCo + ClassMix with as many iterations as the time left allows (from
    the seconds per iteration measured in step 3).
@@ -39,7 +39,6 @@ installing (the packages must already import).
     python tools/gpu_check.py --device cpu --dry-run --out /tmp/check
 """
 import argparse
-import ast
 import datetime
 import glob
 import json
@@ -58,6 +57,16 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# the method table (benchmarks/) and the demo's paths (tools/) of this
+# checkout; both modules need only the standard library, so they import
+# before the install step
+for _folder in (osp.join(REPO, 'benchmarks'), osp.join(REPO, 'tools')):
+    if _folder not in sys.path:
+        sys.path.append(_folder)
+
+from accuracy_methods import distinct_configs  # noqa: E402
+from demo_support import DATA_ROOT, PRETRAINED_CHECKPOINT  # noqa: E402
+
 PASSED = 'passed'
 FAILED = 'failed'
 NOT_RUN = 'not run (out of time)'
@@ -67,8 +76,8 @@ VERSIONS = dict(mmcv='2.1.0', mmengine='0.10.7', mmseg='1.2.2')
 #: pure-Python packages the wheels bring (import names)
 WHEEL_IMPORTS = ('addict', 'yapf', 'termcolor', 'prettytable', 'wcwidth',
                  'ftfy', 'platformdirs')
-DEMO_DATA = 'data/fashion_canvas/meta.json'
-PRETRAINED = 'work_dirs/pretrain/resnet18w32-v1c_fashion-mnist.pth'
+DEMO_DATA = osp.join(DATA_ROOT, 'meta.json')
+PRETRAINED = PRETRAINED_CHECKPOINT
 #: loss scale written into the AMP checkpoint before the resume: not a
 #: power of two, so only a restored scaler can hold it (times 2^k)
 SCALE_MARK = 3.0 * 2**8
@@ -287,31 +296,6 @@ def say(line: str) -> None:
 # --------------------------------------------------------------- the steps
 
 
-def demo_methods(path: str = 'benchmarks/accuracy.py') -> Dict[str, str]:
-    """Method -> demo config, from the ``METHODS`` table of ``path``.
-
-    Read from the source (the table is an ``OrderedDict`` of literals), so
-    that nothing needs mmengine before the install step. Methods that share
-    a config (``supervised-full``) keep its first name only.
-    """
-    with open(osp.join(REPO, path)) as f:
-        tree = ast.parse(f.read())
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and getattr(node.targets[0], 'id', None) == 'METHODS'):
-            value = node.value
-            if isinstance(value, ast.Call):  # OrderedDict([...])
-                value = value.args[0]
-            table = ast.literal_eval(value)
-            items = table.items() if isinstance(table, dict) else table
-            configs = {}
-            for method, (_, config) in items:
-                if config not in configs.values():
-                    configs[method] = config
-            return configs
-    raise ValueError(f'no METHODS table in {path}')
-
-
 PROBE = r'''
 import importlib, json
 out = {}
@@ -477,7 +461,7 @@ def train_steps(args, seconds_per_iter: dict) -> List[Step]:
     iters = 2 if args.dry_run else 20
     half = iters // 2
     steps = []
-    for method, config in demo_methods().items():
+    for method, config in distinct_configs().items():
         if args.methods and method not in args.methods:
             continue
         work = osp.join(args.work_dir, 'train', method)
@@ -748,10 +732,10 @@ def parse_args(argv=None):
     if args.jobs < 1:
         parser.error('--jobs must be at least 1')
     if args.methods:
-        unknown = sorted(set(args.methods) - set(demo_methods()))
+        unknown = sorted(set(args.methods) - set(distinct_configs()))
         if unknown:
             parser.error(f'unknown methods {unknown}; choose from '
-                         f'{list(demo_methods())}')
+                         f'{list(distinct_configs())}')
     args.out = osp.abspath(args.out or os.environ.get('OUT') or
                            osp.join(REPO, 'work_dirs/gpu_check'))
     args.work_dir = osp.abspath(osp.join(REPO, args.work_dir))

@@ -50,8 +50,9 @@ from mmengine.config import Config
 
 from mmseg_reco.datasets.fashion_canvas_builder import (compose_canvases,
                                                         load_fashion_mnist)
-from mmseg_reco.demo import PRETRAINED_CHECKPOINT
-from mmseg_reco.demo import REPO_ROOT as REPO
+
+from demo_support import PRETRAINED_CHECKPOINT
+from demo_support import REPO_ROOT as REPO
 
 #: Default model config whose backbone is pre-trained.
 DEFAULT_CONFIG = osp.join(REPO, 'configs/_base_/models/'

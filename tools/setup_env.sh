@@ -72,7 +72,7 @@ if [ -z "${SKIP_DEMO_DATA:-}" ]; then
     --data-root data/fashion_canvas --num-labelled 20 --seed 0
   # the demo's backbone, pre-trained on Fashion-MNIST (the papers start
   # from ImageNet weights; nothing is downloaded): 5-9 minutes on 2 cores
-  PRETRAINED=$("$PY" -c 'from mmseg_reco.demo import PRETRAINED_CHECKPOINT as p; print(p)')
+  PRETRAINED=$("$PY" -c 'import sys; sys.path.insert(0, "tools"); from demo_support import PRETRAINED_CHECKPOINT as p; print(p)')
   if [ -n "${SKIP_PRETRAIN:-}" ]; then
     step "skipping the backbone pre-training (SKIP_PRETRAIN)"
   elif [ -f "$PRETRAINED" ]; then

@@ -7,7 +7,7 @@ import matplotlib
 import pytest
 import torch
 
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 # the tools' entry points select Agg; tests call their functions directly
 matplotlib.use('Agg')

@@ -5,12 +5,12 @@ import os.path as osp
 
 import pytest
 
-from mmseg_reco.testing.scripts import load_script
 from mmseg_reco.visualization.accuracy_tables import (room_lines,
                                                       summarise_runs,
                                                       summary_markdown,
                                                       target_lines,
                                                       teacher_flags)
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -21,8 +21,8 @@ from PIL import Image
 from mmseg.apis import inference_model, init_model
 from mmseg_reco.apis import (apply_teacher_buffers, evaluate_teacher_bn,
                              export_model, labelled_train_set)
-from mmseg_reco.testing.scripts import load_script
 from mmseg_reco.testing.tiny_models import tiny_segmentor
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LEAF = osp.join(REPO, 'configs', 'baselines',

@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 
 from mmseg.registry import MODELS
 from mmseg_reco.models.utils import head_logits
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data/fashion_canvas/splits/labelled-60.txt')

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 IGNORE = 255
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -14,7 +14,7 @@ from mmseg.registry import DATASETS
 from mmseg_reco.datasets import CheckSegLabels
 from mmseg_reco.datasets.color_masks import (convert_color_mask,
                                              parse_palette)
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PALETTE = [[0, 0, 0], [255, 0, 0], [0, 255, 0]]

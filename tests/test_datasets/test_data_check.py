@@ -11,7 +11,7 @@ from mmengine.config import Config
 from PIL import Image
 
 from mmseg_reco.datasets.data_check import check_data, iter_dataset_cfgs
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LEAF = osp.join(REPO, 'configs', 'baselines',

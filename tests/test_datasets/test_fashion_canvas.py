@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmseg_reco.datasets import fashion_canvas_builder as pd
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from mmseg.registry import DATASETS
 from mmseg_reco.datasets import FolderSegDataset, LabelledUnlabelledSampler
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LEAF = osp.join(REPO, 'configs', 'baselines',

@@ -13,7 +13,7 @@ from mmengine.config import Config
 import mmseg_reco  # noqa: F401
 import mmseg_reco.datasets.transforms.mark_unlabelled  # noqa: F401
 from mmseg.registry import DATASETS
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASES = osp.join(REPO, 'configs', '_base_', 'datasets')

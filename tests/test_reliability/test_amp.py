@@ -19,9 +19,9 @@ from mmengine.optim import OptimWrapper
 
 from mmseg_reco.engine.optimizers.autocast_optim_wrapper import \
     AutocastOptimWrapper
-from mmseg_reco.testing.scripts import load_script
 from reliability_utils import (METHOD_CONFIGS, REPO, model_and_batch,
                                requires_demo, run, small_cfg)
+from repo_scripts import load_script
 
 RTOL = 0.01
 #: methods whose losses depend on a discrete matching

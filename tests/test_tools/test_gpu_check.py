@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from mmseg_reco.testing.scripts import load_script
+from repo_scripts import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data/fashion_canvas/meta.json')
@@ -118,13 +118,16 @@ def test_headline_is_the_last_line_and_a_failure_keeps_its_output(tmp_path):
     assert results[2]['headline'] == 'no headline printed'
 
 
-def test_demo_methods_follow_the_accuracy_table():
+def test_demo_configs_are_the_accuracy_tables_one_method_per_config():
     accuracy = load_script('benchmarks/accuracy.py')
-    table = gc.demo_methods()
+    table = gc.distinct_configs()
     configs = [config for _, config in accuracy.METHODS.values()]
     assert sorted(set(table.values())) == sorted(set(configs))
+    assert len(table) == len(set(configs))
     assert 'supervised-full' not in table  # shares Supervised's config
+    assert 'classmix-joint' not in table  # shares ClassMix's
     assert table['reco'] == accuracy.METHODS['reco'][1]
+    assert list(table)[:3] == ['supervised', 'cutout', 'cutmix']
     assert all(osp.exists(osp.join(REPO, c)) for c in table.values())
 
 

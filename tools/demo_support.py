@@ -7,8 +7,14 @@ by ``tools/make_splits.py``. This module holds the paths they share and
 makes the checkpoint and the split when they are missing, running those
 tools as they would be run by hand.
 
-Relative paths are relative to the repository root (:data:`REPO_ROOT`),
-where the tools run.
+It belongs to the command lines, not to the ``mmseg_reco`` package:
+relative paths are relative to the checkout that holds this file
+(:data:`REPO_ROOT`, where the tools run), whichever checkout the installed
+``mmseg_reco`` comes from. Scripts in ``tools/`` import it as
+``demo_support`` (their folder is on ``sys.path``); ``benchmarks/`` scripts
+add their checkout's ``tools/`` to ``sys.path``; shell scripts read a
+path with ``python -c 'import sys; sys.path.insert(0, "tools"); ...'``
+from the repository root.
 """
 import os.path as osp
 import subprocess
@@ -16,7 +22,7 @@ import sys
 import time
 from typing import Optional, Sequence, Tuple
 
-#: The repository holding this package, ``tools/`` and ``configs/``.
+#: The checkout holding this file, ``tools/``, ``configs/`` and ``data/``.
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: The demo canvases (``tools/prepare_demo.py``).
 DATA_ROOT = 'data/fashion_canvas'
@@ -25,8 +31,8 @@ PRETRAINED_CHECKPOINT = 'work_dirs/pretrain/resnet18w32-v1c_fashion-mnist.pth'
 
 
 def repo_path(path: str) -> str:
-    """``path`` as an absolute path, relative ones taken from the
-    repository root."""
+    """``path`` as an absolute path, relative ones taken from
+    :data:`REPO_ROOT`."""
     return path if osp.isabs(path) else osp.join(REPO_ROOT, path)
 
 
