@@ -67,16 +67,10 @@ from concurrent.futures import ThreadPoolExecutor
 from mmengine.config import Config, DictAction
 
 from mmseg_reco.visualization import aggregate_work_dirs
-from mmseg_reco.visualization.accuracy_tables import (pseudo_label_markdown,
-                                                      room_lines, spread,
-                                                      summarise_runs,
-                                                      summary_markdown,
-                                                      target_lines,
-                                                      teacher_flags)
 
-# the demo's paths live in this checkout's tools/ (the method table beside
-# this file): data, checkpoints and runs resolve here, whichever checkout
-# the installed mmseg_reco comes from
+# the demo's paths live in this checkout's tools/ (the method table and the
+# summary tables beside this file): data, checkpoints and runs resolve here,
+# whichever checkout the installed mmseg_reco comes from
 _BENCHMARKS = osp.dirname(osp.abspath(__file__))
 for _folder in (_BENCHMARKS, osp.join(osp.dirname(_BENCHMARKS), 'tools')):
     if _folder not in sys.path:
@@ -86,6 +80,9 @@ from accuracy_methods import (DEFAULT_METHODS,  # noqa: E402
                               FULL_LABEL_METHODS, KNOWN_UNLABELLED_METHODS,
                               KNOWN_WEAK_PIPELINE_BASE, METHOD_OPTIONS,
                               METHODS, NAMES, ORACLE_METHODS)
+from accuracy_tables import (pseudo_label_markdown, room_lines,  # noqa: E402
+                             spread, summarise_runs, summary_markdown,
+                             target_lines, teacher_flags)
 from demo_support import (DATA_ROOT, PRETRAINED_CHECKPOINT,  # noqa: E402
                           ensure_pretrained, ensure_split, split_files)
 from demo_support import REPO_ROOT as REPO  # noqa: E402

@@ -20,7 +20,8 @@ demo = load_script('tools/demo_support.py', 'demo_support')
 #: check's paths (mmseg_reco itself comes from the installed package)
 CLONE_FILES = ('tools/demo_support.py', 'tools/make_splits.py',
                'tools/gpu_check.py', 'benchmarks/accuracy.py',
-               'benchmarks/accuracy_methods.py')
+               'benchmarks/accuracy_methods.py',
+               'benchmarks/accuracy_tables.py')
 
 
 def read(path):

@@ -1,8 +1,9 @@
 """Summary tables of runs over seeds: teacher/student mIoU, pseudo-labels,
 label-efficiency targets.
 
-Used by ``benchmarks/accuracy.py``; every function reads what mmengine
-wrote into the work dirs (``vis_data/scalars.json``, through
+Used by ``benchmarks/accuracy.py`` (which imports it as
+``accuracy_tables``, its folder on ``sys.path``); every function reads
+what mmengine wrote into the work dirs (``vis_data/scalars.json``, through
 :func:`~mmseg_reco.visualization.run_logs.load_scalars`). ``runs`` maps a
 method key to its work dirs (one per seed) and ``names`` a method key to
 the name shown in the tables.
@@ -10,7 +11,7 @@ the name shown in the tables.
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .run_logs import load_scalars, split_records
+from mmseg_reco.visualization.run_logs import load_scalars, split_records
 
 #: Pseudo-label figures of ``PseudoLabelQualityHook`` (``pseudo/<key>``).
 PSEUDO_KEYS = ('acc', 'mIoU', 'confident_share', 'confident_acc',
