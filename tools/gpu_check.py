@@ -717,8 +717,8 @@ def parse_args(argv=None):
                         help='tiny sizes, 2 training iterations, no install')
     parser.add_argument('--methods', nargs='+', default=None,
                         help='training checks of these methods only (keys '
-                        "of benchmarks/accuracy.py's METHODS). Default: "
-                        'every method with its own demo config')
+                        'of METHODS in benchmarks/accuracy_methods.py). '
+                        'Default: every method with its own demo config')
     parser.add_argument('--jobs', type=int, default=None,
                         help='training checks at a time. Default: 4 on '
                         'CUDA, 1 on CPU')
