@@ -12,12 +12,10 @@ _base_ = ['./mean_teacher.py']
 # choice (the paper names the weak and strong views of the mean teacher but
 # not the strong augmentation): the mean teacher's strong view, i.e. the
 # dataset's random rescale + crop (leaf configs), ClassMix, horizontal flip
-# with probability 0.5, colour jitter and blur. RC2LTerm moves the teacher's
-# regions with the same geometry (SemiSegmentor's strong-view targets:
-# teacher segments as label codes, decoded into the own image's and the
-# mixing partner's regions), so ClassMix mixes teacher segments. At most
-# 127 queries (even number of unlabelled images per batch) or 85 (odd) fit
-# in the 8-bit codes.
+# with probability 0.5, colour jitter and blur. RC2LTerm maps the teacher's
+# regions through the strong view's transform record (the own image's and
+# the mixing partner's regions), and ClassMix mixes teacher segments
+# (RC2LTerm.mix_labels; queries 0-254 of the 8-bit ClassMix table).
 rc2l_strong_aug = dict(type='StrongAugment', mix='classmix', flip_prob=0.5)
 # the photometric-only strong view (colour jitter, blur; the pixels stay in
 # place), in a leaf config:

@@ -7,8 +7,8 @@ IJCAI 2022). The student (strong view) predicts ``Q`` regions: class logits
 ``F^s`` (B, C, h, w). The teacher (weak view) gives its regions
 ``(c^t_i, m^t_i)`` (:func:`teacher_regions`), one slot per teacher query
 (``G = Q``) with a validity mask, so that every loss is one batched tensor
-program; moved into a mixed strong view (:func:`encode_segments`,
-:func:`decode_segments`), ``G = 2Q``: the own image's queries, then the
+program; moved into a mixed strong view (``RC2LTerm.view_regions``,
+:func:`slot_regions`), ``G = 2Q``: the own image's queries, then the
 mixing partner's. The Hungarian matching sigma is given as ``matched``
 (B, G): the index of the student query matched to teacher region ``i``, or
 -1 for empty slots and unmatched regions.
@@ -40,10 +40,6 @@ RFC_FORMS = ('bounded', 'printed', 'paper')
 
 #: guard of divisions by mask areas
 _EPS = 1e-6
-#: values of :func:`encode_segments`'s float map: a region pixel, another
-#: agreed pixel (the rest is 0)
-KNOWN_STATE = 1.0
-AGREED_STATE = 0.5
 
 
 def one_hot(index: Tensor, num: int) -> Tensor:
@@ -277,144 +273,9 @@ def label_regions(labels: Tensor,
                          f'at least {num_classes} slots, got {num_queries}')
     has = (labels >= 0) & (labels < num_classes)
     slot = torch.where(has, labels, torch.full_like(labels, num_queries))
-    slot_labels, valid = class_slots(labels.shape[0], num_queries,
-                                     num_classes, labels.device)
-    return slot_regions(slot, confidence >= threshold, slot_labels, valid,
-                        has)
-
-
-#: colours of :func:`source_tags`: two for an even batch, three for an odd
-#: one (a cycle of odd length is not 2-colourable)
-NUM_SOURCE_TAGS = 3
-
-
-def source_tags(num_images: int, device=None) -> Tensor:
-    """A colouring of the mixing partners: ``tag(i) != tag((i + 1) mod B)``.
-
-    Mixing pastes image ``(i + 1) mod B`` (the partner) into image ``i``
-    (ReCo's rule, also ClassMix's and CutMix's), so a pixel of a mixed
-    image comes from one of two source images; a segment code that holds
-    its source's tag tells them apart. The tags are ``i mod 2``, and 2 for
-    the last image of an odd batch (B > 1). A batch of one is its own
-    partner.
-
-    Args:
-        num_images (int): B.
-        device (torch.device, optional): device of the result.
-
-    Returns:
-        Tensor: (B,) long tags in [0, NUM_SOURCE_TAGS).
-    """
-    tags = torch.arange(num_images, device=device) % 2
-    if num_images > 1 and num_images % 2 == 1:
-        tags[-1] = 2
-    return tags
-
-
-def num_source_tags(num_images: int) -> int:
-    """How many tags :func:`source_tags` uses for B = ``num_images``."""
-    if num_images <= 1:
-        return 1
-    return 2 if num_images % 2 == 0 else NUM_SOURCE_TAGS
-
-
-@torch.no_grad()
-def encode_segments(regions: TeacherRegions, tags: Tensor,
-                    size: Tuple[int, int],
-                    ignore_index: int = 255) -> Tuple[Tensor, Tensor]:
-    """Per pixel, the teacher segment that owns it, as a label map.
-
-    The code of a pixel owned by query ``q`` of image ``i`` is ``q + Q *
-    tags[i]``; pixels that no query owns get ``ignore_index``. The float
-    map is 1 on the pixels inside a region (``known``), 0.5 on the other
-    ``agreed`` pixels and 0 elsewhere.
-    Both are upsampled with nearest neighbour to ``size`` (the image size),
-    so that a label-map augmentation (rescale + crop, mixing, flip) moves
-    them as it moves the image; :func:`pixel_states` and
-    :func:`decode_segments` read them back.
-
-    Args:
-        regions (TeacherRegions): (B, Q, h, w) teacher regions.
-        tags (Tensor): (B,) long source tags (:func:`source_tags`).
-        size (tuple[int, int]): (H, W).
-        ignore_index (int): code of the pixels without an owner; it must
-            not lie in [0, Q * (max tag + 1)). Default: 255.
-
-    Returns:
-        tuple[Tensor, Tensor]: codes (B, H, W) long and the pixel states
-        (B, H, W) float in {0, 0.5, 1} (:data:`KNOWN_STATE`,
-        :data:`AGREED_STATE`).
-    """
-    segments = regions.segments > 0
-    num_queries = segments.shape[1]
-    codes = segments.float().argmax(1) + num_queries * tags[:, None, None]
-    codes = torch.where(segments.any(1), codes,
-                        torch.full_like(codes, ignore_index))
-    codes = F.interpolate(
-        codes[:, None].float(), size=size, mode='nearest')[:, 0].long()
-    agreed = segments.any(1) if regions.agreed is None else regions.agreed
-    state = torch.where(regions.known, KNOWN_STATE,
-                        agreed.float() * AGREED_STATE)
-    state = F.interpolate(state[:, None], size=size, mode='nearest')[:, 0]
-    return codes, state
-
-
-def pixel_states(state: Tensor) -> Tuple[Tensor, Tensor]:
-    """The region and agreed pixels of :func:`encode_segments`'s float map
-    (after a nearest-neighbour augmentation).
-
-    Args:
-        state (Tensor): (B, h, w) float in {0, 0.5, 1}.
-
-    Returns:
-        tuple[Tensor, Tensor]: known (B, h, w) bool (inside a region) and
-        agreed (B, h, w) bool.
-    """
-    return (state > (KNOWN_STATE + AGREED_STATE) / 2,
-            state > AGREED_STATE / 2)
-
-
-@torch.no_grad()
-def decode_segments(codes: Tensor,
-                    known: Tensor,
-                    tags: Tensor,
-                    labels: Tensor,
-                    valid: Tensor,
-                    agreed: Optional[Tensor] = None) -> TeacherRegions:
-    """Teacher regions of the own and the partner image from segment codes.
-
-    The inverse of :func:`encode_segments` after a label-map augmentation:
-    a code whose tag is image ``i``'s own gives slot ``q`` (its own query),
-    any other tag slot ``Q + q`` (the partner's query ``q``), so ``G = 2Q``
-    slots. A slot's region is its segment's known pixels; a slot is a
-    region (``valid``) if its source query was one and some of its pixels
-    are left. Codes outside ``[0, NUM_SOURCE_TAGS * Q)`` (the ignore code,
-    padding, cut-out) belong to no segment.
-
-    Args:
-        codes (Tensor): (B, h, w) long segment codes.
-        known (Tensor): (B, h, w) bool, the pixels inside a region.
-        tags (Tensor): (B,) long own source tags.
-        labels (Tensor): (B, 2Q) long classes of the own queries then of
-            the partner's.
-        valid (Tensor): (B, 2Q) bool, the source queries that are regions.
-        agreed (Tensor, optional): (B, h, w) bool, the ``agreed`` pixels.
-            Default: None (every segment pixel).
-
-    Returns:
-        TeacherRegions: labels (B, 2Q), masks (B, 2Q, h, w), valid (B, 2Q),
-        segments (B, 2Q, h, w), segment_valid (B, 2Q), known (B, h, w),
-        agreed (B, h, w).
-    """
-    num_slots = labels.shape[1]
-    num_queries = num_slots // 2
-    has = (codes >= 0) & (codes < NUM_SOURCE_TAGS * num_queries)
-    query = codes.clamp(min=0) % num_queries
-    own = codes.clamp(min=0) // num_queries == tags[:, None, None]
-    slot = torch.where(own, query, query + num_queries)
-    slot = torch.where(has, slot, torch.full_like(slot, num_slots))
-    return slot_regions(slot, known, labels, valid,
-                        has if agreed is None else has & agreed)
+    slot_labels, valid = class_slots(labels.shape[0], num_queries, num_classes,
+                                     labels.device)
+    return slot_regions(slot, confidence >= threshold, slot_labels, valid, has)
 
 
 def contrast_members(matched: Tensor,

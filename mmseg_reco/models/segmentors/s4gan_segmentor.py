@@ -360,15 +360,15 @@ class S4GANSegmentor(SemiSegmentor):
         cfg = self.semi_train_cfg
         gt = self._gt_labels(sup_samples)
         if self.sup_aug is not None:
-            sup_inputs, gt, _ = self._augment(self.sup_aug, sup_inputs, gt)
+            sup_inputs, gt, _, _ = self._augment(self.sup_aug, sup_inputs, gt)
             self._set_gt_labels(sup_samples, gt)
         if self.unsup_aug is not None:
             no_labels = unsup_inputs.new_full(
                 (unsup_inputs.shape[0], *unsup_inputs.shape[2:]),
                 cfg.ignore_index,
                 dtype=torch.long)
-            unsup_inputs, _, _ = self._augment(self.unsup_aug, unsup_inputs,
-                                               no_labels)
+            unsup_inputs, _, _, _ = self._augment(self.unsup_aug, unsup_inputs,
+                                                  no_labels)
         num_labelled = sup_inputs.shape[0]
 
         outputs = self.student(

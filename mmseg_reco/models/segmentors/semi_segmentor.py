@@ -18,7 +18,9 @@ from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 
 from ..utils.head_outputs import (batch_cat, batch_detach, batch_slice,
                                   head_logits)
-from ..utils.semi_batch import SemiBatch, WeakPass
+from ..augmentation.semi_batch import SemiBatch, WeakPass
+from ..augmentation.transform_record import TransformRecord
+from ..semi_methods.method_context import MethodContext
 
 #: ``semi_train_cfg`` keys and their defaults (ReCo, Liu et al., ICLR 2022,
 #: arXiv 2104.04465).
@@ -63,17 +65,16 @@ class SemiSegmentor(BaseSegmentor):
                                of the weak view, no grad (teacher='ema': the
                                teacher; 'self': the student's own pass over
                                labelled + weak images); partial labels win
-        targets, conf        = view_targets(weak.outputs, pseudo, conf)
-                               pseudo, or a method term's own maps
         batch                = strong_view(...)   ``strong_views`` strong
-                               views of the unlabelled images
+                               views of the unlabelled images, their
+                               pseudo-labels and the transform record
         outputs              = student(labelled), student(strong views)
                                ('self': the labelled outputs of weak_pass)
         losses  = sup_*   : the student's decode/auxiliary head losses (gt)
                 + unsup_* : eta-weighted CE on the mixed pseudo-labels
                 + unsup_* : every ``method_losses`` term (ReCo, memory bank,
-                            region losses, FixMatch/UniMatch ...), given the
-                            whole SemiBatch (with ``batch.weak``)
+                            region losses, FixMatch/UniMatch ...), given a
+                            MethodContext (outputs, the SemiBatch, ...)
 
     **Pseudo-labeller** (``teacher``). ``'ema'`` (ReCo's mean teacher): a
     second copy of the segmentor, updated by :class:`MeanTeacherHook` after
@@ -88,25 +89,21 @@ class SemiSegmentor(BaseSegmentor):
     ``'teacher'`` predicts with the student; configure no
     :class:`MeanTeacherHook`.
 
-    Methods plug in through
-    ``method_losses`` (registered modules called as
-    ``term(semi_segmentor, outputs, semi_batch) -> dict``; they reach the
-    student and the teacher as ``semi_segmentor.student/teacher``), so no
-    method-specific code lives here.
+    Methods plug in through ``method_losses``: registered modules called
+    as ``term(context) -> dict`` with a :class:`MethodContext` (the
+    student's outputs, the :class:`SemiBatch`, the student and the teacher
+    for terms that run them, the ramp-up), so no method-specific code lives
+    here and no term reads the segmentor.
 
     **Strong-view targets.** The strong view moves pixels (rescale + crop,
-    mixing, flip) and carries one long map (Nu, H, W) and one float map
-    along, transformed alike (nearest for the long map): by default the
-    teacher's pixel pseudo-labels and their confidence. A method whose
-    targets are not pixel pseudo-labels (RC2L's teacher regions) defines
-    ``term.strong_view_targets(semi_segmentor, teacher_outputs, pseudo,
-    conf) -> (targets, conf)``: two (Nu, H, W) maps, long and float, that
-    the strong view carries instead, with the augmentation's
-    ``ignore_index`` where the long map holds nothing. Their transformed
-    versions are ``batch.labels[num_labelled:]`` and
-    ``batch.confidence[num_labelled:]``, and ``batch.method_targets`` is
-    True. At most one term may define it, and it replaces the pixel
-    pseudo-labels for every loss, so ``pseudo_loss`` must be None.
+    mixing, flip) and records how (``SemiBatch.transform``, a
+    :class:`TransformRecord`); it carries the teacher's pixel
+    pseudo-labels and their confidence, and a method whose targets are
+    not pixel pseudo-labels (RC2L's teacher regions) maps its own targets
+    of the weak view through the record (:func:`project_target`). A term
+    may define ``term.mix_labels(weak) -> Tensor``, the (Nu, H, W) long
+    map whose classes ClassMix selects instead of the pseudo-labels (RC2L:
+    the teacher's segments); at most one term may.
 
     Args:
         segmentor (dict): an ordinary mmseg segmentor config (e.g.
@@ -226,7 +223,7 @@ class SemiSegmentor(BaseSegmentor):
             MODELS.build(cfg) for cfg in (method_losses or []))
         # an index, not the module: a second attribute would register the
         # term twice in the state dict
-        self._target_term_index = self._find_target_term()
+        self._mix_term_index = self._find_mix_term()
 
     @property
     def teacher(self) -> nn.Module:
@@ -235,38 +232,22 @@ class SemiSegmentor(BaseSegmentor):
         teacher = self._modules.get('teacher')
         return self.student if teacher is None else teacher
 
-    @property
-    def target_term(self) -> Optional[nn.Module]:
-        """The method term that defines ``strong_view_targets``, or None."""
-        if self._target_term_index is None:
-            return None
-        return self.method_losses[self._target_term_index]
-
-    def _find_target_term(self) -> Optional[int]:
-        """Index of the method term that defines ``strong_view_targets``.
-
-        Returns:
-            int, optional: its index in ``method_losses``, or None.
+    def _find_mix_term(self) -> Optional[int]:
+        """Index of the method term that defines ``mix_labels``, or None.
 
         Raises:
-            ValueError: if several terms define it, or if one does while a
-                pixel pseudo-label loss is configured.
+            ValueError: if several terms define it.
         """
         found = [
             index for index, term in enumerate(self.method_losses)
-            if callable(getattr(term, 'strong_view_targets', None))
+            if callable(getattr(term, 'mix_labels', None))
         ]
-        terms = [self.method_losses[i] for i in found]
-        if len(terms) > 1:
-            names = ', '.join(type(t).__name__ for t in terms)
+        if len(found) > 1:
+            names = ', '.join(
+                type(self.method_losses[i]).__name__ for i in found)
             raise ValueError(
-                'at most one method term may define strong_view_targets '
-                f'(the strong view carries one map), got {names}')
-        if terms and self.pseudo_loss is not None:
-            raise ValueError(
-                f'{type(terms[0]).__name__} carries its own strong-view '
-                'targets instead of the pixel pseudo-labels; set '
-                'pseudo_loss=None')
+                'at most one method term may define mix_labels (ClassMix '
+                f'selects from one map), got {names}')
         return found[0] if found else None
 
     @staticmethod
@@ -354,12 +335,7 @@ class SemiSegmentor(BaseSegmentor):
             return self.loss_supervised(sup_inputs, sup_samples)
         sup_inputs = self.labelled_view(sup_inputs, sup_samples)
         weak = self.weak_pass(sup_inputs, unsup_inputs, unsup_samples)
-        targets, t_conf = self.view_targets(weak.outputs, weak.labels,
-                                            weak.confidence)
-        batch = self.strong_view(sup_inputs, sup_samples, unsup_inputs,
-                                 targets, t_conf)
-        batch.weak, batch.teacher_outputs = weak, weak.outputs
-        batch.method_targets = self.target_term is not None
+        batch = self.strong_view(sup_inputs, sup_samples, weak)
         feats, outputs = self.student_forward(batch)
         losses = self.loss_by_gt(feats, outputs, batch)
         losses.update(self.loss_by_pseudo(outputs, batch))
@@ -369,8 +345,8 @@ class SemiSegmentor(BaseSegmentor):
                         data_samples: SampleList) -> dict:
         """Labelled-only training (the supervised baseline)."""
         if self.sup_aug is not None:
-            inputs, gt, _ = self._augment(self.sup_aug, inputs,
-                                          self._gt_labels(data_samples))
+            inputs, gt, _, _ = self._augment(self.sup_aug, inputs,
+                                             self._gt_labels(data_samples))
             self._set_gt_labels(data_samples, gt)
         losses = self.student.loss(inputs, data_samples)
         return rename_loss_dict('sup_', self._weighted(losses))
@@ -389,8 +365,8 @@ class SemiSegmentor(BaseSegmentor):
         """
         if self.sup_aug is None:
             return inputs
-        inputs, gt, _ = self._augment(self.sup_aug, inputs,
-                                      self._gt_labels(data_samples))
+        inputs, gt, _, _ = self._augment(self.sup_aug, inputs,
+                                         self._gt_labels(data_samples))
         self._set_gt_labels(data_samples, gt)
         return inputs
 
@@ -537,58 +513,55 @@ class SemiSegmentor(BaseSegmentor):
                 torch.where(known, torch.ones_like(conf), conf))
 
     @torch.no_grad()
-    def view_targets(self, teacher_outputs: Any, pseudo: Tensor,
-                     conf: Tensor) -> Tuple[Tensor, Tensor]:
-        """The maps the strong view carries (see the class doc).
+    def mix_labels(self, weak: WeakPass) -> Optional[Tensor]:
+        """The map ClassMix selects from, if a method term gives one.
 
         Args:
-            teacher_outputs: the teacher head's raw outputs on the weak view.
-            pseudo (Tensor): (Nu, H, W) long pixel pseudo-labels.
-            conf (Tensor): (Nu, H, W) their confidence.
+            weak (WeakPass): the pass over the weak view.
 
         Returns:
-            tuple[Tensor, Tensor]: (Nu, H, W) long and (Nu, H, W) float:
-            ``pseudo`` and ``conf``, or the method term's own maps.
+            Tensor, optional: (Nu, H, W) long, or None (the pseudo-labels).
         """
-        if self.target_term is None:
-            return pseudo, conf
-        targets, t_conf = self.target_term.strong_view_targets(
-            self, teacher_outputs, pseudo, conf)
-        if targets.shape != pseudo.shape or t_conf.shape != pseudo.shape:
+        if self._mix_term_index is None:
+            return None
+        term = self.method_losses[self._mix_term_index]
+        labels = term.mix_labels(weak)
+        if labels.shape != weak.labels.shape:
             raise ValueError(
-                f'{type(self.target_term).__name__}.strong_view_targets '
-                f'must return two {tuple(pseudo.shape)} maps, got '
-                f'{tuple(targets.shape)} and {tuple(t_conf.shape)}')
-        return targets.long(), t_conf
+                f'{type(term).__name__}.mix_labels must return a '
+                f'{tuple(weak.labels.shape)} map, got {tuple(labels.shape)}')
+        return labels.long()
 
     def strong_view(self, sup_inputs: Tensor, sup_samples: SampleList,
-                    unsup_inputs: Tensor, pseudo: Tensor,
-                    conf: Tensor) -> SemiBatch:
+                    weak: WeakPass) -> SemiBatch:
         """Student inputs: labelled images and strong unlabelled views.
 
         Each strong view is built on the device from the same crop the
         teacher saw (rescale + crop, mixing, flip, colour jitter, blur),
-        applied identically to images, pseudo-labels and confidence (or the
-        maps of :meth:`view_targets`). ``semi_train_cfg.strong_views`` views
-        are drawn independently and stacked view after view.
+        applied identically to images, pseudo-labels and confidence, and
+        recorded (``SemiBatch.transform``). ``semi_train_cfg.strong_views``
+        views are drawn independently and stacked view after view.
 
         Args:
             sup_inputs (Tensor): (Nl, 3, H, W) labelled images (after
                 :meth:`labelled_view`).
             sup_samples (list[SegDataSample]): their samples.
-            unsup_inputs (Tensor): (Nu, 3, H, W) weak unlabelled images.
-            pseudo (Tensor): (Nu, H, W) long map to carry.
-            conf (Tensor): (Nu, H, W) float map to carry.
+            weak (WeakPass): the weak view: images (Nu, 3, H, W),
+                pseudo-labels and confidence (Nu, H, W).
 
         Returns:
-            SemiBatch: the student's batch.
+            SemiBatch: the student's batch, with ``weak`` and
+            ``teacher_outputs`` set.
         """
         gt = self._gt_labels(sup_samples)
+        mix_labels = self.mix_labels(weak)
         views = [
-            self._augment(self.strong_aug, unsup_inputs, pseudo, conf)
+            self._augment(self.strong_aug, weak.inputs, weak.labels,
+                          weak.confidence, mix_labels)
             for _ in range(int(self.semi_train_cfg.strong_views))
         ]
-        strong, s_labels, s_conf = (list(part) for part in zip(*views))
+        strong, s_labels, s_conf, records = (
+            list(part) for part in zip(*views))
         return SemiBatch(
             num_labelled=sup_inputs.shape[0],
             inputs=torch.cat([sup_inputs] + strong),
@@ -596,8 +569,11 @@ class SemiSegmentor(BaseSegmentor):
             confidence=torch.cat(
                 [torch.ones_like(gt, dtype=s_conf[0].dtype)] + s_conf),
             data_samples=sup_samples,
+            teacher_outputs=weak.outputs,
             ignore_index=self.semi_train_cfg.ignore_index,
-            num_views=len(views))
+            num_views=len(views),
+            weak=weak,
+            transform=TransformRecord.stack(records))
 
     def student_forward(self, batch: SemiBatch) -> Tuple[List[Tensor], Any]:
         """Student features and raw head outputs of the whole batch.
@@ -668,9 +644,30 @@ class SemiSegmentor(BaseSegmentor):
                 k: v * weight if 'loss' in k else v
                 for k, v in losses.items()
             }
+        context = self.method_context(outputs, batch)
         for term in self.method_losses:
-            losses.update(term(self, outputs, batch))
+            losses.update(term(context))
         return rename_loss_dict('unsup_', losses)
+
+    def method_context(self, outputs: Any, batch: SemiBatch) -> MethodContext:
+        """What the method terms are given (:class:`MethodContext`).
+
+        Args:
+            outputs: the student head's raw outputs on ``batch.inputs``.
+            batch (SemiBatch): the batch.
+
+        Returns:
+            MethodContext: outputs, batch, student, teacher, ramp-up,
+            iteration and ``align_corners``.
+        """
+        return MethodContext(
+            outputs=outputs,
+            batch=batch,
+            student=self.student,
+            teacher=self.teacher,
+            rampup=self.rampup(),
+            iteration=MessageHub.get_current_instance().get_info('iter', 0),
+            align_corners=self.align_corners)
 
     def rampup(self) -> float:
         """Sigmoid ramp-up exp(-5 (1 - t)^2) of the unsupervised weight."""
@@ -692,25 +689,29 @@ class SemiSegmentor(BaseSegmentor):
     def _gt_labels(self, data_samples: SampleList) -> Tensor:
         return torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
 
-    def _augment(self,
-                 aug: nn.Module,
-                 inputs: Tensor,
-                 labels: Tensor,
-                 conf: Optional[Tensor] = None
-                 ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    def _augment(
+        self,
+        aug: nn.Module,
+        inputs: Tensor,
+        labels: Tensor,
+        conf: Optional[Tensor] = None,
+        mix_labels: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor, Optional[Tensor], TransformRecord]:
         """Run an augmentation on de-normalised [0, 255] images.
 
         Returns:
             tuple: normalised images (N, 3, H, W), labels (N, H, W) and
-            confidence (N, H, W) or None, transformed alike.
+            confidence (N, H, W) or None, transformed alike, and the
+            transform record.
         """
         pre = self.data_preprocessor
         normalise = pre._enable_normalize
         images = inputs * pre.std + pre.mean if normalise else inputs
-        images, labels, conf = aug(images, labels, conf)
+        images, labels, conf, record = aug.augment(
+            images, labels, conf, mix_labels=mix_labels)
         if normalise:
             images = (images - pre.mean) / pre.std
-        return images, labels, conf
+        return images, labels, conf, record
 
     @staticmethod
     def _set_gt_labels(data_samples: SampleList, labels: Tensor) -> None:

@@ -32,7 +32,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from torch import Tensor
 
 from mmseg.models.losses.utils import get_class_weight
@@ -41,8 +40,10 @@ from mmseg.registry import MODELS
 
 from ..losses.cmb_losses import (class_balance_weights, cmb_contrastive_loss,
                                  prediction_entropy, weighted_pseudo_ce)
+from ..augmentation.semi_batch import SemiBatch
+from ..decode_heads.cmb_head import CMBHead
 from ..utils.memory_bank import ClassMemoryBank, topk_per_image_class
-from ..utils.semi_batch import SemiBatch
+from .method_context import MethodContext
 
 __all__ = ['CMBTerm']
 
@@ -271,10 +272,9 @@ class CMBTerm(nn.Module):
             for s in data_samples
         ]
 
-    def warmup_factor(self, kind: str) -> float:
+    def warmup_factor(self, kind: str, it: int) -> float:
         """Weight factor of the pseudo (``kind='pseudo'``) or contrastive
-        loss at the current iteration (``MessageHub`` ``'iter'``)."""
-        it = MessageHub.get_current_instance().get_info('iter', 0)
+        loss at iteration ``it``."""
         if self.warmup_iters <= 0 or it >= self.warmup_iters:
             return 1.0
         if kind == 'pseudo' and self.pseudo_warmup == 'sigmoid':
@@ -282,17 +282,17 @@ class CMBTerm(nn.Module):
         return 0.0
 
     # ------------------------------------------------------------------
-    def forward(self, model: nn.Module, outputs: Dict[str, Tensor],
-                batch: SemiBatch) -> Dict[str, Tensor]:
+    def forward(self, context: MethodContext) -> Dict[str, Tensor]:
         """The three losses of one step (and the bank candidates).
 
         Args:
-            model (nn.Module): the :class:`SemiSegmentor`.
-            outputs (dict[str, Tensor]): the student's :class:`CMBHead`
-                outputs on ``batch.inputs``: ``seg_logits`` (N, K, h, w) and
-                ``pred`` (N, D, h', w').
-            batch (SemiBatch): labels (N, H, W), confidence (N, H, W),
-                ``num_labelled`` and the labelled ``data_samples``.
+            context (MethodContext): ``outputs``, the student's
+                :class:`CMBHead` outputs on ``batch.inputs``:
+                ``seg_logits`` (N, K, h, w) and ``pred`` (N, D, h', w');
+                ``batch``, labels (N, H, W), confidence (N, H, W),
+                ``num_labelled`` and the labelled ``data_samples``;
+                ``student`` and ``teacher`` (their :class:`CMBHead`\ s);
+                ``iteration`` (the warm-up).
 
         Returns:
             dict[str, Tensor]: ``loss_{name}_pseudo``, ``loss_{name}_ent``,
@@ -301,8 +301,9 @@ class CMBTerm(nn.Module):
             (classes in L_contr) and ``{name}_bank_fill`` (share of filled
             bank slots).
         """
-        head = model.student.decode_head
-        if not hasattr(head, 'pred_attention') or 'pred' not in outputs:
+        outputs, batch = context.outputs, context.batch
+        head = context.student.decode_head
+        if not isinstance(head, CMBHead) or 'pred' not in outputs:
             raise TypeError('CMBTerm needs CMBHead student/teacher decode '
                             f'heads, got {type(head).__name__}')
         if self._candidates is not None and not self._warned_unpushed:
@@ -311,16 +312,17 @@ class CMBTerm(nn.Module):
                           'custom_hooks')
             self._warned_unpushed = True
         if self.collect:
-            self._candidates = self.bank_candidates(model, batch)
+            self._candidates = self.bank_candidates(context.teacher, batch)
         name = self.loss_name
         contr = self.contrastive(head, outputs['pred'], batch)
         losses = {
             f'loss_{name}_contr':
             contr['loss'] * self.loss_contr_weight *
-            self.warmup_factor('contr')
+            self.warmup_factor('contr', context.iteration)
         }
-        losses.update(self.unlabelled_losses(model, outputs['seg_logits'],
-                                             batch))
+        losses.update(
+            self.unlabelled_losses(outputs['seg_logits'], batch,
+                                   context.align_corners, context.iteration))
         losses[f'{name}_contr'] = contr['loss'].detach()
         losses[f'{name}_classes'] = contr['num_classes'].float()
         losses[f'{name}_bank_fill'] = (
@@ -348,9 +350,13 @@ class CMBTerm(nn.Module):
 
     # ------------------------------------------------------------------
     @torch.no_grad()
-    def bank_candidates(self, model: nn.Module,
+    def bank_candidates(self, teacher: nn.Module,
                         batch: SemiBatch) -> Tuple[Tensor, Tensor]:
         """Teacher projections of labelled target pixels for the bank.
+
+        Args:
+            teacher (nn.Module): the teacher segmentor (a :class:`CMBHead`).
+            batch (SemiBatch): the batch.
 
         Returns:
             tuple[Tensor, Tensor]: ``feats`` (N_l * C * K, D) and ``labels``
@@ -364,8 +370,7 @@ class CMBTerm(nn.Module):
             if not src
         ]
         if len(target) == num_l:  # no source-domain image: no indexing
-            feats, labels = self._select(model.teacher,
-                                         batch.inputs[:num_l],
+            feats, labels = self._select(teacher, batch.inputs[:num_l],
                                          batch.labels[:num_l])
             return feats.reshape(-1, self.feat_dim), labels.reshape(-1)
         feats = batch.inputs.new_zeros(num_l, num_classes, k, self.feat_dim,
@@ -374,8 +379,7 @@ class CMBTerm(nn.Module):
                             device=device)
         if target:
             index = torch.tensor(target, device=device)
-            sel, sel_labels = self._select(model.teacher,
-                                           batch.inputs[index],
+            sel, sel_labels = self._select(teacher, batch.inputs[index],
                                            batch.labels[index])
             feats[index] = sel
             labels[index] = sel_labels
@@ -484,9 +488,16 @@ class CMBTerm(nn.Module):
             num_classes=torch.maximum(parts[0]['num_classes'],
                                       parts[1]['num_classes']))
 
-    def unlabelled_losses(self, model: nn.Module, logits: Tensor,
-                          batch: SemiBatch) -> Dict[str, Tensor]:
+    def unlabelled_losses(self, logits: Tensor, batch: SemiBatch,
+                          align_corners: bool,
+                          iteration: int) -> Dict[str, Tensor]:
         """L_pseudo (Eq. 6) and L_ent (Eq. 7) on the strong views.
+
+        Args:
+            logits (Tensor): (N, K, h, w) student logits of the batch.
+            batch (SemiBatch): the batch.
+            align_corners (bool): of the bilinear resize.
+            iteration (int): the current iteration (the warm-up).
 
         Returns:
             dict[str, Tensor]: ``loss_{name}_pseudo`` and ``loss_{name}_ent``
@@ -497,7 +508,7 @@ class CMBTerm(nn.Module):
             logits[num_l:],
             size=batch.inputs.shape[2:],
             mode='bilinear',
-            align_corners=model.align_corners)
+            align_corners=align_corners)
         labels = batch.labels[num_l:]
         pseudo = weighted_pseudo_ce(logits, labels, batch.confidence[num_l:],
                                     self.sharpen, self.class_weight,
@@ -513,6 +524,8 @@ class CMBTerm(nn.Module):
         name = self.loss_name
         return {
             f'loss_{name}_pseudo':
-            pseudo * self.loss_pseudo_weight * self.warmup_factor('pseudo'),
-            f'loss_{name}_ent': ent * self.loss_ent_weight,
+            pseudo * self.loss_pseudo_weight *
+            self.warmup_factor('pseudo', iteration),
+            f'loss_{name}_ent':
+            ent * self.loss_ent_weight,
         }

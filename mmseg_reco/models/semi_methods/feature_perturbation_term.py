@@ -9,8 +9,9 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 
+from ..augmentation.semi_batch import SemiBatch
 from ..utils.head_outputs import head_logits
-from ..utils.semi_batch import SemiBatch
+from .method_context import MethodContext
 from .weak_to_strong_term import confident_pseudo_ce
 
 
@@ -61,20 +62,21 @@ class FeaturePerturbationTerm(nn.Module):
         self.loss_weight = loss_weight
         self.loss_name = loss_name
 
-    def forward(self, model: nn.Module, outputs,
-                batch: SemiBatch) -> Dict[str, Tensor]:
+    def forward(self, context: MethodContext) -> Dict[str, Tensor]:
         """The fp loss of one batch.
 
         Args:
-            model (nn.Module): the :class:`SemiSegmentor`.
-            outputs: the student head's raw outputs (unused).
-            batch (SemiBatch): its ``weak`` pass: weak images (Nu, 3, H, W),
-                pseudo-labels and confidence (Nu, H, W), and with
-                ``teacher='self'`` the student's weak features.
+            context (MethodContext): ``batch.weak``, the weak pass: weak
+                images (Nu, 3, H, W), pseudo-labels and confidence
+                (Nu, H, W), and with ``teacher='self'`` the student's weak
+                features; ``student``, whose head decodes the perturbed
+                features.
 
         Returns:
             dict[str, Tensor]: ``{loss_name: loss}``.
         """
+        batch = context.batch
+        student = context.student
         weak = batch.weak
         if weak is None:
             raise ValueError(
@@ -83,13 +85,13 @@ class FeaturePerturbationTerm(nn.Module):
                 'built without it')
         feats = weak.student_feats
         if feats is None:
-            feats = model.student.extract_feat(weak.inputs)
-        head_out = model.student.decode_head.forward(self.perturbation(feats))
+            feats = student.extract_feat(weak.inputs)
+        head_out = student.decode_head.forward(self.perturbation(feats))
         logits = resize(
             head_logits(head_out),
             size=weak.labels.shape[1:],
             mode='bilinear',
-            align_corners=model.align_corners)
+            align_corners=context.align_corners)
         out = confident_pseudo_ce(logits, weak.labels, weak.confidence,
                                   self.threshold, batch.ignore_index)
         return {self.loss_name: self.loss_weight * out['loss'][0]}

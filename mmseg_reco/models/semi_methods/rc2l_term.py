@@ -1,5 +1,4 @@
 """RC2L's unsupervised region losses inside the mean teacher."""
-import math
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
@@ -12,18 +11,16 @@ from mmseg.utils import ConfigType
 
 from ..decode_heads.region_head import semantic_inference
 from ..losses.mask_losses import reduce_num_masks
+from ..augmentation.semi_batch import SemiBatch, WeakPass
+from ..augmentation.transform_record import TransformRecord, project_target
 from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
-                                    binary_masks, class_slots,
-                                    contrast_members, decode_segments,
-                                    encode_segments, label_regions,
-                                    nonempty_matched, num_source_tags,
-                                    one_hot, pixel_consistency_loss,
-                                    pixel_states, rcc_loss, rfc_loss,
-                                    rmc_loss, segment_negatives, smc_loss,
-                                    source_tags, teacher_regions)
+                                    binary_masks, contrast_members,
+                                    label_regions, nonempty_matched, one_hot,
+                                    pixel_consistency_loss, rcc_loss, rfc_loss,
+                                    rmc_loss, segment_negatives, slot_regions,
+                                    smc_loss, teacher_regions)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
-from ..utils.mixing import LABEL_VALUE_RANGE, partner
-from ..utils.semi_batch import SemiBatch
+from .method_context import MethodContext
 
 #: ``RC2LTerm(avg_factor_floor=...)`` choices
 AVG_FACTOR_FLOORS = ('labelled', 'image', 'none')
@@ -95,7 +92,7 @@ class RC2LTerm(nn.Module):
     labelled segment does in the supervised loss while the teacher finds
     few regions; ``'image'`` one per unlabelled image; ``'none'`` 1.
 
-    **Ramp-up.** The weight is multiplied by ``model.rampup()`` (the
+    **Ramp-up.** The weight is multiplied by ``context.rampup`` (the
     segmentor's sigmoid ramp-up over ``semi_train_cfg.rampup_iters``).
 
     **Logged statistics** (keys without ``loss``, not summed): the
@@ -110,28 +107,23 @@ class RC2LTerm(nn.Module):
 
     **Geometry of the strong view.** The teacher saw the weak, unmixed
     view, while the student's masks come from the strong view, and the
-    masks are compared pixel by pixel, so the teacher's regions must be
-    moved as the strong view moves pixels (rescale + crop, ClassMix or
-    CutMix, flip). The term does this through :class:`SemiSegmentor`'s
-    strong-view targets (:meth:`strong_view_targets`): each weak-view pixel
-    is encoded as the teacher segment that owns it, tagged with its source
-    image (:func:`.encode_segments`), and its state (inside a region, agreeing
-    with the teacher's semantic argmax, or neither);
-    the strong view carries both maps as it carries pseudo-labels (nearest
-    neighbour), and :meth:`forward` decodes them at the student's mask
-    resolution into ``G = 2Q`` target slots per image: the own image's
-    queries, then those of the mixing partner ``(i + 1) mod Nu``, whose
-    classes and confidence are the partner's (:func:`.decode_segments`).
-    A region cut by the crop or the mix keeps its remaining pixels; one
-    that leaves the view is no target. ClassMix then mixes teacher
-    *segments* (a random half of the segments of image ``i`` pasted on its
-    partner), the region counterpart of mixing classes. Called directly
-    with a batch that carries no such maps (``batch.method_targets``
-    False), the term uses the teacher's regions as they are and needs a
-    photometric strong view (``mix=None``, ``flip_prob=0``,
-    ``scale_range=(1, 1)``), checked on every call together with the shapes
-    of the student's and teacher's masks. RC2L has no pixel-level
-    pseudo-label CE: set ``pseudo_loss=None``.
+    masks are compared pixel by pixel, so the teacher's regions are moved
+    as the strong view moved pixels (rescale + crop, ClassMix or CutMix,
+    flip): :meth:`view_regions` maps the owner of every weak-view pixel and
+    its state (inside a region, agreeing with the teacher's semantic
+    argmax) through the strong view's transform record
+    (``SemiBatch.transform``, :func:`.project_target`, nearest neighbour)
+    to the student's mask resolution, into ``G = 2Q`` target slots per
+    image: the own image's queries, then those of the mixing partner
+    ``(i + 1) mod Nu``, whose classes and confidence are the partner's. A
+    region cut by the crop or the mix keeps its remaining pixels; one that
+    leaves the view is no target. ClassMix mixes teacher *segments* (a
+    random half of the segments of image ``i`` pasted on its partner, the
+    region counterpart of mixing classes): the term gives the segmentor
+    the owner map to select from (:meth:`mix_labels`). Called with a batch
+    without a transform record, the term uses the teacher's regions as
+    they are, and the student's masks must have the teacher's shape. RC2L
+    has no pixel-level pseudo-label CE: set ``pseudo_loss=None``.
 
     **Choices** where the paper is silent (section 4.1 gives beta = 1, 20,
     4, 4 and alpha, Table 4):
@@ -170,8 +162,8 @@ class RC2LTerm(nn.Module):
       paper's total is the supervised loss plus the four region losses,
       while its ablation (Table 3) adds them to a baseline with a pixel
       consistency between the student and the teacher's pseudo-labels.
-      ``consistency_weight`` adds it; the strong view then also carries the
-      ``agreed`` pixels (:func:`.encode_segments`). Measured on the demo
+      ``consistency_weight`` adds it, on the ``agreed`` pixels
+      (:attr:`.TeacherRegions.agreed`). Measured on the demo
       (README): it lowers the result, as the teacher's confident pixels
       are background.
 
@@ -240,13 +232,13 @@ class RC2LTerm(nn.Module):
             ``'owned'``, every pixel a segment owns. Default: 'agreed'.
         regions_from (str): ``'teacher'``, the teacher's query regions
             (step 1), or ``'pixel_labels'``, one region per class of the
-            pixel labels the segmentor passes to :meth:`strong_view_targets`
-            (the teacher's semantic argmax, with the known labels of the
-            partial-label protocol merged in, :func:`.label_regions`). With
-            every unlabelled pixel known the regions are the true segments:
+            weak view's pixel labels (``batch.weak``: the teacher's
+            semantic argmax, with the known labels of the partial-label
+            protocol merged in, :func:`.label_regions`). With every
+            unlabelled pixel known the regions are the true segments:
             ``benchmarks/accuracy.py --methods rc2l-oracle`` trains RC2L's
-            losses on perfect regions. Needs the strong-view targets
-            (``SemiSegmentor``). Default: 'teacher'.
+            losses on perfect regions. Needs the strong view's transform
+            record (``SemiSegmentor``). Default: 'teacher'.
         label_threshold (float): with ``'pixel_labels'``, the minimum
             confidence of a region pixel (a merged known label has 1).
             Default: 1.0.
@@ -368,122 +360,119 @@ class RC2LTerm(nn.Module):
                                self.object_threshold, self.semantic_threshold,
                                self.overlap_threshold, self.mask_threshold)
 
-    @staticmethod
-    def code_limit(model: nn.Module) -> float:
-        """The first label value the strong view does not carry as a code.
+    def weak_regions(self, batch: SemiBatch) -> TeacherRegions:
+        """The regions on the weak view: the teacher's (step 1), or those
+        of the weak view's pixel labels (``regions_from='pixel_labels'``).
 
-        The augmentation's ``ignore_index`` (padding, cut-out) and, for
-        ClassMix, its class table size: ClassMix treats only label values
-        below ``num_classes`` (default: every 8-bit value) as classes.
+        Args:
+            batch (SemiBatch): ``teacher_outputs`` (pred_logits (Nu, Q,
+                K+1), pred_masks (Nu, Q, h, w)) and, for the pixel labels,
+                ``weak`` (labels and confidence (Nu, H, W)).
+
+        Returns:
+            TeacherRegions: G = Q slots at the teacher's mask resolution
+            (h, w), or at (H, W) for the pixel labels.
         """
-        aug = getattr(model, 'strong_aug', None)
-        ignore = getattr(aug, 'ignore_index', 255)
-        limit = ignore if ignore >= 0 else math.inf
-        mixer = getattr(aug, 'mixer', None)
-        if mixer is not None and hasattr(mixer, 'num_classes'):
-            limit = min(limit, mixer.num_classes or LABEL_VALUE_RANGE)
-        return limit
+        teacher = batch.teacher_outputs
+        if self.regions_from == 'teacher':
+            return self.regions(teacher)
+        if batch.weak is None or batch.transform is None:
+            raise ValueError(
+                "RC2LTerm(regions_from='pixel_labels') reads the weak "
+                "view's pixel labels and maps them through the strong "
+                'view (batch.weak, batch.transform); call it from a '
+                'SemiSegmentor')
+        num_queries, num_classes = teacher['pred_logits'].shape[1:]
+        return label_regions(batch.weak.labels, batch.weak.confidence,
+                             num_queries, num_classes - 1,
+                             self.label_threshold)
 
     @torch.no_grad()
-    def strong_view_targets(self, model: nn.Module, teacher_outputs: Any,
-                            pseudo: Tensor,
-                            conf: Tensor) -> Tuple[Tensor, Tensor]:
-        """The maps the strong view carries instead of pixel pseudo-labels.
+    def mix_labels(self, weak: WeakPass) -> Tensor:
+        """The map whose classes ClassMix selects: the teacher's segments.
 
-        :class:`SemiSegmentor`'s extension point (see its class doc): the
-        teacher's segment codes and pixel states of :func:`encode_segments`
-        at the image size; :meth:`forward` decodes them.
+        :class:`SemiSegmentor`'s hook (see its class doc): each weak-view
+        pixel holds the query that owns it (-1: none, never selected), so
+        ClassMix pastes whole teacher segments; with
+        ``regions_from='pixel_labels'`` the pixel labels themselves.
 
         Args:
-            model (nn.Module): the :class:`SemiSegmentor`.
-            teacher_outputs (dict): the teacher head's outputs on the weak
-                view, pred_logits (Nu, Q, K+1) and pred_masks (Nu, Q, h, w).
-            pseudo (Tensor): (Nu, H, W) pixel pseudo-labels (unused but for
-                their shape and device).
-            conf (Tensor): (Nu, H, W) their confidence (unused).
+            weak (WeakPass): the teacher's outputs on the weak view and its
+                pixel labels (Nu, H, W).
 
         Returns:
-            tuple[Tensor, Tensor]: codes (Nu, H, W) long and the pixel
-            states (Nu, H, W) float in {0, 0.5, 1} (outside, agreed, in a
-            region).
+            Tensor: (Nu, H, W) long.
         """
-        if not isinstance(teacher_outputs, dict):
+        if self.regions_from == 'pixel_labels':
+            return weak.labels
+        if not isinstance(weak.outputs, dict):
             raise TypeError('RC2LTerm needs the dict outputs of a RegionHead '
                             'for the teacher')
-        num_images, num_queries = teacher_outputs['pred_logits'].shape[:2]
-        needed = num_queries * num_source_tags(num_images)
-        limit = self.code_limit(model)
-        if needed > limit:
-            raise ValueError(
-                f'RC2LTerm carries the teacher segments of {num_images} '
-                f'unlabelled images with {num_queries} queries as label '
-                f'codes below {needed}, but the strong view only carries '
-                f'codes below {limit} (its ignore_index, and ClassMix\'s '
-                'num_classes); use fewer queries, an even number of '
-                'unlabelled images, or a larger ClassMix num_classes with an '
-                'ignore_index outside the codes')
-        aug = getattr(model, 'strong_aug', None)
-        ignore = getattr(aug, 'ignore_index', 255)
-        tags = source_tags(num_images, pseudo.device)
-        if self.regions_from == 'pixel_labels':
-            num_classes = teacher_outputs['pred_logits'].shape[-1] - 1
-            regions = label_regions(pseudo, conf, num_queries, num_classes,
-                                    self.label_threshold)
-        else:
-            regions = self.regions(teacher_outputs)
-        return encode_segments(regions, tags, pseudo.shape[-2:], ignore)
+        owner = self.owner_map(self.regions(weak.outputs))
+        return F.interpolate(
+            owner[:, None].float(),
+            size=weak.labels.shape[-2:],
+            mode='nearest')[:, 0].long()
 
-    def slot_classes(self, teacher: Dict[str, Tensor]
-                     ) -> Tuple[Tensor, Tensor]:
-        """Class and validity of every slot on the weak view.
+    @staticmethod
+    def owner_map(regions: TeacherRegions) -> Tensor:
+        """The query that owns each pixel's segment, -1 where none does.
 
         Args:
-            teacher (dict): the teacher head's outputs, pred_logits
-                (Nu, Q, K+1) and pred_masks (Nu, Q, h, w).
+            regions (TeacherRegions): (B, Q, h, w) regions.
 
         Returns:
-            tuple[Tensor, Tensor]: labels (Nu, Q) long and valid (Nu, Q)
-            bool. With ``'pixel_labels'`` slot k is class k and every class
-            slot is valid: a class absent from an image has no pixel to
-            decode, and :func:`.decode_segments` drops empty slots.
+            Tensor: (B, h, w) long.
         """
-        if self.regions_from == 'teacher':
-            regions = self.regions(teacher)
-            return regions.labels, regions.valid
-        cls_logits = teacher['pred_logits']
-        num_images, num_queries = cls_logits.shape[:2]
-        return class_slots(num_images, num_queries, cls_logits.shape[-1] - 1,
-                           cls_logits.device)
+        segments = regions.segments > 0
+        owner = segments.float().argmax(1)
+        return torch.where(segments.any(1), owner, torch.full_like(owner, -1))
 
-    def carried_regions(self, slots: Tuple[Tensor, Tensor], batch: SemiBatch,
-                        size: Tuple[int, int]) -> TeacherRegions:
-        """Teacher regions moved into the strong view (see the class doc).
+    @torch.no_grad()
+    def view_regions(self, regions: TeacherRegions, record: TransformRecord,
+                     size: Tuple[int, int]) -> TeacherRegions:
+        """Weak-view regions moved into the strong views (see the class
+        doc).
 
         Args:
-            slots (tuple[Tensor, Tensor]): the slots' classes and validity
-                on the weak view, labels and valid (Nu, Q)
-                (:meth:`slot_classes`).
-            batch (SemiBatch): ``labels``/``confidence`` of the unlabelled
-                images hold the strong view of :meth:`strong_view_targets`'s
-                maps, (Nu, H, W).
+            regions (TeacherRegions): the Q slots of the weak view
+                (:meth:`weak_regions`), (Nu, Q, h', w').
+            record (TransformRecord): the strong views' transform record.
             size (tuple[int, int]): (h, w), the student's mask resolution.
 
         Returns:
             TeacherRegions: G = 2Q slots (own queries, then the partner's)
-            at (h, w).
+            at (h, w), for the Nu * num_views strong views.
         """
-        start = batch.num_labelled
-        codes = batch.labels[start:, None].float()
-        state = batch.confidence[start:, None].float()
-        if codes.shape[-2:] != tuple(size):
-            codes = F.interpolate(codes, size=size, mode='nearest')
-            state = F.interpolate(state, size=size, mode='nearest')
-        tags = source_tags(codes.shape[0], codes.device)
-        known, agreed = pixel_states(state[:, 0])
-        labels, valid = slots
-        return decode_segments(codes[:, 0].long(), known, tags,
-                               torch.cat([labels, partner(labels)], 1),
-                               torch.cat([valid, partner(valid)], 1), agreed)
+        num_queries = regions.segments.shape[1]
+        agreed = (
+            regions.segments.any(1)
+            if regions.agreed is None else regions.agreed)
+        maps = torch.stack(
+            [self.owner_map(regions),
+             regions.known.long(),
+             agreed.long()], 1)
+        if tuple(maps.shape[-2:]) != tuple(record.size):
+            maps = F.interpolate(
+                maps.float(), size=record.size, mode='nearest').long()
+        # -1 where the view holds no weak-view pixel: no owner, not known
+        maps = project_target(record, maps, fill=-1)
+        maps = torch.cat([maps, record.from_partner()[:, None].long()], 1)
+        if tuple(maps.shape[-2:]) != tuple(size):
+            maps = F.interpolate(
+                maps.float(), size=size, mode='nearest').long()
+        owner, known, agreed, pasted = maps.unbind(1)
+        has = owner >= 0
+        slot = torch.where(has, owner + num_queries * pasted,
+                           torch.full_like(owner, 2 * num_queries))
+        views = record.num_views
+
+        def both(x: Tensor) -> Tensor:
+            x = x.repeat(views, 1)
+            return torch.cat([x, record.partner(x)], 1)
+
+        return slot_regions(slot, known > 0, both(regions.labels),
+                            both(regions.valid), has & (agreed > 0))
 
     def extra_repr(self) -> str:
         return (f'alpha={self.alpha}, betas={self.betas}, '
@@ -496,35 +485,6 @@ class RC2LTerm(nn.Module):
                 f'rcc_eos_coef={self.rcc_eos_coef}, '
                 f'smc_negatives={self.smc_negatives!r}, '
                 f'deep_supervision={self.deep_supervision}')
-
-    @staticmethod
-    def check_alignment(model: nn.Module, carried: bool = False) -> None:
-        """Raise if the strong view moves pixels while the teacher's regions
-        are not moved with it (see the class doc).
-
-        Args:
-            model (nn.Module): the :class:`SemiSegmentor`.
-            carried (bool): the strong view carried the teacher's regions
-                (``SemiBatch.method_targets``): any geometry is fine.
-        """
-        aug = getattr(model, 'strong_aug', None)
-        if aug is None or carried:
-            return
-        problems = []
-        if getattr(aug, 'mixer', None) is not None:
-            problems.append(f'mix={type(aug.mixer).__name__}')
-        if getattr(aug, 'rescale_enabled', False):
-            problems.append(f'scale_range={aug.scale_range}')
-        if getattr(aug, 'flip_prob', 0) > 0:
-            problems.append(f'flip_prob={aug.flip_prob}')
-        if problems:
-            raise ValueError(
-                'RC2LTerm compares student masks (strong view) with teacher '
-                'masks (weak view) pixel by pixel; without the teacher '
-                'regions carried through the strong view (SemiSegmentor '
-                'calls RC2LTerm.strong_view_targets) the strong augmentation '
-                'must be photometric only (mix=None, flip_prob=0, '
-                f'scale_range=(1, 1)), got {", ".join(problems)}')
 
     def floor(self, batch: SemiBatch, num_classes: int) -> Tensor:
         """The local floor of the normalisers (see the class doc).
@@ -550,20 +510,17 @@ class RC2LTerm(nn.Module):
                 1, gt, 1.0)[:, :num_classes]
         return present.sum() * (num_unlabelled / batch.num_labelled)
 
-    def forward(self, model: nn.Module, outputs: Any,
-                batch: SemiBatch) -> Dict[str, Tensor]:
+    def forward(self, context: MethodContext) -> Dict[str, Tensor]:
         """The four region losses of the unlabelled part of a batch.
 
         Args:
-            model (nn.Module): the :class:`SemiSegmentor`.
-            outputs (dict): the student :class:`RegionHead`'s outputs on
-                ``batch.inputs`` (labelled + strong unlabelled): pred_logits
-                (N, Q, K+1), pred_masks (N, Q, h, w), mask_features
-                (N, C, h, w).
-            batch (SemiBatch): ``teacher_outputs`` holds the teacher head's
-                outputs on the weak unlabelled view (Nu images); with
-                ``method_targets`` the unlabelled ``labels``/``confidence``
-                hold the strong view of :meth:`strong_view_targets`'s maps.
+            context (MethodContext): ``outputs``, the student
+                :class:`RegionHead`'s outputs on ``batch.inputs`` (labelled
+                + strong unlabelled): pred_logits (N, Q, K+1), pred_masks
+                (N, Q, h, w), mask_features (N, C, h, w); ``batch``, whose
+                ``teacher_outputs`` hold the teacher head's outputs on the
+                weak unlabelled view (Nu images) and ``transform`` the
+                strong views' record; ``rampup``.
 
         Returns:
             dict[str, Tensor]: ``loss_rmc``, ``loss_rfc``, ``loss_rcc``,
@@ -572,8 +529,7 @@ class RC2LTerm(nn.Module):
             student's auxiliary layer ``i``, and the statistics of the class
             doc.
         """
-        carried = batch.method_targets
-        self.check_alignment(model, carried)
+        outputs, batch = context.outputs, context.batch
         teacher = batch.teacher_outputs
         if not isinstance(outputs, dict) or not isinstance(teacher, dict):
             raise TypeError('RC2LTerm needs the dict outputs of a RegionHead '
@@ -582,23 +538,17 @@ class RC2LTerm(nn.Module):
         cls_s = outputs['pred_logits'][start:]
         masks_s = outputs['pred_masks'][start:]
         feats_s = outputs['mask_features'][start:]
-        if not carried and masks_s.shape != teacher['pred_masks'].shape:
+        num_classes = cls_s.shape[-1] - 1
+        regions = self.weak_regions(batch)
+        if batch.transform is not None:
+            regions = self.view_regions(regions, batch.transform,
+                                        masks_s.shape[-2:])
+        elif masks_s.shape != teacher['pred_masks'].shape:
             raise ValueError(
-                'student and teacher masks must be pixel-aligned: got '
+                'student and teacher masks must be pixel-aligned without '
+                'the strong view\'s transform record (batch.transform): got '
                 f'{tuple(masks_s.shape)} (student, strong view) and '
                 f'{tuple(teacher["pred_masks"].shape)} (teacher, weak view)')
-        num_classes = cls_s.shape[-1] - 1
-
-        if carried:
-            regions = self.carried_regions(
-                self.slot_classes(teacher), batch, masks_s.shape[-2:])
-        elif self.regions_from == 'teacher':
-            regions = self.regions(teacher)
-        else:
-            raise ValueError(
-                "RC2LTerm(regions_from='pixel_labels') reads the pixel "
-                'labels through the strong-view targets; call it from a '
-                'SemiSegmentor (batch.method_targets)')
         present = (one_hot(regions.labels, num_classes)
                    & regions.valid[..., None]).any(1)
         floor = self.floor(batch, num_classes).to(present.device)
@@ -622,8 +572,8 @@ class RC2LTerm(nn.Module):
         smc_known = (segment_negatives(regions, num_classes)
                      if self.smc_negatives == 'segments' else regions.known)
         weight = self.alpha
-        if self.use_rampup and hasattr(model, 'rampup'):
-            weight = weight * model.rampup()
+        if self.use_rampup:
+            weight = weight * context.rampup
         losses = {}
         for (cls, masks, suffix), layer, count in zip(layers, targets,
                                                       counts.unbind()):

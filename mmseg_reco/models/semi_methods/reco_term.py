@@ -9,7 +9,9 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 
-from ..utils.semi_batch import SemiBatch
+from ..augmentation.semi_batch import SemiBatch
+from ..decode_heads.representation_head import RepresentationHead
+from .method_context import MethodContext
 
 
 @MODELS.register_module()
@@ -56,21 +58,20 @@ class ReCoTerm(nn.Module):
         self.weak_threshold = weak_threshold
         self.partial_threshold = partial_threshold
 
-    def forward(self, model: nn.Module, outputs: Any,
-                batch: SemiBatch) -> Dict[str, Tensor]:
+    def forward(self, context: MethodContext) -> Dict[str, Tensor]:
         """ReCo loss of one batch.
 
         Args:
-            model (nn.Module): the :class:`SemiSegmentor`.
-            outputs (tuple[Tensor, Tensor]): the student head's logits
-                (N, K, h, w) and representation (N, D, h', w').
-            batch (SemiBatch): labels (N, H, W) and confidence (N, H, W).
+            context (MethodContext): ``outputs``, the student head's logits
+                (N, K, h, w) and representation (N, D, h', w'); ``batch``,
+                labels (N, H, W) and confidence (N, H, W); ``student``,
+                whose :class:`RepresentationHead` computes the loss.
 
         Returns:
             dict[str, Tensor]: the ReCo loss and its statistics.
         """
-        head = model.student.decode_head
-        if not hasattr(head, 'loss_rep_by_feat'):
+        head = context.student.decode_head
+        if not isinstance(head, RepresentationHead):
             raise TypeError('ReCoTerm needs a RepresentationHead, got '
                             f'{type(head).__name__}')
         if head.loss_rep is not None:
@@ -78,11 +79,12 @@ class ReCoTerm(nn.Module):
                 'the RepresentationHead of a semi-supervised ReCo model must '
                 'have loss_rep=None (ReCoTerm computes the loss over '
                 'labelled and unlabelled pixels together)')
-        logits, rep = outputs
+        logits, rep = context.outputs
+        batch = context.batch
         labels = batch.labels
         if self.partial_threshold is not None:
             labels = self.fill_confident_predictions(logits, batch,
-                                                     model.align_corners)
+                                                     context.align_corners)
         valid = batch.confidence >= self.weak_threshold
         return head.loss_rep_by_feat(
             logits, rep, labels, valid, loss_rep=self.loss)

@@ -9,8 +9,9 @@ from torch import Tensor
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
+from ..augmentation.semi_batch import SemiBatch
 from ..utils.head_outputs import head_logits
-from ..utils.semi_batch import SemiBatch
+from .method_context import MethodContext
 
 
 def confident_pseudo_ce(logits: Tensor,
@@ -95,31 +96,26 @@ class WeakToStrongTerm(nn.Module):
         self.loss_weight = loss_weight
         self.loss_name = loss_name
 
-    def forward(self, model: nn.Module, outputs,
-                batch: SemiBatch) -> Dict[str, Tensor]:
+    def forward(self, context: MethodContext) -> Dict[str, Tensor]:
         """Losses of one batch.
 
         Args:
-            model (nn.Module): the :class:`SemiSegmentor`.
-            outputs: the student head's raw outputs on ``batch.inputs``.
-            batch (SemiBatch): labels and confidence (N, H, W) of the
-                labelled images and of ``num_views`` strong views.
+            context (MethodContext): ``outputs``, the student head's raw
+                outputs on ``batch.inputs``; ``batch``, labels and
+                confidence (N, H, W) of the labelled images and of
+                ``num_views`` strong views.
 
         Returns:
             dict[str, Tensor]: one loss per view and ``mask_ratio``.
         """
-        if batch.method_targets:
-            raise ValueError(
-                'WeakToStrongTerm needs pixel pseudo-labels, but a method '
-                'term carries its own strong-view targets; remove one of '
-                'them from method_losses')
+        batch = context.batch
         num = batch.num_labelled
         labels = batch.labels[num:]
         logits = resize(
-            head_logits(outputs)[num:],
+            head_logits(context.outputs)[num:],
             size=labels.shape[1:],
             mode='bilinear',
-            align_corners=model.align_corners)
+            align_corners=context.align_corners)
         out = confident_pseudo_ce(logits, labels, batch.confidence[num:],
                                   self.threshold, batch.ignore_index,
                                   batch.num_views)

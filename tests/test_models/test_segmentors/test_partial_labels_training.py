@@ -15,7 +15,7 @@ import mmseg_reco  # noqa: F401
 import mmseg_reco.datasets.transforms.mark_unlabelled  # noqa: F401
 from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
-from mmseg_reco.models.utils.semi_batch import SemiBatch
+from mmseg_reco.models.augmentation.semi_batch import SemiBatch
 from mmseg_reco.testing.tiny_models import tiny_segmentor
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
@@ -210,7 +210,7 @@ def test_reco_term_uses_the_filled_labels():
     assert (filled[:2] != IGNORE).sum() > (labels_l != IGNORE).sum()
 
     torch.manual_seed(1)
-    out = term(model, (logits, rep), batch)
+    out = term(model.method_context((logits, rep), batch))
     torch.manual_seed(1)
     expected = head.loss_rep_by_feat(
         logits, rep, filled, batch.confidence >= term.weak_threshold,
@@ -219,7 +219,7 @@ def test_reco_term_uses_the_filled_labels():
     # without partial_threshold the ground truth alone is used
     plain = MODELS.build(dict(RECO, partial_threshold=None))
     torch.manual_seed(1)
-    out = plain(model, (logits, rep), batch)
+    out = plain(model.method_context((logits, rep), batch))
     torch.manual_seed(1)
     expected = head.loss_rep_by_feat(
         logits, rep, batch.labels, batch.confidence >= plain.weak_threshold,

@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from mmseg_reco.models.augmentation import project_target
 from mmseg_reco.testing.tiny_models import tiny_segmentor
 
 NUM_CLASSES = 4
@@ -117,60 +118,62 @@ def test_plain_checkpoint_loads_into_student_and_teacher():
         assert torch.equal(model.teacher.state_dict()[name], value)
 
 
-@MODELS.register_module(name='_TestCarriedMapTerm', force=True)
-class CarriedMapTerm(torch.nn.Module):
-    """A method term that carries its own map (column index, row share)
-    through the strong view and records the batch it gets."""
+@MODELS.register_module(name='_TestMixMapTerm', force=True)
+class MixMapTerm(torch.nn.Module):
+    """A method term that gives ClassMix its own map (two column halves)
+    and records the context it gets."""
 
     def __init__(self):
         super().__init__()
         self.seen = []
 
-    def strong_view_targets(self, model, teacher_outputs, pseudo, conf):
-        num, height, width = pseudo.shape
-        cols = torch.arange(width, device=pseudo.device).expand(
-            num, height, width)
-        rows = torch.arange(height, device=pseudo.device).float() / height
-        return cols, rows.view(1, -1, 1).expand(num, height, width)
+    def mix_labels(self, weak):
+        num, height, width = weak.labels.shape
+        cols = torch.arange(width, device=weak.labels.device) >= width // 2
+        return cols.long().expand(num, height, width)
 
-    def forward(self, model, outputs, batch):
-        self.seen.append(batch)
+    def forward(self, context):
+        self.seen.append(context)
         return {}
 
 
-def test_strong_view_carries_the_method_terms_map():
-    flip = dict(
-        type='StrongAugment', mix=None, flip_prob=1.0, jitter_prob=0.0,
+def test_strong_view_records_its_transform_and_mixes_the_terms_map():
+    classmix = dict(
+        type='StrongAugment',
+        mix='classmix',
+        flip_prob=1.0,
+        jitter_prob=0.0,
         blur_prob=0.0)
     model = build(
-        strong_aug=flip,
+        strong_aug=classmix,
         pseudo_loss=None,
-        method_losses=[dict(type='_TestCarriedMapTerm')])
+        method_losses=[dict(type='_TestMixMapTerm')])
     model.train()
-    assert model.target_term is model.method_losses[0]
-    # the term is registered once in the state dict
-    assert not any(k.startswith('target_term') for k in model.state_dict())
     data = model.data_preprocessor(batch(), True)
     model.loss(**data)
-    seen = model.method_losses[0].seen[-1]
-    assert seen.method_targets
-    cols = torch.arange(32).flip(0).expand(2, 32, 32)
-    assert torch.equal(seen.labels[2:], cols)
-    rows = (torch.arange(32).float() / 32).view(1, -1, 1).expand(2, 32, 32)
-    assert torch.equal(seen.confidence[2:], rows)
-    # without such a term the strong view carries the pseudo-labels
-    plain = build(strong_aug=flip)
-    plain.train()
-    assert plain.target_term is None
+    context = model.method_losses[0].seen[-1]
+    batch_ = context.batch
+    assert context.student is model.student
+    assert context.teacher is model.teacher
+    assert context.rampup == 1.0
+    record = batch_.transform
+    # of the map's two classes (column halves), ClassMix kept one
+    keep = record.keep
+    assert torch.equal(keep, keep[:, :1, :].expand_as(keep))
+    halves = keep[:, 0, :16].all(1) ^ keep[:, 0, 16:].all(1)
+    assert halves.all() and not (keep[:, 0, :16] ^ keep[:, 0, :1]).any()
+    # the carried pseudo-labels are the weak ones mapped through the record
+    assert torch.equal(batch_.labels[2:],
+                       project_target(record, batch_.weak.labels, 255))
+    assert torch.equal(batch_.confidence[2:],
+                       project_target(record, batch_.weak.confidence, 0.))
 
 
-def test_at_most_one_term_defines_strong_view_targets():
+def test_at_most_one_term_defines_mix_labels():
     with pytest.raises(ValueError, match='at most one method term'):
         build(
             pseudo_loss=None,
             method_losses=[
-                dict(type='_TestCarriedMapTerm'),
-                dict(type='_TestCarriedMapTerm')
+                dict(type='_TestMixMapTerm'),
+                dict(type='_TestMixMapTerm')
             ])
-    with pytest.raises(ValueError, match='pseudo_loss=None'):
-        build(method_losses=[dict(type='_TestCarriedMapTerm')])

@@ -16,7 +16,7 @@ from mmseg_reco.models.losses.cmb_losses import (class_balance_weights,
                                                  cmb_contrastive_loss,
                                                  prediction_entropy,
                                                  weighted_pseudo_ce)
-from mmseg_reco.models.utils.semi_batch import SemiBatch
+from mmseg_reco.models.augmentation.semi_batch import SemiBatch
 from mmseg_reco.testing.cmb_reference import \
     cmb_contrastive_loss_reference as reference_contrastive_loss
 from mmseg_reco.testing.tiny_models import (NORM, tiny_aspp_head,
@@ -259,7 +259,7 @@ def _batch(model, paths=('city/a.png', 'city/b.png'), num_unlabelled=2,
 def _run(model, batch):
     feats = model.student.extract_feat(batch.inputs)
     outputs = model.student.decode_head.forward(feats)
-    return model.method_losses[0](model, outputs, batch)
+    return model.method_losses[0](model.method_context(outputs, batch))
 
 
 def test_keys_and_warmup():
@@ -453,17 +453,19 @@ def test_authors_ranking_options_keep_the_fixed_candidate_layout():
 def test_sigmoid_pseudo_warmup_ramps_where_the_step_is_zero():
     hub = MessageHub.get_current_instance()
     step = _model(warmup_iters=10).method_losses[0]
-    sigmoid = _model(warmup_iters=10,
-                     pseudo_warmup='sigmoid').method_losses[0]
+    sigmoid = _model(warmup_iters=10, pseudo_warmup='sigmoid').method_losses[0]
+    assert step.warmup_factor('pseudo', 5) == 0.0
+    assert sigmoid.warmup_factor('pseudo',
+                                 5) == pytest.approx(math.exp(-5 * 0.5**2))
+    # the contrastive loss keeps the step in either variant
+    assert sigmoid.warmup_factor('contr', 5) == 0.0
+    assert sigmoid.warmup_factor('pseudo', 10) == 1.0
+    # the segmentor hands the terms MessageHub's iteration
+    model = _model(warmup_iters=10)
     try:
         hub.update_info('iter', 5)
-        assert step.warmup_factor('pseudo') == 0.0
-        assert sigmoid.warmup_factor('pseudo') == pytest.approx(
-            math.exp(-5 * 0.5**2))
-        # the contrastive loss keeps the step in either variant
-        assert sigmoid.warmup_factor('contr') == 0.0
-        hub.update_info('iter', 10)
-        assert sigmoid.warmup_factor('pseudo') == 1.0
+        batch = _batch(model)
+        assert model.method_context(None, batch).iteration == 5
     finally:
         hub.update_info('iter', 0)
 

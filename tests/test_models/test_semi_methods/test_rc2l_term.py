@@ -18,7 +18,10 @@ from mmseg_reco.models.semi_methods import rc2l_term
 from mmseg_reco.models.losses.mask_losses import reduce_num_masks
 from mmseg_reco.models.semi_methods.rc2l_term import RC2LTerm
 from mmseg_reco.models.losses.region_losses import TeacherRegions
-from mmseg_reco.models.utils.semi_batch import SemiBatch
+from mmseg_reco.models.augmentation import TransformRecord
+from mmseg_reco.models.augmentation.semi_batch import SemiBatch, WeakPass
+from mmseg_reco.models.segmentors.semi_segmentor import SemiSegmentor
+from mmseg_reco.models.semi_methods.method_context import MethodContext
 from mmseg_reco.testing.tiny_models import tiny_preprocessor, tiny_resnet
 
 NUM_CLASSES = 4
@@ -101,6 +104,14 @@ def semi_batch(teacher, num_labelled=1):
         teacher_outputs=teacher)
 
 
+def call(term, model, outputs, batch):
+    """The term on the context a SemiSegmentor (or, for a plain module, no
+    segmentor) gives it."""
+    if isinstance(model, SemiSegmentor):
+        return term(model.method_context(outputs, batch))
+    return term(MethodContext(outputs, batch))
+
+
 def student_outputs(unlabelled, num_labelled=1):
     junk = regions(num_labelled, roll=1)
     out = {k: torch.cat([junk[k], unlabelled[k]]) for k in unlabelled}
@@ -135,8 +146,9 @@ def test_identical_regions_give_lower_losses_than_mismatched_ones():
     model = build()
     term = RC2LTerm()
     teacher = regions()
-    good = term(model, student_outputs(regions()), semi_batch(teacher))
-    bad = term(model, student_outputs(regions(roll=3)), semi_batch(teacher))
+    good = call(term, model, student_outputs(regions()), semi_batch(teacher))
+    bad = call(term, model, student_outputs(regions(roll=3)),
+               semi_batch(teacher))
     assert good['num_regions'] == 3
     for key in RC2LTerm.LOSS_NAMES:
         assert torch.isfinite(good[key]) and torch.isfinite(bad[key])
@@ -148,7 +160,7 @@ def test_identical_regions_give_lower_losses_than_mismatched_ones():
 def test_gradients_reach_student_queries_masks_and_features():
     model = build()
     outputs = student_outputs(regions(roll=1))
-    losses = RC2LTerm()(model, outputs, semi_batch(regions()))
+    losses = call(RC2LTerm(), model, outputs, semi_batch(regions()))
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     for key in ('pred_logits', 'pred_masks', 'mask_features'):
         grad = outputs[key].grad
@@ -160,14 +172,15 @@ def test_gradients_reach_student_queries_masks_and_features():
 def test_weights_and_no_confident_teacher_region():
     model = build()
     outputs, teacher = student_outputs(regions(roll=1)), regions()
-    base = RC2LTerm()(model, outputs, semi_batch(teacher))
-    scaled = RC2LTerm(
-        alpha=2.0, betas=(1, 1, 1, 1))(model, outputs, semi_batch(teacher))
+    base = call(RC2LTerm(), model, outputs, semi_batch(teacher))
+    scaled = call(
+        RC2LTerm(alpha=2.0, betas=(1, 1, 1, 1)), model, outputs,
+        semi_batch(teacher))
     for key, beta in zip(RC2LTerm.LOSS_NAMES, (1, 20, 4, 4)):
         assert torch.allclose(scaled[key] * beta, base[key] * 2)
-    unsure = dict(teacher, pred_logits=torch.zeros_like(
-        teacher['pred_logits']))
-    none = RC2LTerm()(model, outputs, semi_batch(unsure))
+    unsure = dict(
+        teacher, pred_logits=torch.zeros_like(teacher['pred_logits']))
+    none = call(RC2LTerm(), model, outputs, semi_batch(unsure))
     assert none['num_regions'] == 0
     assert all(none[k] == 0 for k in RC2LTerm.LOSS_NAMES)
 
@@ -179,10 +192,10 @@ def test_contrast_negatives_of_other_classes_only():
     # queries 1 and 3 now both say class 0: one class, two regions
     teacher['pred_logits'][:, 3] = teacher['pred_logits'][:, 1]
     printed = dict(rmc_negatives='all', rfc_negatives='all')
-    both = RC2LTerm(**printed)(model, outputs, semi_batch(teacher))
-    by_class = RC2LTerm(rmc_negatives='other_classes',
-                        rfc_negatives='other_classes')(
-                            model, outputs, semi_batch(teacher))
+    both = call(RC2LTerm(**printed), model, outputs, semi_batch(teacher))
+    by_class = call(
+        RC2LTerm(rmc_negatives='other_classes', rfc_negatives='other_classes'),
+        model, outputs, semi_batch(teacher))
     assert both['num_regions'] == 3
     for key in ('loss_rmc', 'loss_rfc'):
         assert 0 < by_class[key] < both[key], key
@@ -194,18 +207,19 @@ def test_contrast_negatives_of_other_classes_only():
     assert both['num_contrast_regions'] == 3
     assert by_class['num_contrast_regions'] == 3
     teacher['pred_logits'][:, 4] = teacher['pred_logits'][:, 1]
-    one_class = RC2LTerm()(model, outputs, semi_batch(teacher))
+    one_class = call(RC2LTerm(), model, outputs, semi_batch(teacher))
     assert one_class['num_contrast_regions'] == 0
     assert one_class['loss_rmc'] == 0 and one_class['loss_rfc'] == 0
     # three regions of three classes: the same losses either way
     plain = regions()
     assert all(
-        torch.equal(RC2LTerm(**printed)(model, outputs,
-                                        semi_batch(plain))[k],
-                    RC2LTerm(rfc_negatives='other_classes',
-                             rmc_negatives='other_classes')(
-                                 model, outputs, semi_batch(plain))[k])
-        for k in RC2LTerm.LOSS_NAMES)
+        torch.equal(
+            call(RC2LTerm(**printed), model, outputs, semi_batch(plain))[k],
+            call(
+                RC2LTerm(
+                    rfc_negatives='other_classes',
+                    rmc_negatives='other_classes'), model, outputs,
+                semi_batch(plain))[k]) for k in RC2LTerm.LOSS_NAMES)
     with pytest.raises(ValueError, match='rfc_negatives'):
         RC2LTerm(rfc_negatives='classes')
 
@@ -228,14 +242,14 @@ def test_rcc_no_object_only_over_known_pixels():
     teacher = regions()
     teacher['pred_logits'][:, 1] = teacher['pred_logits'][:, 0]  # no region
     partial = semi_batch(teacher)
-    got = term(model, outputs, partial)
-    ref = RC2LTerm(rcc_eos_coef=0.1)(model, outputs, partial)
+    got = call(term, model, outputs, partial)
+    ref = call(RC2LTerm(rcc_eos_coef=0.1), model, outputs, partial)
     assert got['known_ratio'] < 1
     assert not torch.allclose(got['loss_rcc'], ref['loss_rcc'])
     full = semi_batch(regions())
     assert torch.allclose(
-        term(model, outputs, full)['loss_rcc'],
-        RC2LTerm(rcc_eos_coef=0.1)(model, outputs, full)['loss_rcc'])
+        call(term, model, outputs, full)['loss_rcc'],
+        call(RC2LTerm(rcc_eos_coef=0.1), model, outputs, full)['loss_rcc'])
     with pytest.raises(ValueError, match='rcc_no_object'):
         RC2LTerm(rcc_no_object='none')
     # Eq. 9 as printed has no 'no object' term to scale
@@ -250,26 +264,22 @@ def test_unknown_string_options_raise_value_errors(option):
         RC2LTerm(**{option: 'unknown'})
 
 
-def test_rejects_views_that_move_pixels_and_misaligned_masks():
+def test_rejects_misaligned_masks_without_a_record():
     term = RC2LTerm()
     outputs, teacher = student_outputs(regions()), regions()
-    for aug in (dict(type='StrongAugment', mix='cutmix', flip_prob=0.0),
-                dict(PHOTOMETRIC, flip_prob=0.5),
-                dict(PHOTOMETRIC, scale_range=(0.5, 1.5))):
-        with pytest.raises(ValueError, match='photometric'):
-            term(build(strong_aug=aug), outputs, semi_batch(teacher))
     small = regions(size=4)
     with pytest.raises(ValueError, match='pixel-aligned'):
-        term(build(), outputs, semi_batch(small))
+        call(term, build(), outputs, semi_batch(small))
     with pytest.raises(TypeError):
-        term(build(), outputs['pred_masks'], semi_batch(teacher))
+        call(term, build(), outputs['pred_masks'], semi_batch(teacher))
 
 
 def test_statistics_are_logged_not_summed():
     model = build()
     teacher = regions()
-    losses = RC2LTerm(log_grad_norms=True)(
-        model, student_outputs(regions(roll=1)), semi_batch(teacher))
+    losses = call(
+        RC2LTerm(log_grad_norms=True), model, student_outputs(regions(roll=1)),
+        semi_batch(teacher))
     stats = [k for k in losses if 'loss' not in k]
     for key in ('rmc', 'rfc', 'rcc', 'smc', 'rc2l_weight', 'num_regions',
                 'num_contrast_regions', 'known_ratio', 'grad_norm_rmc',
@@ -284,8 +294,9 @@ def test_statistics_are_logged_not_summed():
     # the raw terms times alpha, beta and the ramp-up are the losses
     for key, beta in zip(RC2LTerm.LOSS_NAMES, (1, 20, 4, 4)):
         assert torch.allclose(losses[key], beta * losses[key[5:]])
-    quiet = RC2LTerm(log_class_regions=False)(
-        model, student_outputs(regions(roll=1)), semi_batch(teacher))
+    quiet = call(
+        RC2LTerm(log_class_regions=False), model,
+        student_outputs(regions(roll=1)), semi_batch(teacher))
     assert not any(k.startswith('regions_cls') for k in quiet)
 
 
@@ -294,9 +305,9 @@ def test_weight_ramps_up_with_the_segmentor():
     outputs, teacher = student_outputs(regions(roll=1)), regions()
     message_hub = MessageHub.get_current_instance()
     message_hub.update_info('iter', 50)
-    half = RC2LTerm()(model, outputs, semi_batch(teacher))
+    half = call(RC2LTerm(), model, outputs, semi_batch(teacher))
     message_hub.update_info('iter', 100)
-    full = RC2LTerm()(model, outputs, semi_batch(teacher))
+    full = call(RC2LTerm(), model, outputs, semi_batch(teacher))
     message_hub.update_info('iter', 0)
     ramp = math.exp(-5 * 0.5**2)
     assert math.isclose(half['rc2l_weight'].item(), ramp, rel_tol=1e-6)
@@ -316,8 +327,8 @@ def test_normaliser_floor_is_the_labelled_segment_count():
     batch.labels[0, :, 24:] = 255
     term = RC2LTerm()
     assert term.floor(batch, NUM_CLASSES) == 3 * 2
-    floored = term(model, outputs, batch)
-    plain = RC2LTerm(avg_factor_floor='none')(model, outputs, batch)
+    floored = call(term, model, outputs, batch)
+    plain = call(RC2LTerm(avg_factor_floor='none'), model, outputs, batch)
     # SMC: 3 (image, class) pairs per image, 6 in all = the floor
     assert torch.allclose(floored['loss_smc'], plain['loss_smc'])
     # a teacher with one region per image: 2 pairs, floored to 6
@@ -325,20 +336,21 @@ def test_normaliser_floor_is_the_labelled_segment_count():
     single['pred_logits'][:, 3:5, :NUM_CLASSES] = -BIG
     single['pred_logits'][:, 3:5, NUM_CLASSES] = BIG
     batch = dataclasses.replace(batch, teacher_outputs=single)
-    floored = term(model, outputs, batch)
-    plain = RC2LTerm(avg_factor_floor='none')(model, outputs, batch)
+    floored = call(term, model, outputs, batch)
+    plain = call(RC2LTerm(avg_factor_floor='none'), model, outputs, batch)
     assert floored['num_regions'] == 1
     assert torch.allclose(floored['loss_smc'] * 3, plain['loss_smc'])
-    per_image = RC2LTerm(avg_factor_floor='image')(model, outputs, batch)
+    per_image = call(RC2LTerm(avg_factor_floor='image'), model, outputs, batch)
     assert torch.allclose(per_image['loss_smc'], plain['loss_smc'])
     # RCC as printed (the default) sums over the matched regions: floored
     assert torch.allclose(floored['loss_rcc'] * 3, plain['loss_rcc'])
     # as MaskFormer's class loss it is a weighted mean over the queries:
     # no floor
     assert torch.allclose(
-        RC2LTerm(rcc_eos_coef=0.1)(model, outputs, batch)['loss_rcc'],
-        RC2LTerm(rcc_eos_coef=0.1, avg_factor_floor='none')(
-            model, outputs, batch)['loss_rcc'])
+        call(RC2LTerm(rcc_eos_coef=0.1), model, outputs, batch)['loss_rcc'],
+        call(
+            RC2LTerm(rcc_eos_coef=0.1, avg_factor_floor='none'), model,
+            outputs, batch)['loss_rcc'])
 
 
 def test_identity_with_ground_truth_regions():
@@ -383,7 +395,7 @@ def test_identity_with_ground_truth_regions():
         data_samples=[],
         teacher_outputs=teacher)
     term = RC2LTerm(betas=(1, 1, 1, 1), use_rampup=False)
-    losses = term(nn.Module(), outputs, batch)
+    losses = call(term, nn.Module(), outputs, batch)
     assert losses['num_regions'] == 3 and losses['known_ratio'] == 1
     assert torch.allclose(losses['loss_rcc'], sup['loss_cls'], atol=1e-6)
     assert torch.allclose(
@@ -448,7 +460,7 @@ def _closed_loop(steps=30):
             data_samples=[],
             teacher_outputs=dict(
                 pred_logits=cls.detach(), pred_masks=masks.detach()))
-        losses = term(nn.Module(), outputs, batch)
+        losses = call(term, nn.Module(), outputs, batch)
         optimizer.zero_grad()
         (losses['loss_rcc'] + losses['loss_smc']).backward()
         optimizer.step()
@@ -487,26 +499,17 @@ def random_teacher(num_images, num_queries=6, size=8, seed=0):
     return dict(pred_logits=cls, pred_masks=masks)
 
 
-def carry(term, model, teacher, transform, image_size=32):
-    """Encode the teacher's segments, transform the two maps like the
-    strong view, decode them at the teacher's mask resolution."""
-    num = teacher['pred_logits'].shape[0]
-    shape = (num, image_size, image_size)
-    codes, known = term.strong_view_targets(
-        model, teacher, torch.zeros(shape, dtype=torch.long),
-        torch.ones(shape))
-    assert codes.shape == shape and known.shape == shape
-    codes, known = transform(codes, known)
-    batch = SemiBatch(
-        num_labelled=1,
-        inputs=torch.zeros(num + 1, 3, image_size, image_size),
-        labels=torch.cat([torch.zeros_like(codes[:1]), codes]),
-        confidence=torch.cat([torch.ones_like(known[:1]), known]),
-        data_samples=[],
-        teacher_outputs=teacher,
-        method_targets=True)
+def carry(term, teacher, record):
+    """The teacher's regions mapped through a strong view's record, at the
+    teacher's mask resolution."""
     size = teacher['pred_masks'].shape[-2:]
-    return term.carried_regions(term.slot_classes(teacher), batch, size), batch
+    return term.view_regions(term.regions(teacher), record, size)
+
+
+def record_of(model, images, mix_labels=None):
+    """The record of the model's strong augmentation of ``images``."""
+    labels = torch.zeros(images.shape[0], *images.shape[2:], dtype=torch.long)
+    return model.strong_aug.augment(images, labels, mix_labels=mix_labels)
 
 
 def assert_regions_equal(got, expected, slots):
@@ -522,9 +525,7 @@ def test_carried_regions_follow_a_flip():
     term = RC2LTerm()
     model = build(strong_aug=dict(GEOMETRIC, flip_prob=1.0))
     teacher = random_teacher(2)
-    got, _ = carry(term, model, teacher,
-                   lambda c, k: model.strong_aug(
-                       torch.zeros(c.shape[0], 3, *c.shape[1:]), c, k)[1:])
+    got = carry(term, teacher, record_of(model, torch.zeros(2, 3, 32, 32))[3])
     flipped = dict(teacher, pred_masks=teacher['pred_masks'].flip(-1))
     expected = rc2l_term.teacher_regions(flipped['pred_logits'],
                                          flipped['pred_masks'])
@@ -551,17 +552,14 @@ def test_carried_regions_follow_classmix_of_two_sources():
     # image i is the constant i * levels: the mixed image tells the source
     images = torch.arange(num).float().view(num, 1, 1, 1) * levels
     images = images.expand(num, 3, 32, 32)
-    sources = {}
-
-    def transform(codes, known):
-        mixed, codes, known = model.strong_aug(images, codes, known)
-        sources['map'] = (mixed[:, 0] / levels).round().long()
-        return codes, known
-
     torch.manual_seed(0)
-    got, _ = carry(term, model, teacher, transform)
+    # ClassMix selects teacher segments (the term's mix labels)
+    weak = WeakPass(images, torch.zeros(num, 32, 32, dtype=torch.long),
+                    torch.ones(num, 32, 32), teacher)
+    mixed, _, _, record = record_of(model, images, term.mix_labels(weak))
+    got = carry(term, teacher, record)
     # the mix follows the 4x4 blocks of the teacher's resolution
-    source = sources['map'][:, ::4, ::4]
+    source = (mixed[:, 0] / levels).round().long()[:, ::4, ::4]
     own = source == torch.arange(num).view(num, 1, 1)
     other = torch.arange(num).roll(-1)
     assert torch.equal(own | (source == other.view(num, 1, 1)),
@@ -592,20 +590,17 @@ def test_carried_regions_follow_classmix_of_two_sources():
 
 
 def test_carried_regions_follow_a_rescale_and_crop():
-    from mmseg_reco.models.utils.photometric import rescale_crop
+    from mmseg_reco.models.augmentation.photometric import rescale_crop
     num, num_queries = 3, 6
     # the overlap rule reads a query's whole mask, which the crop cuts
     term = RC2LTerm(overlap_threshold=0.0)
-    model = build(strong_aug=dict(GEOMETRIC, scale_range=(1.0, 1.5)))
     teacher = random_teacher(num, num_queries, seed=2)
     scale = torch.tensor([1.3, 1.5, 0.75])
     top, left = torch.tensor([3., 9., 0.]), torch.tensor([7., 2., 0.])
     images = torch.zeros(num, 3, 32, 32)
-
-    def warp(labels, conf):
-        return rescale_crop(images, labels, conf, scale, top, left)[1:]
-
-    got, _ = carry(term, model, teacher, warp)
+    got = carry(
+        term, teacher,
+        TransformRecord((32, 32), num, scale=scale, top=top, left=left))
 
     def warp_logits(logits):
         """Each mask's logits through the same rescale + crop (nearest) at
@@ -654,20 +649,20 @@ def test_rc2l_demo_step_with_geometric_strong_view():
     model.train()
     carried = {}
     term = model.method_losses[0]
-    decode = term.carried_regions
+    project = term.view_regions
 
-    def spy(regions, batch, size):
-        carried['regions'] = decode(regions, batch, size)
-        carried['batch'] = batch
+    def spy(regions, record, size):
+        carried['regions'] = project(regions, record, size)
+        carried['record'] = record
         return carried['regions']
 
-    term.carried_regions = spy
+    term.view_regions = spy
     data = batch(num_labelled=2, num_unlabelled=3, size=64)
     for i, sample in enumerate(data['data_samples'][:2]):
         sample.gt_sem_seg = PixelData(
             data=torch.randint(0, 11, (1, 64, 64)))
     losses = model(**model.data_preprocessor(data, True), mode='loss')
-    assert carried['batch'].method_targets
+    assert carried['record'].keep is not None
     regions = carried['regions']
     assert regions.masks.shape == (3, 40, 16, 16)
     assert regions.valid.any()
@@ -679,28 +674,6 @@ def test_rc2l_demo_step_with_geometric_strong_view():
     assert torch.isfinite(total)
     total.backward()
     assert model.student.decode_head.query_embed.weight.grad is not None
-
-
-def test_codes_must_fit_the_strong_view():
-    term = RC2LTerm()
-    teacher = random_teacher(3, num_queries=100)
-    shape = (3, 32, 32)
-    pseudo, conf = torch.zeros(shape, dtype=torch.long), torch.ones(shape)
-    with pytest.raises(ValueError, match='codes below 300'):
-        term.strong_view_targets(
-            build(strong_aug=dict(GEOMETRIC, mix='classmix')), teacher,
-            pseudo, conf)
-    # an even batch needs two tags: 200 codes fit below 255
-    codes, _ = term.strong_view_targets(
-        build(strong_aug=dict(GEOMETRIC, mix='classmix')),
-        random_teacher(2, num_queries=100), pseudo[:2], conf[:2])
-    assert codes.max() < 255
-    # ClassMix with a small class table would never paste the codes above
-    with pytest.raises(ValueError, match='num_classes'):
-        term.strong_view_targets(
-            build(strong_aug=dict(
-                GEOMETRIC, mix='classmix', num_classes=NUM_CLASSES)),
-            random_teacher(2), pseudo[:2], conf[:2])
 
 
 def test_two_rc2l_terms_cannot_both_carry_their_regions():
@@ -715,10 +688,10 @@ def test_pixel_consistency_term_covers_unconfident_segments():
     model = build()
     teacher = regions()
     outputs = student_outputs(regions(roll=1))
-    assert 'loss_consistency' not in RC2LTerm()(model, outputs,
-                                                semi_batch(teacher))
+    assert 'loss_consistency' not in call(RC2LTerm(), model, outputs,
+                                          semi_batch(teacher))
     term = RC2LTerm(alpha=0.5, consistency_weight=2.0)
-    losses = term(model, outputs, semi_batch(teacher))
+    losses = call(term, model, outputs, semi_batch(teacher))
     segments = teacher_regions(teacher['pred_logits'], teacher['pred_masks'])
     expected = pixel_consistency_loss(
         semantic_inference(outputs['pred_logits'][1:],
@@ -726,7 +699,7 @@ def test_pixel_consistency_term_covers_unconfident_segments():
         segments.segments)
     assert torch.allclose(losses['loss_consistency'], 0.5 * 2.0 * expected)
     assert torch.allclose(losses['consistency'], expected)
-    good = term(model, student_outputs(regions()), semi_batch(teacher))
+    good = call(term, model, student_outputs(regions()), semi_batch(teacher))
     assert good['loss_consistency'] < 0.1 * losses['loss_consistency']
     # a teacher without a confident query has no region, but its segments
     # still give every pixel a pseudo-label
@@ -734,7 +707,7 @@ def test_pixel_consistency_term_covers_unconfident_segments():
     unsure['pred_logits'] = teacher['pred_logits'].clone()
     unsure['pred_logits'][..., :NUM_CLASSES] *= 0.02
     unsure['pred_logits'][..., NUM_CLASSES] = -BIG
-    none = term(model, outputs, semi_batch(unsure))
+    none = call(term, model, outputs, semi_batch(unsure))
     assert none['num_regions'] == 0 and none['loss_rcc'] == 0
     assert none['loss_consistency'] > 0
     with pytest.raises(ValueError, match='consistency_weight'):
@@ -758,13 +731,13 @@ def test_pixel_label_regions_are_the_known_labels_of_unlabelled_images():
         sample.set_metainfo(dict(unlabelled=True))
         truth.append(label)
     term = model.method_losses[0]
-    decode, carried = term.carried_regions, {}
+    project, carried = term.view_regions, {}
 
-    def spy(slots, semi_batch, size):
-        carried['regions'] = decode(slots, semi_batch, size)
+    def spy(regions, record, size):
+        carried['regions'] = project(regions, record, size)
         return carried['regions']
 
-    term.carried_regions = spy
+    term.view_regions = spy
     losses = model(**model.data_preprocessor(data, True), mode='loss')
     regions = carried['regions']
     size = regions.masks.shape[-2:]
@@ -785,8 +758,8 @@ def test_pixel_label_regions_are_the_known_labels_of_unlabelled_images():
     assert losses['unsup_loss_smc'] > 0 and losses['unsup_loss_rcc'] > 0
 
 
-def test_pixel_label_regions_need_the_strong_view_targets():
+def test_pixel_label_regions_need_the_strong_view_record():
     term = RC2LTerm(regions_from='pixel_labels')
     teacher = regions()
-    with pytest.raises(ValueError, match='strong-view targets'):
-        term(build(), student_outputs(teacher), semi_batch(teacher))
+    with pytest.raises(ValueError, match='batch.transform'):
+        call(term, build(), student_outputs(teacher), semi_batch(teacher))

@@ -11,7 +11,7 @@ import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.semi_methods.rc2l_term import RC2LTerm
-from mmseg_reco.models.utils.semi_batch import SemiBatch
+from mmseg_reco.models.augmentation.semi_batch import SemiBatch
 from mmseg_reco.testing.tiny_models import tiny_preprocessor, tiny_resnet
 
 NUM_CLASSES = 4
@@ -102,6 +102,11 @@ def semi_batch(num_labelled=1, num_unlabelled=2):
         teacher_outputs=teacher_stripes(num_unlabelled))
 
 
+def run(term, model, outputs, batch):
+    """The term on the segmentor's context."""
+    return term(model.method_context(outputs, batch))
+
+
 def single_layer(outputs, layer):
     """The outputs of one decoder layer as a last layer without aux."""
     source = outputs if layer is None else outputs['aux_outputs'][layer]
@@ -117,10 +122,13 @@ def test_deep_supervision_equals_the_sum_of_single_layer_calls(forms):
     outputs = student_layers()
     batch = semi_batch()
     common = dict(use_rampup=False, log_class_regions=False, **forms)
-    deep = RC2LTerm(deep_supervision=True, **common)(model, outputs, batch)
+    deep = run(
+        RC2LTerm(deep_supervision=True, **common), model, outputs, batch)
     single = RC2LTerm(**common)
     layers = [None, 0, 1]
-    calls = [single(model, single_layer(outputs, i), batch) for i in layers]
+    calls = [
+        run(single, model, single_layer(outputs, i), batch) for i in layers
+    ]
     losses = [k for k in deep if 'loss' in k]
     assert sorted(losses) == sorted(
         name + suffix for name in RC2LTerm.LOSS_NAMES
@@ -153,11 +161,11 @@ def test_without_deep_supervision_the_auxiliary_layers_are_left_alone():
     model = build()
     outputs = student_layers()
     batch = semi_batch()
-    losses = RC2LTerm(use_rampup=False)(model, outputs, batch)
-    assert sorted(k for k in losses if 'loss' in k) == sorted(
-        RC2LTerm.LOSS_NAMES)
-    last = RC2LTerm(use_rampup=False)(model, single_layer(outputs, None),
-                                      batch)
+    losses = run(RC2LTerm(use_rampup=False), model, outputs, batch)
+    assert sorted(k for k in losses
+                  if 'loss' in k) == sorted(RC2LTerm.LOSS_NAMES)
+    last = run(
+        RC2LTerm(use_rampup=False), model, single_layer(outputs, None), batch)
     for name in RC2LTerm.LOSS_NAMES:
         assert torch.equal(losses[name], last[name])
     total = sum(losses[k] for k in RC2LTerm.LOSS_NAMES)
@@ -172,8 +180,9 @@ def test_grad_norms_sum_each_term_over_the_layers():
     outputs = student_layers()
     batch = semi_batch()
     common = dict(use_rampup=False, log_grad_norms=True)
-    last = RC2LTerm(**common)(model, outputs, batch)
-    deep = RC2LTerm(deep_supervision=True, **common)(model, outputs, batch)
+    last = run(RC2LTerm(**common), model, outputs, batch)
+    deep = run(
+        RC2LTerm(deep_supervision=True, **common), model, outputs, batch)
     # the auxiliary layers add their own gradient to each term's norm
     for name in ('rmc', 'rcc', 'smc'):
         assert deep[f'grad_norm_{name}'] > last[f'grad_norm_{name}'], name
@@ -184,7 +193,8 @@ def test_paper_rfc_sends_no_gradient_to_the_student_masks():
     outputs = student_layers()
     batch = semi_batch()
     for forms, zero in ((PAPER, True), ({}, False)):
-        losses = RC2LTerm(use_rampup=False, **forms)(model, outputs, batch)
+        losses = run(
+            RC2LTerm(use_rampup=False, **forms), model, outputs, batch)
         grad_masks, grad_feats = torch.autograd.grad(
             losses['loss_rfc'],
             (outputs['pred_masks'], outputs['mask_features']),
@@ -200,7 +210,7 @@ def test_paper_rfc_counts_only_regions_with_a_binary_mask():
     outputs = student_layers()
     batch = semi_batch()
     term = RC2LTerm(use_rampup=False, **PAPER)
-    full = term(model, outputs, batch)
+    full = run(term, model, outputs, batch)
     assert full['num_contrast_regions'] == 3
     # empty every binary mask of image 1's queries: its regions leave RFC
     # (and its count) but stay in RMC
@@ -208,7 +218,7 @@ def test_paper_rfc_counts_only_regions_with_a_binary_mask():
     masks = outputs['pred_masks'].detach().clone()
     masks[2] = -BIG
     emptied['pred_masks'] = masks
-    guarded = term(model, emptied, batch)
+    guarded = run(term, model, emptied, batch)
     assert guarded['num_contrast_regions'] == 1.5
     assert torch.isfinite(guarded['loss_rfc'])
     assert torch.isfinite(guarded['loss_rmc']) and guarded['loss_rmc'] != 0

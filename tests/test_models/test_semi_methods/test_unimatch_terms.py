@@ -14,6 +14,7 @@ import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg_reco.models.semi_methods import confident_pseudo_ce
+from mmseg_reco.models.augmentation import WeakPass
 from mmseg_reco.models.utils import FeatureDropout, head_logits
 from mmseg_reco.testing.tiny_models import tiny_segmentor
 
@@ -180,7 +181,7 @@ def test_two_strong_views_differ_and_carry_the_same_weak_prediction():
     pseudo = torch.arange(2)[:, None, None].expand(2, SIZE, SIZE).clone()
     conf = torch.rand(2, SIZE, SIZE)
     torch.manual_seed(0)
-    out = model.strong_view(sup, sup_samples, unsup, pseudo, conf)
+    out = model.strong_view(sup, sup_samples, WeakPass(unsup, pseudo, conf))
     assert out.num_views == 2 and out.inputs.shape[0] == 2 + 2 * 2
     views = out.labels[2:].reshape(2, 2, SIZE, SIZE)
     confs = out.confidence[2:].reshape(2, 2, SIZE, SIZE)

@@ -3,10 +3,9 @@ import pytest
 import torch
 from mmseg.registry import MODELS
 
-from mmseg_reco.models.utils.mixing import (IMAGENET_MEAN_RGB, ClassMix,
-                                            CutMix, CutOut, class_mix, cut_mix,
-                                            cut_out, generate_box_mask,
-                                            generate_class_mask, partner)
+from mmseg_reco.models.augmentation.mixing import (
+    IMAGENET_MEAN_RGB, ClassMix, CutMix, CutOut, class_mix, cut_mix, cut_out,
+    generate_box_mask, generate_class_mask, partner)
 
 IGNORE = 255
 NUM_CLASSES = 6

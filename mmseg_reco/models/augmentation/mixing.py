@@ -52,6 +52,30 @@ def partner(x: Tensor) -> Tensor:
     return torch.roll(x, shifts=-1, dims=0)
 
 
+def mix_images(images: Tensor,
+               keep: Tensor,
+               fill: Optional[Union[float, Sequence[float]]] = None) -> Tensor:
+    """Keep image ``i`` where ``keep`` is True; elsewhere its partner's
+    pixels, or ``fill`` (CutOut).
+
+    Args:
+        images (Tensor): Images, shape (N, C, H, W).
+        keep (Tensor): Keep mask, bool (N, H, W).
+        fill (float | Sequence[float], optional): Image value outside
+            ``keep``, one value or one per channel; None takes the partner's
+            pixels. Default: None.
+
+    Returns:
+        Tensor: (N, C, H, W).
+    """
+    if fill is None:
+        other = partner(images)
+    else:
+        other = torch.as_tensor(
+            fill, dtype=images.dtype, device=images.device).reshape(-1, 1, 1)
+    return torch.where(keep.unsqueeze(1), images, other)
+
+
 def mix_with_partner(images: Tensor, labels: Tensor, conf: Optional[Tensor],
                      keep: Tensor) -> MixOutput:
     """Keep image ``i`` where ``keep`` is True, elsewhere take its partner.
@@ -65,7 +89,7 @@ def mix_with_partner(images: Tensor, labels: Tensor, conf: Optional[Tensor],
     Returns:
         tuple: ``(images, labels, conf)`` with the input shapes.
     """
-    images = torch.where(keep.unsqueeze(1), images, partner(images))
+    images = mix_images(images, keep)
     labels = torch.where(keep, labels, partner(labels))
     if conf is not None:
         conf = torch.where(keep, conf, partner(conf))
@@ -270,9 +294,7 @@ def cut_out(images: Tensor,
     num, _, height, width = images.shape
     box = generate_box_mask(num, height, width, area_ratio, images.device,
                             generator)
-    fill = torch.as_tensor(fill, dtype=images.dtype, device=images.device)
-    fill = fill.reshape(-1, 1, 1)  # (C or 1, 1, 1)
-    images = torch.where(box.unsqueeze(1), fill, images)
+    images = mix_images(images, ~box, fill)
     labels = torch.where(box, torch.full_like(labels, ignore_index), labels)
     if conf is not None:
         conf = torch.where(box, torch.zeros_like(conf), conf)
@@ -283,6 +305,10 @@ def cut_out(images: Tensor,
 class ClassMix(nn.Module):
     """Module form of :func:`class_mix`.
 
+    A mixing module of :class:`StrongAugment` draws a keep mask
+    (:meth:`mask`); ``erase`` tells whether the pixels outside it are erased
+    (CutOut) or taken from the partner.
+
     Args:
         num_classes (int, optional): Number of classes C; only bounds the
             class table. Default: None (every 8-bit label value).
@@ -291,6 +317,7 @@ class ClassMix(nn.Module):
             (original ClassMix) instead of ``floor(n / 2)`` (ReCo's code).
             Default: False.
     """
+    erase = False
 
     def __init__(self,
                  num_classes: Optional[int] = None,
@@ -301,6 +328,22 @@ class ClassMix(nn.Module):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.round_up = round_up
+
+    def mask(self,
+             labels: Tensor,
+             generator: Optional[torch.Generator] = None) -> Tensor:
+        """Keep mask of :func:`class_mix` (:func:`generate_class_mask`).
+
+        Args:
+            labels (Tensor): The map whose classes are selected, long
+                (N, H, W).
+            generator (torch.Generator, optional): Source of randomness.
+
+        Returns:
+            Tensor: Bool (N, H, W), True where image ``i`` is kept.
+        """
+        return generate_class_mask(labels, self.num_classes, self.ignore_index,
+                                   self.round_up, generator)
 
     def forward(self,
                 images: Tensor,
@@ -326,11 +369,29 @@ class CutMix(nn.Module):
         area_ratio (float): Box area over image area (ReCo: ``ratio=2``).
             Default: 0.5.
     """
+    erase = False
 
     def __init__(self, area_ratio: float = 0.5) -> None:
         super().__init__()
         assert 0 < area_ratio < 1
         self.area_ratio = area_ratio
+
+    def mask(self,
+             labels: Tensor,
+             generator: Optional[torch.Generator] = None) -> Tensor:
+        """Keep mask: False inside a random box (:func:`generate_box_mask`).
+
+        Args:
+            labels (Tensor): Any (N, H, W) map of the batch (size and
+                device).
+            generator (torch.Generator, optional): Source of randomness.
+
+        Returns:
+            Tensor: Bool (N, H, W), True outside the box.
+        """
+        num, height, width = labels.shape
+        return ~generate_box_mask(num, height, width, self.area_ratio,
+                                  labels.device, generator)
 
     def forward(self,
                 images: Tensor,
@@ -342,8 +403,9 @@ class CutMix(nn.Module):
 
 
 @MODELS.register_module()
-class CutOut(nn.Module):
-    """Module form of :func:`cut_out`.
+class CutOut(CutMix):
+    """Module form of :func:`cut_out`: CutMix's box (:meth:`CutMix.mask`),
+    erased instead of pasted.
 
     Args:
         area_ratio (float): Box area over image area (ReCo: ``ratio=2``).
@@ -353,14 +415,13 @@ class CutOut(nn.Module):
             normalisation, as in ReCo).
         ignore_index (int): Label in the box. Default: 255.
     """
+    erase = True
 
     def __init__(self,
                  area_ratio: float = 0.5,
                  fill: Union[float, Sequence[float]] = IMAGENET_MEAN_RGB,
                  ignore_index: int = 255) -> None:
-        super().__init__()
-        assert 0 < area_ratio < 1
-        self.area_ratio = area_ratio
+        super().__init__(area_ratio)
         self.fill = fill
         self.ignore_index = ignore_index
 

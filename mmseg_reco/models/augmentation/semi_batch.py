@@ -4,6 +4,8 @@ from typing import Any, List, Optional
 
 from torch import Tensor
 
+from .transform_record import TransformRecord
+
 
 @dataclass
 class WeakPass:
@@ -56,20 +58,20 @@ class SemiBatch:
             N = Nl + num_views * Nu.
         labels (Tensor): (N, H, W) long, ground truth for labelled images
             and mixed pseudo-labels for unlabelled ones; ``ignore_index``
-            where unknown. With ``method_targets`` the unlabelled part holds
-            the strong view of a method term's own map instead.
+            where unknown.
         confidence (Tensor): (N, H, W) float, 1 for labelled pixels and the
-            teacher's mixed confidence for unlabelled ones (0 where cut out),
-            or the strong view of the method term's float map.
+            teacher's mixed confidence for unlabelled ones (0 where cut out).
         data_samples (list): the labelled images' ``SegDataSample``s.
         teacher_outputs (Any): raw teacher decode-head outputs on the weak,
             unmixed unlabelled view (no gradient); ``weak.outputs``.
         ignore_index (int): the ignore label.
-        method_targets (bool): the unlabelled ``labels`` and ``confidence``
-            are the maps of a method term's ``strong_view_targets`` (see
-            :class:`SemiSegmentor`), not pixel pseudo-labels.
         num_views (int): strong views per unlabelled image. Default: 1.
         weak (WeakPass, optional): the pass over the weak view.
+        transform (TransformRecord, optional): what the strong views did to
+            the weak view's pixels (rescale + crop, mix, flip), all views;
+            :func:`project_target` maps any other (Nu, H, W) target of the
+            weak view into the strong views (Nu * num_views rows) as the
+            pseudo-labels were mapped.
     """
     num_labelled: int
     inputs: Tensor
@@ -78,6 +80,6 @@ class SemiBatch:
     data_samples: list
     teacher_outputs: Any = None
     ignore_index: int = 255
-    method_targets: bool = False
     num_views: int = 1
     weak: Optional[WeakPass] = None
+    transform: Optional[TransformRecord] = None

@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .transform_record import rescale_grid, resample
+
 #: Luma weights of ITU-R 601-2, as used by torchvision ``rgb_to_grayscale``.
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)
 
@@ -424,6 +426,24 @@ def hflip(images: Tensor, labels: Optional[Tensor], conf: Optional[Tensor],
     return images, labels, conf
 
 
+def random_flags(prob: float,
+                 num: int,
+                 device: Optional[torch.device] = None,
+                 generator: Optional[torch.Generator] = None) -> Tensor:
+    """Per-image flip draws of :func:`random_hflip`.
+
+    Args:
+        prob (float): Flip probability.
+        num (int): Batch size N.
+        device (torch.device, optional): Device of the draws.
+        generator (torch.Generator, optional): Source of randomness.
+
+    Returns:
+        Tensor: (N,) bool, True flips.
+    """
+    return _bernoulli(prob, (num, ), device, generator)
+
+
 def random_hflip(
     images: Tensor,
     labels: Optional[Tensor] = None,
@@ -444,7 +464,7 @@ def random_hflip(
     Returns:
         tuple: ``(images, labels, conf)`` with the input shapes.
     """
-    flip = _bernoulli(prob, (images.shape[0], ), images.device, generator)
+    flip = random_flags(prob, images.shape[0], images.device, generator)
     return hflip(images, labels, conf, flip)
 
 
@@ -489,25 +509,8 @@ def rescale_crop(
         tuple: ``(images, labels, conf)`` with the input shapes.
     """
     assert conf_mode in ('nearest', 'bilinear')
-    num, _, height, width = images.shape
-    device = images.device
-    with torch.autocast(device_type=device.type, enabled=False):
-        scale = scale.float()
-        res_h = torch.floor(height * scale).clamp_min(1)  # (N,)
-        res_w = torch.floor(width * scale).clamp_min(1)
-        rows = torch.arange(height, device=device, dtype=torch.float32)
-        cols = torch.arange(width, device=device, dtype=torch.float32)
-        rows = rows.view(1, -1) + top.float().view(-1, 1)  # (N, H)
-        cols = cols.view(1, -1) + left.float().view(-1, 1)  # (N, W)
-        # Pixel centres of the resized frame in normalised source coordinates
-        # (align_corners=False): the source spans the resized frame exactly.
-        grid_y = 2 * (rows + 0.5) / res_h.view(-1, 1) - 1
-        grid_x = 2 * (cols + 0.5) / res_w.view(-1, 1) - 1
-        grid = torch.stack((grid_x.view(num, 1, width).expand(-1, height, -1),
-                            grid_y.view(num, height, 1).expand(-1, -1, width)),
-                           dim=-1)
-        valid = ((rows < res_h.view(-1, 1)).view(num, height, 1)
-                 & (cols < res_w.view(-1, 1)).view(num, 1, width))
+    with torch.autocast(device_type=images.device.type, enabled=False):
+        grid, valid = rescale_grid(scale, top, left, images.shape[-2:])
         out_images = F.grid_sample(
             images.float(),
             grid,
@@ -515,23 +518,42 @@ def rescale_crop(
             padding_mode=padding_mode,
             align_corners=False).to(images.dtype)
         if labels is not None:
-            sampled = F.grid_sample(
-                labels.unsqueeze(1).float(),
-                grid,
-                mode='nearest',
-                padding_mode='border',
-                align_corners=False).squeeze(1).round().long()
-            labels = torch.where(valid, sampled,
-                                 torch.full_like(sampled, ignore_index))
+            labels = resample(labels, grid, valid, ignore_index)
         if conf is not None:
-            sampled = F.grid_sample(
-                conf.unsqueeze(1).float(),
-                grid,
-                mode=conf_mode,
-                padding_mode='border',
-                align_corners=False).squeeze(1).to(conf.dtype)
-            conf = torch.where(valid, sampled, torch.zeros_like(sampled))
+            conf = resample(conf, grid, valid, 0., conf_mode)
     return out_images, labels, conf
+
+
+def draw_rescale_crop(
+    num: int,
+    size: Tuple[int, int],
+    scale_range: Tuple[float, float],
+    device: Optional[torch.device] = None,
+    generator: Optional[torch.Generator] = None
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """The random draws of :func:`random_rescale_crop`.
+
+    Args:
+        num (int): Batch size N.
+        size (tuple[int, int]): Image size (H, W).
+        scale_range (tuple[float, float]): Range of the scale factor.
+        device (torch.device, optional): Device of the draws.
+        generator (torch.Generator, optional): Source of randomness, on
+            ``device``. Default: None (global RNG).
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: scale, top and left, each (N,): the
+        scale drawn from U(scale_range), the crop offsets uniform over the
+        valid positions of the resized image (0 along a padded axis).
+    """
+    height, width = size
+    scale = _uniform(*scale_range, (num, ), device, generator)
+    u = torch.rand((2, num), device=device, generator=generator)
+    span_h = (torch.floor(height * scale).clamp_min(height) - height)
+    span_w = (torch.floor(width * scale).clamp_min(width) - width)
+    top = torch.minimum(torch.floor(u[0] * (span_h + 1)), span_h)
+    left = torch.minimum(torch.floor(u[1] * (span_w + 1)), span_w)
+    return scale, top, left
 
 
 def random_rescale_crop(
@@ -568,13 +590,8 @@ def random_rescale_crop(
         tuple: ``(images, labels, conf)`` with the input shapes.
     """
     num, _, height, width = images.shape
-    device = images.device
-    scale = _uniform(*scale_range, (num, ), device, generator)
-    u = torch.rand((2, num), device=device, generator=generator)
-    span_h = (torch.floor(height * scale).clamp_min(height) - height)
-    span_w = (torch.floor(width * scale).clamp_min(width) - width)
-    top = torch.minimum(torch.floor(u[0] * (span_h + 1)), span_h)
-    left = torch.minimum(torch.floor(u[1] * (span_w + 1)), span_w)
+    scale, top, left = draw_rescale_crop(num, (height, width), scale_range,
+                                         images.device, generator)
     return rescale_crop(
         images,
         labels,

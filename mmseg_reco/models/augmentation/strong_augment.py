@@ -7,9 +7,10 @@ import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .mixing import IMAGENET_MEAN_RGB
-from .photometric import (random_color_jitter, random_gaussian_blur,
-                          random_hflip, random_rescale_crop)
+from .mixing import IMAGENET_MEAN_RGB, mix_images
+from .photometric import (draw_rescale_crop, hflip, random_color_jitter,
+                          random_flags, random_gaussian_blur, rescale_crop)
+from .transform_record import TransformRecord, project_target
 
 #: Names accepted by ``StrongAugment(mix=...)`` and the modules they build.
 MIX_TYPES = {'classmix': 'ClassMix', 'cutmix': 'CutMix', 'cutout': 'CutOut'}
@@ -170,7 +171,23 @@ class StrongAugment(nn.Module):
             conf: Optional[Tensor] = None,
             generator: Optional[torch.Generator] = None,
             apply_mix: bool = True) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
-        """Augment a batch.
+        """Augment a batch; :meth:`augment` without its record.
+
+        Returns:
+            tuple: ``(images, labels, conf)``, see :meth:`augment`.
+        """
+        return self.augment(images, labels, conf, generator, apply_mix)[:3]
+
+    def augment(
+        self,
+        images: Tensor,
+        labels: Tensor,
+        conf: Optional[Tensor] = None,
+        generator: Optional[torch.Generator] = None,
+        apply_mix: bool = True,
+        mix_labels: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor, Optional[Tensor], TransformRecord]:
+        """Augment a batch and record what moved its pixels.
 
         Args:
             images (Tensor): RGB images, un-normalised, in
@@ -183,32 +200,52 @@ class StrongAugment(nn.Module):
                 the images' device. Default: None (global RNG).
             apply_mix (bool): Set False to skip the mixing step, e.g. for
                 labelled images. Default: True.
+            mix_labels (Tensor, optional): long (N, H, W), the map whose
+                classes ClassMix selects instead of ``labels`` (a region
+                method's teacher segments); values outside the ClassMix
+                table or equal to ``ignore_index`` are never selected.
+                Default: None.
 
         Returns:
-            tuple: ``(images, labels, conf)`` with the input shapes; images
-            keep their dtype and range, ``conf`` is None if it was None.
+            tuple: ``(images, labels, conf, record)``: the input shapes
+            (images keep their dtype and range, ``conf`` is None if it was
+            None) and the :class:`TransformRecord` of the rescale, mix and
+            flip, through which :func:`project_target` maps any other
+            (N, H, W) target as ``labels`` and ``conf`` were mapped.
         """
         assert images.dim() == 4 and labels.shape == (
             images.shape[0], *images.shape[2:]), \
             'images must be (N, C, H, W) and labels (N, H, W)'
         dtype = images.dtype
-        with torch.autocast(device_type=images.device.type, enabled=False):
+        num = images.shape[0]
+        device = images.device
+        record = TransformRecord(size=tuple(images.shape[-2:]), num_images=num)
+        with torch.autocast(device_type=device.type, enabled=False):
             images = images.float()
             if self.rescale_enabled:
-                images, labels, conf = random_rescale_crop(
+                record.scale, record.top, record.left = draw_rescale_crop(
+                    num, record.size, self.scale_range, device, generator)
+                images = rescale_crop(
                     images,
-                    labels,
-                    conf,
-                    scale_range=self.scale_range,
-                    ignore_index=self.ignore_index,
-                    conf_mode=self.conf_mode,
-                    padding_mode=self.padding_mode,
-                    generator=generator)
+                    None,
+                    None,
+                    record.scale,
+                    record.top,
+                    record.left,
+                    padding_mode=self.padding_mode)[0]
             if apply_mix and self.mixer is not None:
-                images, labels, conf = self.mixer(
-                    images, labels, conf, generator=generator)
-            images, labels, conf = random_hflip(
-                images, labels, conf, prob=self.flip_prob, generator=generator)
+                select = labels if mix_labels is None else mix_labels
+                record.keep = self.mixer.mask(
+                    project_target(record, select, self.ignore_index),
+                    generator)
+                record.erase = self.mixer.erase
+                images = mix_images(images, record.keep,
+                                    self.mixer.fill if record.erase else None)
+            record.flip = random_flags(self.flip_prob, num, device, generator)
+            images = hflip(images, None, None, record.flip)[0]
+            labels = project_target(record, labels, self.ignore_index)
+            if conf is not None:
+                conf = project_target(record, conf, 0., self.conf_mode)
             images = random_color_jitter(
                 images,
                 prob=self.jitter_prob,
@@ -225,7 +262,7 @@ class StrongAugment(nn.Module):
                 sigma_range=self.blur_sigma,
                 truncate=self.blur_truncate,
                 generator=generator)
-        return images.to(dtype), labels, conf
+        return images.to(dtype), labels, conf, record
 
     def extra_repr(self) -> str:
         return (f'scale_range={self.scale_range}, flip_prob={self.flip_prob}, '

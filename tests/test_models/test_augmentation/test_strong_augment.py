@@ -6,13 +6,13 @@ import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-from mmseg_reco.models.utils.photometric import (
+from mmseg_reco.models.augmentation.photometric import (
     BRIGHTNESS, CONTRAST, HUE, SATURATION, adjust_brightness, adjust_contrast,
     adjust_hue, adjust_saturation, color_jitter, gaussian_blur,
     gaussian_kernel_size, hflip, hsv_to_rgb, random_color_jitter,
     random_gaussian_blur, random_hflip, random_rescale_crop, rescale_crop,
     rgb_to_hsv)
-from mmseg_reco.models.utils.strong_augment import StrongAugment
+from mmseg_reco.models.augmentation.strong_augment import StrongAugment
 
 IGNORE = 255
 NUM_CLASSES = 5
