@@ -15,7 +15,7 @@ from repo_scripts import load_script
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SOURCE = '/usr/share/datasets/fashion-mnist'
 SEMI = ('configs/baselines/'
-        'supervised_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
+        'classmix_deeplabv3plus-r18w32-d16_1xb8-2k_fashion-canvas-20lab.py')
 
 pytestmark = pytest.mark.needs_data(
     osp.join(SOURCE, 'train-images-idx3-ubyte.gz'),
@@ -40,7 +40,8 @@ def test_checkpoint_keys_and_meta(checkpoint):
     assert all(k.startswith(('backbone.', 'head.')) for k in keys)
     assert 'backbone.stem.0.weight' in keys
     assert 'backbone.layer4.1.bn2.running_mean' in keys
-    assert ckpt['state_dict']['head.fc.weight'].shape == (10, 512)
+    # the default model: ResNet-18 at half width (256 channels at stage 4)
+    assert ckpt['state_dict']['head.fc.weight'].shape == (10, 256)
     assert ckpt['meta']['iters'] == 2 == meta['iters']
     assert 0 <= ckpt['meta']['holdout_top1'] <= 100
 

@@ -101,13 +101,15 @@ def test_labels_follow_top_item_pixels():
     assert img.shape == (16, 64, 64, 3) and img.dtype == np.uint8
     assert seg.shape == (16, 64, 64) and seg.dtype == np.uint8
     assert seg.max() <= 10
-    # expected: class + 1 of the last (top-most) item whose pixel > 0
+    # expected: class + 1 of the last (top-most) item whose pixel is above
+    # the foreground threshold
+    drawn = layers > pd.DEFAULT_FG_THRESHOLD
     expected = np.zeros_like(seg)
     for k in range(src.shape[1]):
-        expected = np.where(layers[:, k] > 0,
-                            classes[:, k, None, None] + 1, expected)
+        expected = np.where(drawn[:, k], classes[:, k, None, None] + 1,
+                            expected)
     np.testing.assert_array_equal(seg, expected)
-    assert ((seg > 0) == (layers > 0).any(1)).all()
+    assert ((seg > 0) == drawn.any(1)).all()
     assert not layers[src < 0].any()  # empty slots draw nothing
     assert (seg > 0).mean() > 0.1 and (seg == 0).mean() > 0.1
     # tinted: foreground is coloured, not grey
@@ -124,12 +126,33 @@ def test_top_item_hides_items_below():
     a = pd.compose_canvases(items, classes, np.random.default_rng(3),
                             return_layers=True)
     b = pd.compose_canvases(other, classes, np.random.default_rng(3))
-    top = a['layers'][:, 1] > 0
-    assert top.any() and (a['layers'][:, 0] > 0)[top].any()  # overlaps
+    drawn = a['layers'] > pd.DEFAULT_FG_THRESHOLD
+    top = drawn[:, 1]
+    assert top.any() and drawn[:, 0][top].any()  # overlaps
     np.testing.assert_array_equal(a['seg'][top], b['seg'][top])
     np.testing.assert_array_equal(a['img'][top], b['img'][top])
-    below_only = (a['layers'][:, 0] > 0) & ~top
+    below_only = drawn[:, 0] & ~top
     assert (a['img'][below_only] != b['img'][below_only]).any()
+
+
+def test_labelled_item_pixels_stand_out_from_the_background():
+    """At the default threshold every labelled item pixel differs from
+    the background under it by at least 8 grey levels (the background
+    noise std is at most 8); at threshold 0 a tenth of them do not."""
+    pools = _pools()
+    items = pools['train'][0][:30].reshape(10, 3, 28, 28)
+    classes = pools['train'][1][:30].reshape(10, 3).astype(int)
+    background = pd.compose_canvases(np.zeros_like(items), classes,
+                                     np.random.default_rng(5))['img']
+    faint = {}
+    for threshold in (0, pd.DEFAULT_FG_THRESHOLD):
+        out = pd.compose_canvases(items, classes, np.random.default_rng(5),
+                                  fg_threshold=threshold)
+        contrast = np.abs(out['img'].astype(int) -
+                          background.astype(int)).max(-1)
+        faint[threshold] = (contrast[out['seg'] > 0] < 8).mean()
+    assert faint[pd.DEFAULT_FG_THRESHOLD] == 0
+    assert faint[0] > 0.02
 
 
 def test_threshold_is_configurable():
