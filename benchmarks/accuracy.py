@@ -120,10 +120,10 @@ def parse_args(argv=None):
         help=f"methods to train, of {list(METHODS)}, or 'all' (every one "
         f'whose config exists). Default: {" ".join(DEFAULT_METHODS)}')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--labelled', type=int, default=20,
+    parser.add_argument('--labelled', type=int, default=10,
                         help='labelled canvases (class-balanced split '
                         'splits/labelled-N.txt, made when missing). '
-                        'Default: 20')
+                        'Default: 10')
     parser.add_argument('--pseudo-images', type=int, default=200,
                         help='unlabelled canvases whose pseudo-labels are '
                         'scored at every evaluation (0: none). Default: 200')

@@ -16,31 +16,31 @@ from typing import Dict
 METHODS = OrderedDict([
     ('supervised', ('Supervised', 'configs/baselines/'
      'supervised_deeplabv3plus-r18w32-d16_'
-     '1xb16-2k_fashion-canvas-20lab.py')),
+     '1xb16-2k_fashion-canvas-10lab.py')),
     ('cutout', ('CutOut', 'configs/baselines/'
      'cutout_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('cutmix', ('CutMix', 'configs/baselines/'
      'cutmix_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('classmix', ('ClassMix', 'configs/baselines/'
      'classmix_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('reco', ('ReCo+ClassMix', 'configs/reco/'
      'reco-classmix_deeplabv3plus-r18w32-d16-rep_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('cmb', ('Memory bank', 'configs/cmb/'
      'cmb_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('s4gan', ('S4GAN', 'configs/s4gan/'
      's4gan_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('supervised-full', ('Supervised (all labels)', 'configs/baselines/'
      'supervised_deeplabv3plus-r18w32-d16_'
-     '1xb16-2k_fashion-canvas-20lab.py')),
+     '1xb16-2k_fashion-canvas-10lab.py')),
     ('classmix-oracle', ('ClassMix (oracle)', 'configs/baselines/'
      'classmix_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('supervised-region', ('Supervised (region model)', 'configs/rc2l/'
      'supervised_region-r18_'
      '1xb4-1k_fashion-canvas-60lab.py')),
@@ -62,7 +62,7 @@ METHODS = OrderedDict([
     ('classmix-joint', ('ClassMix (one joint student pass)',
                         'configs/baselines/'
      'classmix_deeplabv3plus-r18w32-d16_'
-     '1xb8-2k_fashion-canvas-20lab.py')),
+     '1xb8-2k_fashion-canvas-10lab.py')),
 ])
 #: options a method sets on top of its config (``--cfg-options`` style)
 METHOD_OPTIONS = {

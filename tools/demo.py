@@ -16,7 +16,7 @@ Runs end to end on a CPU::
    for ``--iters`` of its iterations (the learning rate decays to 0 at
    ``--iters``); the validation at the end prints the per-class IoU table
    and mIoU of the teacher, then the benchmark's Supervised figure on the
-   same 20 labelled canvases for comparison;
+   same 10 labelled canvases for comparison;
 4. writes ``--num-pictures`` pictures ``input | ground truth | prediction``
    of validation images, drawn with mmseg's ``SegLocalVisualizer``, to
    ``<work-dir>/predictions/``.
@@ -40,7 +40,7 @@ from demo_support import (DATA_ROOT, PRETRAINED_CHECKPOINT, REPO_ROOT,
 
 DEFAULT_CONFIG = ('configs/reco/'
                   'reco-classmix_deeplabv3plus-r18w32-d16-rep_1xb8-2k_'
-                  'fashion-canvas-20lab.py')
+                  'fashion-canvas-10lab.py')
 
 
 #: training iterations of the demo (of the config's 2k)
@@ -48,7 +48,7 @@ DEFAULT_ITERS = 600
 #: the benchmark's Supervised baseline on the demo's default split
 #: (docs/benchmarks.md, teacher-free: its student; mean and seeds)
 SUPERVISED_REFERENCE = dict(
-    labelled=20, iters=2000, miou=None, seeds=(), doc='docs/benchmarks.md')
+    labelled=10, iters=2000, miou=None, seeds=(), doc='docs/benchmarks.md')
 
 
 def parse_args():
@@ -57,9 +57,9 @@ def parse_args():
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--iters', type=int, default=DEFAULT_ITERS,
                         help='training iterations. Default: %(default)s')
-    parser.add_argument('--labelled', type=int, default=20,
+    parser.add_argument('--labelled', type=int, default=10,
                         help='labelled canvases (class-balanced split). '
-                        'Default: 20')
+                        'Default: 10')
     parser.add_argument('--pretrained', default=PRETRAINED_CHECKPOINT,
                         help='backbone checkpoint (made by '
                         'tools/pretrain_backbone.py when missing)')

@@ -26,7 +26,7 @@ def test_defaults(bench):
     assert args.methods == ['supervised', 'classmix', 'reco', 'cmb',
                             'supervised-full']
     assert args.seeds == [0, 1, 2]
-    assert args.labelled == 20
+    assert args.labelled == 10
     assert args.iters == bench.SETTINGS['default']['iters']
     full = bench.parse_args(['--full', '--device', 'cuda'])
     assert full.iters == bench.SETTINGS['full']['iters'] > args.iters
@@ -56,8 +56,8 @@ def test_run_config(bench, method, tmp_path):
     labelled, unlabelled = cfg.train_dataloader.dataset.datasets
     assert labelled.ann_file == ('splits/train.txt'
                                  if method.endswith('-full') else
-                                 'splits/labelled-20.txt')
-    assert unlabelled['ann_file'] == 'splits/unlabelled-20.txt'
+                                 'splits/labelled-10.txt')
+    assert unlabelled['ann_file'] == 'splits/unlabelled-10.txt'
     if method == 'classmix-oracle':  # the unlabelled canvases keep labels
         assert [t['type'] for t in unlabelled['pipeline']][-2:] == [
             'MarkUnlabelled', 'PackSegInputs']
@@ -75,7 +75,7 @@ def test_run_config(bench, method, tmp_path):
             None, 'teacher', 'student']
         assert cfg.model.semi_test_cfg.predict_both
         hook = hooks['PseudoLabelQualityHook']
-        assert hook['dataset']['ann_file'] == 'splits/unlabelled-20.txt'
+        assert hook['dataset']['ann_file'] == 'splits/unlabelled-10.txt'
         assert hook['dataset']['data_prefix']['seg_map_path'] == \
             'ann_dir/train'
         sampler = cfg.train_dataloader.sampler
@@ -124,8 +124,8 @@ def test_oracle_run_config(bench, tmp_path):
     assert loader.sampler.num_labelled == 4
     labelled, unlabelled = loader.dataset.datasets
     # the unlabelled split, loaded like the labelled images, labels included
-    assert unlabelled['ann_file'] == 'splits/unlabelled-20.txt'
-    assert labelled.ann_file == 'splits/labelled-20.txt'
+    assert unlabelled['ann_file'] == 'splits/unlabelled-10.txt'
+    assert labelled.ann_file == 'splits/labelled-10.txt'
     assert unlabelled['type'] == labelled.type
     assert unlabelled['pipeline'] == labelled.pipeline
     assert 'LoadAnnotations' in [t['type'] for t in unlabelled['pipeline']]
@@ -133,7 +133,7 @@ def test_oracle_run_config(bench, tmp_path):
 
 #: the tests that build the demo's datasets
 needs_demo_split = pytest.mark.needs_data(
-    osp.join(REPO, 'data', 'fashion_canvas', 'splits', 'unlabelled-20.txt'),
+    osp.join(REPO, 'data', 'fashion_canvas', 'splits', 'unlabelled-10.txt'),
     reason='run tools/prepare_demo.py and tools/make_splits.py')
 
 
@@ -159,7 +159,7 @@ def test_oracle_batches_hold_labelled_images_of_both_splits(
         dict(cfg.train_dataloader.sampler, dataset=dataset, seed=0))
     indices = list(itertools.islice(iter(sampler), 16))
     names = {}
-    for split in ('labelled-20', 'unlabelled-20'):
+    for split in ('labelled-10', 'unlabelled-10'):
         with open(osp.join(REPO, 'data', 'fashion_canvas', 'splits',
                            f'{split}.txt')) as f:
             names[split] = {line.strip() for line in f if line.strip()}
@@ -170,7 +170,7 @@ def test_oracle_batches_hold_labelled_images_of_both_splits(
         for i in batch:
             sample = dataset[i]['data_samples']
             name = osp.splitext(osp.basename(sample.img_path))[0]
-            split = 'labelled-20' if i < boundary else 'unlabelled-20'
+            split = 'labelled-10' if i < boundary else 'unlabelled-10'
             assert name in names[split]
             labels = sample.gt_sem_seg.data
             assert labels.shape[-2:] == (64, 64)
@@ -188,7 +188,7 @@ def test_rc2l_oracle_unlabelled_canvases_carry_their_labels(
     dataset = DATASETS.build(loader.dataset)
     labelled, unlabelled = dataset.datasets
     with open(osp.join(REPO, 'data', 'fashion_canvas', 'splits',
-                       'unlabelled-20.txt')) as f:
+                       'unlabelled-10.txt')) as f:
         names = [line.strip() for line in f if line.strip()]
     assert len(unlabelled) == len(names)
     for i in range(3):
@@ -227,14 +227,14 @@ def test_classmix_oracle_pseudo_labels_are_the_true_labels_after_mixing(
     pseudo, conf = weak.labels, weak.confidence
     assert torch.equal(pseudo, truth)  # every pixel of a canvas is known
     assert bool((conf == 1).all())
-    torch.manual_seed(0)
-    strong = model.strong_view(sup_in, sup_s, unsup_in, pseudo, conf)
-    # the same augmentation applied to the true labels, alongside
-    torch.manual_seed(0)
-    mixed = model.strong_view(sup_in, sup_s, unsup_in, truth,
-                              torch.ones_like(conf))
+    from mmseg_reco.models.augmentation.transform_record import \
+        project_target
+    strong = model.strong_view(sup_in, sup_s, weak)
+    # the true labels mapped through the strong view's recorded crop, mix
+    # and flip
     unsup_labels = strong.labels[strong.num_labelled:]
-    assert torch.equal(unsup_labels, mixed.labels[mixed.num_labelled:])
+    assert torch.equal(unsup_labels,
+                       project_target(strong.transform, truth, 255))
     # ClassMix pasted classes of other canvases: the mixed labels differ
     # from the canvases' own, and hold only true classes or ignore
     assert not torch.equal(unsup_labels, truth)

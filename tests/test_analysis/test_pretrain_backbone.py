@@ -15,7 +15,7 @@ from repo_scripts import load_script
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SOURCE = '/usr/share/datasets/fashion-mnist'
 SEMI = ('configs/baselines/'
-        'classmix_deeplabv3plus-r18w32-d16_1xb8-2k_fashion-canvas-20lab.py')
+        'classmix_deeplabv3plus-r18w32-d16_1xb8-2k_fashion-canvas-10lab.py')
 
 pytestmark = pytest.mark.needs_data(
     osp.join(SOURCE, 'train-images-idx3-ubyte.gz'),

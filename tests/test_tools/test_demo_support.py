@@ -132,7 +132,7 @@ def test_a_second_checkout_resolves_its_own_data_and_runs(tmp_path):
     assert not osp.exists(main_split)
     assert found['gpu_check_configs']['reco'] == (
         'configs/reco/reco-classmix_deeplabv3plus-r18w32-d16-rep_'
-        '1xb8-2k_fashion-canvas-20lab.py')
+        '1xb8-2k_fashion-canvas-10lab.py')
 
 
 def test_setup_env_reads_the_pretrained_checkpoint_path():

@@ -1,12 +1,12 @@
 # The label-efficiency benchmark's batches on the demo canvases
 # (docs/benchmarks.md): 8 labelled + 8 unlabelled canvases a step (the
 # Supervised baseline fills all 16 with labelled ones), the class-balanced
-# split of 20 labelled canvases (tools/make_splits.py class-balanced
-# --num-labelled 20), validation at batch 16. Everything else as
+# split of 10 labelled canvases (tools/make_splits.py class-balanced
+# --num-labelled 10), validation at batch 16. Everything else as
 # ./fashion_canvas_semi.py.
 _base_ = ['./fashion_canvas_semi.py']
-labelled_split = 'splits/labelled-20.txt'
-unlabelled_split = 'splits/unlabelled-20.txt'
+labelled_split = 'splits/labelled-10.txt'
+unlabelled_split = 'splits/unlabelled-10.txt'
 batch_size = 16
 num_labelled = 8
 train_dataloader = dict(

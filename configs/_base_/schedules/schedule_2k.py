@@ -1,10 +1,11 @@
 # The label-efficiency benchmark's schedule (docs/benchmarks.md): the
-# paper's optimiser with the demo's larger learning rate for 2k iterations
-# (the backbone is pre-trained on Fashion-MNIST by
-# tools/pretrain_backbone.py, not on ImageNet).
+# paper's optimiser (SGD, poly decay) for 2k iterations at learning rate
+# 0.05, chosen on Supervised runs on all labels (0.01 levelled off at 30.6
+# mIoU, 0.05 reached 38.9, 0.1 was noisier; the backbone is pre-trained on
+# Fashion-MNIST by tools/pretrain_backbone.py, not on ImageNet).
 _base_ = ['./schedule_40k.py']
 max_iters = 2000
-optimizer = dict(lr=0.01)
+optimizer = dict(lr=0.05)
 optim_wrapper = dict(optimizer=optimizer)
 param_scheduler = [
     dict(
