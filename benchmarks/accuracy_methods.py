@@ -42,23 +42,23 @@ METHODS = OrderedDict([
      'classmix_deeplabv3plus-r18w32-d16_'
      '1xb8-2k_fashion-canvas-10lab.py')),
     ('supervised-region', ('Supervised (region model)', 'configs/rc2l/'
-     'supervised_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'supervised_region-r18w32_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('rc2l', ('RC2L', 'configs/rc2l/'
-     'rc2l_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'rc2l_region-r18w32_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('supervised-region-full', ('Supervised (region model, all labels)',
                                 'configs/rc2l/'
-     'supervised_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'supervised_region-r18w32_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('supervised-region-oracle', ('Supervised (region model, unlabelled '
                                   'half labelled)',
                                   'configs/rc2l/'
-     'supervised_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'supervised_region-r18w32_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('rc2l-oracle', ('RC2L (true regions)', 'configs/rc2l/'
-     'rc2l_region-r18_'
-     '1xb4-1k_fashion-canvas-60lab.py')),
+     'rc2l_region-r18w32_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('classmix-joint', ('ClassMix (one joint student pass)',
                         'configs/baselines/'
      'classmix_deeplabv3plus-r18w32-d16_'

@@ -120,8 +120,8 @@ def test_oracle_run_config(bench, tmp_path):
     cfg = bench.run_config(bench.METHODS['supervised-region-oracle'][1],
                            str(tmp_path), 0, args, 'supervised-region-oracle')
     loader = cfg.train_dataloader
-    assert loader.batch_size == loader.sampler.batch_size == 8
-    assert loader.sampler.num_labelled == 4
+    assert loader.batch_size == loader.sampler.batch_size == 16
+    assert loader.sampler.num_labelled == 8
     labelled, unlabelled = loader.dataset.datasets
     # the unlabelled split, loaded like the labelled images, labels included
     assert unlabelled['ann_file'] == 'splits/unlabelled-10.txt'
@@ -157,16 +157,16 @@ def test_oracle_batches_hold_labelled_images_of_both_splits(
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     sampler = DATA_SAMPLERS.build(
         dict(cfg.train_dataloader.sampler, dataset=dataset, seed=0))
-    indices = list(itertools.islice(iter(sampler), 16))
+    indices = list(itertools.islice(iter(sampler), 32))
     names = {}
     for split in ('labelled-10', 'unlabelled-10'):
         with open(osp.join(REPO, 'data', 'fashion_canvas', 'splits',
                            f'{split}.txt')) as f:
             names[split] = {line.strip() for line in f if line.strip()}
     boundary = len(dataset.datasets[0])
-    for batch in (indices[:8], indices[8:]):
-        # 4 labelled canvases, then 4 of the unlabelled split
-        assert [i < boundary for i in batch] == [True] * 4 + [False] * 4
+    for batch in (indices[:16], indices[16:]):
+        # 8 labelled canvases, then 8 of the unlabelled split
+        assert [i < boundary for i in batch] == [True] * 8 + [False] * 8
         for i in batch:
             sample = dataset[i]['data_samples']
             name = osp.splitext(osp.basename(sample.img_path))[0]
@@ -184,7 +184,7 @@ def test_rc2l_oracle_unlabelled_canvases_carry_their_labels(
     cfg = _demo_run_config(bench, tmp_path, monkeypatch, 'rc2l-oracle')
     assert cfg.model.method_losses[0].regions_from == 'pixel_labels'
     loader = cfg.train_dataloader
-    assert loader.sampler.batch_size == 8 and loader.sampler.num_labelled == 4
+    assert loader.sampler.batch_size == 16 and loader.sampler.num_labelled == 8
     dataset = DATASETS.build(loader.dataset)
     labelled, unlabelled = dataset.datasets
     with open(osp.join(REPO, 'data', 'fashion_canvas', 'splits',
