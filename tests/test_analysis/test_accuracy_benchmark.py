@@ -355,8 +355,8 @@ def test_cfg_options_reach_the_run_and_its_settings(bench, tmp_path):
                            'rc2l')
     term = cfg.model.method_losses[0]
     assert list(term.betas) == [0, 0, 4, 4]
-    # the option is in the config's schedule (1000 iterations): scaled
-    assert cfg.model.semi_train_cfg.rampup_iters == 50
+    # the option is in the config's schedule (2000 iterations): scaled
+    assert cfg.model.semi_train_cfg.rampup_iters == 25
     plain = bench.parse_args(['--iters', '100'])
     assert 'cfg_options' not in bench.run_settings('rc2l', 0, plain)
     assert bench.run_settings('rc2l', 0, args) != bench.run_settings(
