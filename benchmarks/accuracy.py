@@ -90,7 +90,9 @@ from demo_support import REPO_ROOT as REPO  # noqa: E402
 #: (method, baseline, margin): the label-efficiency targets, in mIoU
 #: (None: a comparison without a target)
 TARGETS = (('classmix', 'supervised', 3.0), ('reco', 'classmix', 1.5),
-           ('cmb', 'classmix', 1.0),
+           ('cmb', 'classmix', 1.0), ('unimatch', 'classmix', 2.0),
+           ('reco-unimatch', 'unimatch', 0.5),
+           ('fixmatch', 'supervised', None),
            ('classmix-oracle', 'supervised-full', -2.0),
            ('cutmix', 'supervised', None), ('s4gan', 'supervised', None),
            ('classmix', 'classmix-joint', None),

@@ -35,6 +35,15 @@ METHODS = OrderedDict([
     ('s4gan', ('S4GAN', 'configs/s4gan/'
      's4gan_deeplabv3plus-r18w32-d16_'
      '1xb8-2k_fashion-canvas-10lab.py')),
+    ('fixmatch', ('FixMatch', 'configs/unimatch/'
+     'fixmatch_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
+    ('unimatch', ('UniMatch', 'configs/unimatch/'
+     'unimatch_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
+    ('reco-unimatch', ('ReCo+UniMatch', 'configs/unimatch/'
+     'reco-unimatch_deeplabv3plus-r18w32-d16-rep_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('supervised-full', ('Supervised (all labels)', 'configs/baselines/'
      'supervised_deeplabv3plus-r18w32-d16_'
      '1xb16-2k_fashion-canvas-10lab.py')),
