@@ -68,6 +68,10 @@ METHODS = OrderedDict([
     ('rc2l-oracle', ('RC2L (true regions)', 'configs/rc2l/'
      'rc2l_region-r18w32_'
      '1xb8-2k_fashion-canvas-10lab.py')),
+    ('supervised-oracle', ('Supervised (unlabelled half labelled)',
+                           'configs/baselines/'
+     'supervised_deeplabv3plus-r18w32-d16_'
+     '1xb16-2k_fashion-canvas-20lab.py')),
     ('classmix-joint', ('ClassMix (one joint student pass)',
                         'configs/baselines/'
      'classmix_deeplabv3plus-r18w32-d16_'
@@ -77,6 +81,8 @@ METHODS = OrderedDict([
 METHOD_OPTIONS = {
     'classmix-joint': {'model.semi_train_cfg.student_forward': 'joint'},
     'rc2l-oracle': {'model.method_losses.0.regions_from': 'pixel_labels'},
+    # the semi-supervised methods' batch: 8 labelled + 8 unlabelled
+    'supervised-oracle': {'train_dataloader.sampler.num_labelled': 8},
 }
 DEFAULT_METHODS = ('supervised', 'classmix', 'reco', 'cmb', 'supervised-full')
 #: trained on every training canvas (``splits/train.txt``)
@@ -85,7 +91,7 @@ FULL_LABEL_METHODS = ('supervised-full', 'supervised-region-full')
 #: labelled one, loaded with their labels: the ceiling of a semi-supervised
 #: method's batch (its labelled images plus its unlabelled ones, perfectly
 #: pseudo-labelled)
-ORACLE_METHODS = ('supervised-region-oracle', )
+ORACLE_METHODS = ('supervised-region-oracle', 'supervised-oracle')
 #: the unlabelled canvases keep their labels in the weak view
 #: (``MarkUnlabelled``, as in the partial-label protocol): unlabelled for
 #: the semi-supervised step, known to the method

@@ -115,6 +115,20 @@ def test_benchmark_protocol_batches(bench, tmp_path):
         'supervised-full': (16, 16, 16)}
 
 
+def test_supervised_oracle_takes_the_semi_supervised_batch(bench, tmp_path):
+    args = bench.parse_args(['--iters', '100'])
+    cfg = bench.run_config(bench.METHODS['supervised-oracle'][1],
+                           str(tmp_path), 0, args, 'supervised-oracle')
+    loader = cfg.train_dataloader
+    # 8 of the labelled split and 8 unlabelled canvases with their labels
+    assert loader.batch_size == loader.sampler.batch_size == 16
+    assert loader.sampler.num_labelled == 8
+    labelled, unlabelled = loader.dataset.datasets
+    assert labelled.ann_file == 'splits/labelled-10.txt'
+    assert unlabelled['ann_file'] == 'splits/unlabelled-10.txt'
+    assert unlabelled['pipeline'] == labelled.pipeline
+
+
 def test_oracle_run_config(bench, tmp_path):
     args = bench.parse_args(['--iters', '100'])
     cfg = bench.run_config(bench.METHODS['supervised-region-oracle'][1],
