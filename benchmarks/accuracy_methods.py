@@ -71,7 +71,7 @@ METHODS = OrderedDict([
     ('supervised-oracle', ('Supervised (unlabelled half labelled)',
                            'configs/baselines/'
      'supervised_deeplabv3plus-r18w32-d16_'
-     '1xb16-2k_fashion-canvas-20lab.py')),
+     '1xb16-2k_fashion-canvas-10lab.py')),
     ('classmix-joint', ('ClassMix (one joint student pass)',
                         'configs/baselines/'
      'classmix_deeplabv3plus-r18w32-d16_'
