@@ -314,6 +314,9 @@ def run_config(config, work_dir, seed, args, method=None):
 
 
 _PRINT_LOCK = threading.Lock()
+#: mmengine resolves ``mmseg::`` bases through pkg_resources, which is not
+#: thread-safe: runs started at once build their configs one at a time
+_CONFIG_LOCK = threading.Lock()
 
 
 def _say(line):
@@ -359,7 +362,8 @@ def train(method, seed, args):
     """Train one run in a ``tools/train.py`` process; returns seconds."""
     name, config = METHODS[method]
     work_dir = osp.join(args.work_dir, method, f'seed{seed}')
-    cfg = run_config(config, work_dir, seed, args, method)
+    with _CONFIG_LOCK:
+        cfg = run_config(config, work_dir, seed, args, method)
     settings = run_settings(method, seed, args, cfg.pretty_text)
     if not args.rerun and finished(work_dir, settings):
         _say(f'{name} seed {seed}: finished before, kept ({work_dir})')

@@ -75,14 +75,15 @@ semi_model = dict(
     semi_train_cfg=dict(unsup_weight=1.0, rampup_iters=0),
     # section 4.2: the student is evaluated
     semi_test_cfg=dict(predict_on='student'))
-# Eq. 2 with a fixed tau = 0.997 (section 4.2); parameters only, teacher in
+# Eq. 2 with a fixed tau = 0.997 (section 4.2) on the parameters, teacher in
 # train mode (the authors' code). The bank is filled from the first iteration
-# (the authors' code: MemoryBankHook(start_iter=1000)).
+# (the authors' code: MemoryBankHook(start_iter=1000)). The teacher's
+# BatchNorm statistics follow mean_teacher.py's ``teacher_buffers``.
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
         decay=0.997,
-        buffers='skip',
+        buffers=_base_.teacher_buffers,
         teacher_mode='train'),
     dict(type='MemoryBankHook', start_iter=0),
 ]
