@@ -18,7 +18,10 @@ from repo_scripts import load_script
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA = osp.join(REPO, 'data/fashion_canvas/splits/labelled-60.txt')
 DEMOS = sorted(
-    glob.glob(osp.join(REPO, 'configs', 'unimatch', '*fashion-canvas*.py')))
+    glob.glob(osp.join(REPO, 'configs', 'unimatch', '*1k_fashion-canvas*.py')))
+#: the label-efficiency benchmark's (docs/benchmarks.md)
+BENCHMARK = sorted(
+    glob.glob(osp.join(REPO, 'configs', 'unimatch', '*2k_fashion-canvas*.py')))
 ARCHITECTURES = load_script('tests/test_configs/test_architecture_configs.py',
                             'unimatch_test_architecture_configs')
 
@@ -31,6 +34,23 @@ def test_four_demo_configs():
     assert sorted(method(p) for p in DEMOS) == [
         'fixmatch', 'reco-fixmatch', 'reco-unimatch', 'unimatch'
     ]
+
+
+@pytest.mark.parametrize('path', BENCHMARK, ids=method)
+def test_benchmark_config_keeps_the_demo_method(path, config_loader):
+    """The benchmark's configs change the model, batch and schedule only:
+    the method's settings are the demo config's."""
+    name = method(path)
+    demo = [p for p in DEMOS if method(p) == name]
+    assert len(demo) == 1, name
+    cfg, ref = config_loader(path), config_loader(demo[0])
+    for key in ('type', 'teacher', 'semi_train_cfg', 'semi_test_cfg',
+                'pseudo_loss', 'method_losses', 'sup_aug'):
+        assert cfg.model.get(key) == ref.model.get(key), (name, key)
+    assert cfg.model.strong_aug.type == ref.model.strong_aug.type
+    assert cfg.model.strong_aug.mix == ref.model.strong_aug.mix
+    assert cfg.model.segmentor.backbone.base_channels == 32
+    assert cfg.train_dataloader.sampler.num_labelled == 8
 
 
 @pytest.mark.parametrize('path', DEMOS, ids=method)
