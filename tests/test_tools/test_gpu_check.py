@@ -193,8 +193,8 @@ def test_unknown_method_is_refused(capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not osp.exists(DATA),
-                    reason='demo data missing: run tools/setup_env.sh')
+@pytest.mark.needs_data(DATA,
+                        reason='demo data missing: run tools/setup_env.sh')
 def test_cpu_dry_run_passes_every_step(tmp_path):
     out, work = tmp_path / 'out', tmp_path / 'work'
     env = dict(os.environ, PYTHONPATH=REPO, PYTHON=sys.executable)
