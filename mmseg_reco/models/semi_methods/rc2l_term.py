@@ -147,7 +147,7 @@ class RC2LTerm(nn.Module):
       other matched region, as printed). The strong view mixes two images
       (ClassMix), so most views hold two background regions; as printed,
       RFC pushes their features apart (measured on the demo: it became the
-      largest unsupervised term and the model collapsed, README).
+      largest unsupervised term and the model collapsed, docs/benchmarks.md).
     - RFC's target features are not back-propagated (``detach_target``).
     - ``L_mask`` of SMC is MaskFormer's ``20 * focal + 1 * dice``.
     - RCC as printed, Eq. 9 (``rcc_eos_coef=None``, matched queries only).
@@ -164,7 +164,7 @@ class RC2LTerm(nn.Module):
       consistency between the student and the teacher's pseudo-labels.
       ``consistency_weight`` adds it, on the ``agreed`` pixels
       (:attr:`.TeacherRegions.agreed`). Measured on the demo
-      (README): it lowers the result, as the teacher's confident pixels
+      (docs/benchmarks.md): it lowers the result, as the teacher's confident pixels
       are background.
 
     Args:
