@@ -164,8 +164,8 @@ class RC2LTerm(nn.Module):
       consistency between the student and the teacher's pseudo-labels.
       ``consistency_weight`` adds it, on the ``agreed`` pixels
       (:attr:`.TeacherRegions.agreed`). Measured on the demo
-      (docs/benchmarks.md): it lowers the result, as the teacher's confident pixels
-      are background.
+      (docs/benchmarks.md): it lowers the result, as the teacher's
+      confident pixels are background.
 
     Args:
         matcher (dict): ``HungarianMatcher`` config (TASK_UTILS).
