@@ -50,6 +50,9 @@ METHODS = OrderedDict([
     ('classmix-oracle', ('ClassMix (oracle)', 'configs/baselines/'
      'classmix_deeplabv3plus-r18w32-d16_'
      '1xb8-2k_fashion-canvas-10lab.py')),
+    ('fixmatch-oracle', ('FixMatch (oracle)', 'configs/unimatch/'
+     'fixmatch_deeplabv3plus-r18w32-d16_'
+     '1xb8-2k_fashion-canvas-10lab.py')),
     ('supervised-region', ('Supervised (region model)', 'configs/rc2l/'
      'supervised_region-r18w32_'
      '1xb8-2k_fashion-canvas-10lab.py')),
@@ -95,7 +98,7 @@ ORACLE_METHODS = ('supervised-region-oracle', 'supervised-oracle')
 #: the unlabelled canvases keep their labels in the weak view
 #: (``MarkUnlabelled``, as in the partial-label protocol): unlabelled for
 #: the semi-supervised step, known to the method
-KNOWN_UNLABELLED_METHODS = ('rc2l-oracle', 'classmix-oracle')
+KNOWN_UNLABELLED_METHODS = ('rc2l-oracle', 'classmix-oracle', 'fixmatch-oracle')
 #: the weak view with the labels (the partial-label base's)
 KNOWN_WEAK_PIPELINE_BASE = 'configs/_base_/datasets/fashion_canvas_partial.py'
 #: method -> name in the tables
