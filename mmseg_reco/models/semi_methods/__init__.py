@@ -8,10 +8,9 @@ from .feature_perturbation_term import FeaturePerturbationTerm
 from .method_context import MethodContext
 from .rc2l_term import RC2LTerm
 from .reco_term import ReCoTerm
-from .weak_to_strong_term import WeakToStrongTerm, confident_pseudo_ce
+from .weak_to_strong_term import WeakToStrongTerm
 
 __all__ = [
     'CMBTerm', 'FeaturePerturbationTerm', 'MethodContext', 'RC2LTerm',
-    'ReCoTerm',
-    'WeakToStrongTerm', 'confident_pseudo_ce'
+    'ReCoTerm', 'WeakToStrongTerm'
 ]

@@ -10,9 +10,9 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType
 
 from ..augmentation.semi_batch import SemiBatch
+from ..losses.confident_pseudo_ce_loss import confident_pseudo_ce
 from ..utils.head_outputs import head_logits
 from .method_context import MethodContext
-from .weak_to_strong_term import confident_pseudo_ce
 
 
 @MODELS.register_module()

@@ -3,62 +3,15 @@ re-implements it (Yang et al., CVPR 2023, arXiv 2208.09910, Sec. 3.1)."""
 from typing import Dict
 
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
 from ..augmentation.semi_batch import SemiBatch
+from ..losses.confident_pseudo_ce_loss import confident_pseudo_ce
 from ..utils.head_outputs import head_logits
 from .method_context import MethodContext
-
-
-def confident_pseudo_ce(logits: Tensor,
-                        labels: Tensor,
-                        confidence: Tensor,
-                        threshold: float = 0.95,
-                        ignore_index: int = 255,
-                        num_groups: int = 1) -> Dict[str, Tensor]:
-    """Cross-entropy on confident pseudo-labels, averaged over valid pixels.
-
-    UniMatch, Sec. 3.1 (FixMatch's unlabelled loss)::
-
-        L_u = 1 / |V| * sum_{i in V} 1[c_i >= tau] * H(y_i, p_i)
-
-    where ``V`` are the valid (not ``ignore_index``) pixels, ``c_i`` the
-    pseudo-label's confidence and ``H`` the cross-entropy of the student's
-    prediction ``p_i`` with the pseudo-label ``y_i``. As in the authors'
-    code (``unimatch.py``, ``fixmatch.py``) the sum runs over the confident
-    valid pixels and the mean over all valid pixels, so that a pixel below
-    the threshold counts as a zero loss (the loss shrinks with the mask
-    ratio instead of being renormalised by it). The batch may hold several
-    groups (strong views) of equal size, each reduced on its own.
-
-    Args:
-        logits (Tensor): (N, K, H, W) student logits, N = G * n.
-        labels (Tensor): (N, H, W) long pseudo-labels, ``ignore_index`` where
-            unknown.
-        confidence (Tensor): (N, H, W) their confidence in [0, 1].
-        threshold (float): a pixel counts where ``confidence >= threshold``.
-            Default: 0.95.
-        ignore_index (int): label of invalid pixels. Default: 255.
-        num_groups (int): G, consecutive groups of n images reduced
-            separately. Default: 1.
-
-    Returns:
-        dict[str, Tensor]: ``loss`` (G,) and ``mask_ratio`` (G,), the share of
-        valid pixels that are confident.
-    """
-    valid = labels != ignore_index
-    confident = valid & (confidence >= threshold)
-    pixel_loss = F.cross_entropy(
-        logits.float(), labels, reduction='none', ignore_index=ignore_index)
-    pixel_loss = pixel_loss * confident
-    num_valid = valid.reshape(num_groups, -1).sum(1).clamp(min=1)
-    loss = pixel_loss.reshape(num_groups, -1).sum(1) / num_valid
-    ratio = confident.reshape(num_groups, -1).sum(1) / num_valid
-    return dict(loss=loss, mask_ratio=ratio)
 
 
 @MODELS.register_module()

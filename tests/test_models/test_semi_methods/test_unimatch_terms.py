@@ -1,8 +1,8 @@
-"""FixMatch and UniMatch inside SemiSegmentor: the confident pseudo-label
-CE, the feature-perturbation branch, the second strong view, the
-self-teacher and the authors' loss weighting, all by value."""
+"""FixMatch and UniMatch inside SemiSegmentor: the feature-perturbation
+branch, the second strong view, the self-teacher and the authors' loss
+weighting, all by value (the confident pseudo-label CE:
+tests/test_models/test_losses/test_confident_pseudo_ce_loss.py)."""
 import copy
-import math
 
 import pytest
 import torch
@@ -13,7 +13,6 @@ from mmengine.structures import PixelData
 import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmseg_reco.models.semi_methods import confident_pseudo_ce
 from mmseg_reco.models.augmentation import WeakPass
 from mmseg_reco.models.utils import FeatureDropout, head_logits
 from mmseg_reco.testing.tiny_models import tiny_segmentor
@@ -59,44 +58,6 @@ def batch(num_labelled=2, num_unlabelled=2, seed=0):
 def split(model, seed=0):
     data = model.data_preprocessor(batch(seed=seed), True)
     return model.split_batch(data['inputs'], data['data_samples'])
-
-
-# ---------------------------------------------------------------- the loss
-def test_confident_ce_by_hand_threshold_and_valid_mean():
-    logits = torch.tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0],
-                           [2.0, 2.0, 2.0], [0.3, 0.1, 0.2]])
-    logits = logits.t().reshape(1, 3, 2, 2)  # pixel p has logits[p]
-    labels = torch.tensor([[[1, 2], [0, 255]]])
-    conf = torch.tensor([[[0.951, 0.949], [0.99, 1.0]]])
-    out = confident_pseudo_ce(logits, labels, conf, threshold=0.95)
-
-    def ce(row, label):
-        return math.log(sum(math.exp(v) for v in row)) - row[label]
-
-    rows = logits.reshape(3, 4).t().tolist()
-    # pixel 0 kept (0.951), pixel 1 below the threshold (0.949), pixel 2
-    # kept, pixel 3 ignored: the sum over the two kept pixels over the
-    # three valid ones
-    expected = (ce(rows[0], 1) + ce(rows[2], 0)) / 3
-    assert out['loss'].shape == (1, )
-    assert out['loss'].item() == pytest.approx(expected, rel=1e-6)
-    assert out['mask_ratio'].item() == pytest.approx(2 / 3)
-
-
-def test_confident_ce_reduces_each_group_alone():
-    torch.manual_seed(0)
-    logits = torch.randn(4, 3, 5, 5)
-    labels = torch.randint(0, 3, (4, 5, 5))
-    labels[2:, :2] = 255  # the second group has fewer valid pixels
-    conf = torch.rand(4, 5, 5)
-    both = confident_pseudo_ce(logits, labels, conf, 0.5, num_groups=2)
-    for g in range(2):
-        one = confident_pseudo_ce(logits[2 * g:2 * g + 2],
-                                  labels[2 * g:2 * g + 2],
-                                  conf[2 * g:2 * g + 2], 0.5)
-        torch.testing.assert_close(both['loss'][g], one['loss'][0])
-        torch.testing.assert_close(both['mask_ratio'][g],
-                                   one['mask_ratio'][0])
 
 
 # ------------------------------------------------------ feature dropout
