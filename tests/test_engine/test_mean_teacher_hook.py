@@ -388,3 +388,78 @@ def test_ema_update_in_float32_for_half_teacher():
                                expected,
                                atol=1e-3,
                                rtol=0)
+
+
+class _SegImages(Dataset):
+    """Two labelled 32 x 32 images (never drawn: the hook refuses first)."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, idx):
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        sample = SegDataSample(metainfo=dict(img_shape=(32, 32),
+                                             ori_shape=(32, 32)))
+        sample.gt_sem_seg = PixelData(data=torch.zeros(1, 32, 32).long())
+        return dict(inputs=torch.zeros(3, 32, 32, dtype=torch.uint8),
+                    data_samples=sample)
+
+
+def _semi_runner(tmp_path, teacher):
+    """A Runner of a tiny ``SemiSegmentor(teacher=teacher)`` (FixMatch's
+    method pieces) with ``MeanTeacherHook`` in its custom hooks."""
+    from mmseg_reco.testing.tiny_models import tiny_segmentor
+    model = dict(
+        type='SemiSegmentor',
+        segmentor=tiny_segmentor(3, 32),
+        teacher=teacher,
+        strong_aug=dict(type='StrongAugment', mix='cutmix'),
+        sup_aug=None,
+        pseudo_loss=None,
+        method_losses=[dict(type='WeakToStrongTerm')],
+        semi_train_cfg=dict(sup_weight=0.5))
+    return Runner(
+        model=model,
+        work_dir=str(tmp_path / teacher),
+        experiment_name=f'{tmp_path.name}_{teacher}',
+        train_dataloader=dict(
+            dataset=_SegImages(),
+            sampler=dict(type='InfiniteSampler', shuffle=False),
+            batch_size=2,
+            num_workers=0,
+            collate_fn=dict(type='pseudo_collate')),
+        train_cfg=dict(by_epoch=False, max_iters=1, val_interval=2),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        custom_hooks=[dict(type='MeanTeacherHook')],
+        default_hooks=dict(checkpoint=None),
+        default_scope='mmseg')
+
+
+def test_self_teacher_model_is_refused_naming_the_config_key(tmp_path):
+    runner = _semi_runner(tmp_path, 'self')
+    model = runner.model
+    assert model.teacher is model.student
+    with pytest.raises(ValueError) as error:
+        runner.train()
+    message = str(error.value)
+    assert "model.teacher='self'" in message
+    assert 'custom_hooks' in message and "model.teacher='ema'" in message
+    # refused before any step and before the teacher's modes reach the
+    # student: its dropout layers are still in train mode
+    assert runner.iter == 0
+    assert all(m.training for m in model.student.modules())
+
+
+def test_ema_teacher_model_passes_the_check(tmp_path):
+    runner = _semi_runner(tmp_path, 'ema')
+    hook = [h for h in runner.hooks if isinstance(h, MeanTeacherHook)][0]
+    model = runner.model
+    with torch.no_grad():
+        for param in model.student.parameters():
+            param.add_(1.0)
+    hook.before_train(runner)
+    # iteration 0: the student is copied into the teacher
+    teacher = model.teacher.state_dict()
+    for key, value in model.student.state_dict().items():
+        assert torch.equal(teacher[key], value), key

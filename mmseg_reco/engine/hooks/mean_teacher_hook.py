@@ -89,6 +89,11 @@ class MeanTeacherHook(Hook):
     ``momentum`` (theirs weighs the student: ``momentum = 1 - decay``); the
     name here says which one it is.
 
+    A model without an EMA teacher (``SemiSegmentor(teacher='self')``,
+    FixMatch and UniMatch, whose ``teacher`` is the student) is refused
+    before training with an error that names ``model.teacher`` and
+    ``custom_hooks``.
+
     With ``decay=None`` the decay follows the ReCo schedule (arXiv 2104.04465,
     Sec. 3.3, :math:`\\lambda = 0.99`, with the warm-up of the authors'
     code):
@@ -333,10 +338,35 @@ class MeanTeacherHook(Hook):
         if pairs:
             torch._foreach_copy_(*map(list, zip(*pairs)))
 
+    @staticmethod
+    def _check_ema_teacher(model: nn.Module, config: str = 'the config'
+                           ) -> None:
+        """Refuse a model whose teacher is its student.
+
+        ``SemiSegmentor(teacher='self')`` (FixMatch, UniMatch) has no EMA
+        teacher: ``model.teacher`` is ``model.student``, and this hook would
+        average the student into itself and switch the student's own
+        normalisation and dropout layers to the teacher's modes.
+
+        Raises:
+            ValueError: naming ``model.teacher`` and ``custom_hooks``.
+        """
+        if model.teacher is model.student:
+            raise ValueError(
+                f"MeanTeacherHook: the model of {config} has no EMA teacher "
+                f"(model.teacher={getattr(model, 'teacher_type', 'self')!r}:"
+                ' the student labels its own weak view, as FixMatch and '
+                'UniMatch do), so there is nothing to average. Remove '
+                "dict(type='MeanTeacherHook', ...) from custom_hooks, or set "
+                "model.teacher='ema' to train with an EMA teacher.")
+
     def before_train(self, runner) -> None:
         """Check the model, copy the student at iteration 0, set the mode."""
         model = self._unwrap(runner)
         self._check_pair(model)
+        cfg = getattr(runner, 'cfg', None)
+        self._check_ema_teacher(
+            model, getattr(cfg, 'filename', None) or 'the config')
         if self.copy_at_start and runner.iter == 0:
             self._copy_all(model)
         self._set_teacher_mode(runner)
