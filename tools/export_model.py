@@ -30,7 +30,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--use',
         choices=['teacher', 'student'],
         help="network of a semi-supervised model (default: the one it "
-        "evaluates, semi_test_cfg.predict_on)")
+        "evaluates, semi_test_cfg.predict_on); a model with "
+        "model.teacher='self' exports its student for either")
     parser.add_argument(
         '--teacher-buffers',
         choices=list(TEACHER_BN_POLICIES),

@@ -20,6 +20,11 @@ writes what prediction needs as files that mmseg alone reads::
   keys, plain tensors only, and ``meta.dataset_meta`` (class names and
   palette), so ``torch.load(weights_only=True)`` reads it.
 
+A ``SemiSegmentor(teacher='self')`` (FixMatch, UniMatch) holds one
+network, the student, which labels its own weak view: ``use='teacher'``
+exports that student (``<config name>_student.*``) and logs a line that
+says so.
+
 The teacher's BatchNorm statistics are the checkpoint's: those the run's
 ``MeanTeacherHook(buffers=...)`` left there. With ``buffers='precise'``
 the hook re-estimates them for the saved weights before every checkpoint
@@ -39,6 +44,7 @@ DeepLabV3+ models with a ``RepresentationHead`` export to mmseg's
 """
 import copy
 import inspect
+import logging
 import os
 import os.path as osp
 from collections import OrderedDict
@@ -47,6 +53,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 import numpy as np
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner import CheckpointLoader
 
@@ -318,6 +325,32 @@ def _with_teacher_buffers(cfg: Config, state_dict: Dict[str, torch.Tensor],
     return model.state_dict()
 
 
+def _self_teacher_network(cfg: Config, use: str,
+                          teacher_buffers: Optional[str]) -> str:
+    """The network to export of a ``SemiSegmentor(teacher='self')``.
+
+    Such a model (FixMatch, UniMatch) holds one network, the student, which
+    is also its pseudo-labeller, and its checkpoint holds ``student.*``
+    only: ``use='teacher'`` exports the student, and says so.
+
+    Raises:
+        ValueError: for ``teacher_buffers``, which needs an EMA teacher.
+    """
+    source = cfg.filename or 'the config'
+    if teacher_buffers is not None:
+        raise ValueError(
+            f'teacher_buffers={teacher_buffers!r} applies to an EMA teacher; '
+            f"the model of {source} has model.teacher='self' (one network, "
+            'the student): leave --teacher-buffers out')
+    if use == 'teacher':
+        print_log(
+            f"export: the model of {source} has model.teacher='self' (no "
+            'EMA teacher: the student labels its own weak view), so '
+            "use='teacher' exports the student, its one network",
+            logger='current', level=logging.INFO)
+    return 'student'
+
+
 def export_model(config: Union[str, Config],
                  checkpoint: str,
                  out_dir: str,
@@ -337,7 +370,8 @@ def export_model(config: Union[str, Config],
         use (str, optional): ``'teacher'`` or ``'student'`` for a semi
             model. Default: the network it evaluates
             (``semi_test_cfg.predict_on``, the teacher by default). Must be
-            None for a plain model.
+            None for a plain model. A model with ``teacher='self'`` (no EMA
+            teacher) exports its student for either, with a log line.
         teacher_buffers (str, optional): ``'skip'``, ``'copy'`` or
             ``'precise'`` (:data:`~mmseg_reco.apis.teacher_bn.
             TEACHER_BN_POLICIES`) to export the teacher with. Default: the
@@ -367,6 +401,8 @@ def export_model(config: Union[str, Config],
         use = use or test_cfg['predict_on']
         if use not in NETWORKS:
             raise ValueError(f'use must be one of {NETWORKS}, got {use!r}')
+        if cfg.model.get('teacher', 'ema') == 'self':
+            use = _self_teacher_network(cfg, use, teacher_buffers)
     elif use is not None:
         raise ValueError(f'use={use!r} is for semi-supervised models; '
                          f'{cfg.model.type} holds one network')

@@ -197,3 +197,70 @@ def test_project_heads_are_refused_by_name(tmp_path):
 @pytest.fixture
 def tools_dir():
     return osp.join(REPO, 'tools')
+
+
+SELF_CONFIG = osp.join(
+    REPO, 'configs/unimatch/'
+    'fixmatch_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py')
+
+
+@pytest.fixture(scope='module')
+def self_checkpoint(tmp_path_factory):
+    """A checkpoint of the demo FixMatch model (``teacher='self'``: one
+    network, saved under ``student.``), its weights moved off their
+    initialisation."""
+    torch.manual_seed(0)
+    model = init_model(SELF_CONFIG, None, device='cpu')
+    assert model.teacher is model.student
+    with torch.no_grad():
+        for param in model.student.parameters():
+            param.add_(0.05 * torch.randn_like(param))
+    state = model.state_dict()
+    assert not any(k.startswith('teacher.') for k in state)
+    path = str(tmp_path_factory.mktemp('self') / 'iter_2.pth')
+    torch.save(dict(state_dict=state,
+                    meta=dict(dataset_meta=dict(
+                        FashionCanvasDataset.METAINFO))), path)
+    return path
+
+
+def test_self_teacher_exports_the_student_for_use_teacher(
+        tools_dir, self_checkpoint, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, osp.join(tools_dir, 'export_model.py'),
+         SELF_CONFIG, self_checkpoint, str(tmp_path), '--use', 'teacher'],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    output = proc.stdout + proc.stderr
+    assert "model.teacher='self'" in output
+    assert "use='teacher' exports the student" in output
+    stem = osp.splitext(osp.basename(SELF_CONFIG))[0] + '_student'
+    written = sorted(osp.basename(p) for p in glob.glob(str(tmp_path / '*')))
+    assert written == [stem + '.pth', stem + '.py']
+    weights = torch.load(str(tmp_path / (stem + '.pth')), map_location='cpu',
+                         weights_only=True)['state_dict']
+    semi = torch.load(self_checkpoint, map_location='cpu')['state_dict']
+    assert set(weights) == {k[len('student.'):] for k in semi}
+    for key, value in weights.items():
+        assert torch.equal(value, semi['student.' + key]), key
+
+
+def test_self_teacher_export_is_the_same_for_either_name(self_checkpoint,
+                                                        tmp_path):
+    pairs = [
+        export_model(SELF_CONFIG, self_checkpoint, str(tmp_path / use),
+                     use=use) for use in ('teacher', 'student')
+    ]
+    for config, _ in pairs:
+        assert osp.basename(config).endswith('_student.py')
+    weights = [
+        torch.load(ckpt, map_location='cpu', weights_only=True)['state_dict']
+        for _, ckpt in pairs
+    ]
+    assert weights[0].keys() == weights[1].keys() and weights[0]
+    for key in weights[0]:
+        assert torch.equal(weights[0][key], weights[1][key]), key
+    with pytest.raises(ValueError, match="model.teacher='self'"):
+        export_model(SELF_CONFIG, self_checkpoint, str(tmp_path / 'bn'),
+                     use='teacher', teacher_buffers='copy')
