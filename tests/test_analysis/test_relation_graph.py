@@ -173,16 +173,12 @@ def test_tool_rep_needs_representation_head(tools, tmp_path):
 
 
 @needs_demo
-@pytest.mark.skipif(not osp.exists(osp.join(REPO, CMB)),
-                    reason='memory-bank demo config missing')
 def test_tool_on_memory_bank_projections(tools, tmp_path):
     ckpt = save_initial(CMB, str(tmp_path / 'model.pth'))
     check_written(run_tool(tools, CMB, ckpt, tmp_path / 'out'), ['rep'])
 
 
 @needs_demo
-@pytest.mark.skipif(not osp.exists(osp.join(REPO, RC2L)),
-                    reason='RC2L demo config missing')
 def test_tool_on_region_head_mask_features(tools, tmp_path):
     """RC2L: Z is the RegionHead's per-pixel mask features."""
     ckpt = save_initial(RC2L, str(tmp_path / 'model.pth'))

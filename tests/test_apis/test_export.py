@@ -25,7 +25,6 @@ CONFIG = osp.join(
     REPO, 'configs/reco/'
     'reco-classmix_deeplabv3plus-r18-d8-rep_1xb4-1k_fashion-canvas-60lab.py')
 DEMO_DATA = osp.join(REPO, 'data', 'fashion_canvas')
-HAS_DEMO_DATA = osp.exists(osp.join(DEMO_DATA, 'splits', 'val.txt'))
 
 # run without mmseg_reco: predict an image, and (with data) test 4 images
 PLAIN_SCRIPT = r'''
@@ -130,8 +129,9 @@ def test_exported_model_predicts_bit_for_bit_without_the_plugin(
     assert torch.equal(logits, expected)
 
 
-@pytest.mark.skipif(not HAS_DEMO_DATA,
-                    reason='demo data missing: python tools/prepare_demo.py')
+@pytest.mark.needs_data(
+    osp.join(DEMO_DATA, 'splits', 'val.txt'),
+    reason='demo data missing: python tools/prepare_demo.py')
 def test_exported_config_tests_like_the_plugin_model(semi_checkpoint, image,
                                                      tmp_path):
     from mmengine.runner import Runner

@@ -116,8 +116,8 @@ def test_mmseg_inferencer_predicts_with_the_teacher(checkpoint, image):
     assert torch.equal(result.pred_sem_seg.data[0], expected.argmax(0))
 
 
-@pytest.mark.skipif(
-    not osp.exists(osp.join(DEMO_DATA, 'splits', 'val.txt')),
+@pytest.mark.needs_data(
+    osp.join(DEMO_DATA, 'splits', 'val.txt'),
     reason='demo data missing: python tools/prepare_demo.py')
 def test_runner_test_scores_the_teacher_predictions(checkpoint, tmp_path):
     cfg = Config.fromfile(CONFIG)
