@@ -51,6 +51,15 @@ METHOD_CONFIGS = {
     'configs/s4gan/s4gan_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py',
 }
 
+#: The demo configs of the methods without an EMA teacher
+#: (``SemiSegmentor(teacher='self')``: FixMatch, UniMatch).
+SELF_TEACHER_CONFIGS = {
+    'fixmatch': ('configs/unimatch/fixmatch_deeplabv3plus-r18-d8_1xb4-1k_'
+                 'fashion-canvas-60lab.py'),
+    'unimatch': ('configs/unimatch/unimatch_deeplabv3plus-r18-d8_1xb4-1k_'
+                 'fashion-canvas-60lab.py'),
+}
+
 #: Images per batch in the small runs (half labelled for semi configs).
 BATCH = 4
 #: Side of the training crop in the small runs (the demo configs: 64).
@@ -59,9 +68,10 @@ CROP = 32
 
 def method_config(name: str) -> str:
     """Absolute path of a method's demo config; skip if not written yet."""
-    path = osp.join(REPO, METHOD_CONFIGS[name])
+    config = {**METHOD_CONFIGS, **SELF_TEACHER_CONFIGS}[name]
+    path = osp.join(REPO, config)
     if not osp.exists(path):
-        pytest.skip(f'{METHOD_CONFIGS[name]} does not exist yet')
+        pytest.skip(f'{config} does not exist yet')
     return path
 
 
@@ -80,7 +90,8 @@ def small_cfg(name: str,
     """The demo config of ``name`` shrunk to a few CPU iterations.
 
     Args:
-        name (str): a key of :data:`METHOD_CONFIGS`.
+        name (str): a key of :data:`METHOD_CONFIGS` or
+            :data:`SELF_TEACHER_CONFIGS`.
         work_dir: the run's folder.
         iters (int): ``train_cfg.max_iters``.
         checkpoint_interval (int): ``CheckpointHook`` interval (-1: none).

@@ -2,10 +2,11 @@
 
 What is expected of 2 ranks, each given one half of a global batch:
 
-- ReCo loss and the mean-teacher methods: every statistic (prototypes,
-  relation graph, present classes, BatchNorm batch statistics, pseudo-label
-  confidence ratio) is computed per rank, as in the authors' single-GPU
-  code. So each rank's loss equals one process's loss on that half (same
+- ReCo loss, the mean-teacher methods and UniMatch (no EMA teacher: the
+  student's weak pass, two strong views, the feature-perturbation stream):
+  every statistic (prototypes, relation graph, present classes, BatchNorm
+  batch statistics, pseudo-label confidence ratio, valid-pixel count) is
+  computed per rank, as in the authors' single-GPU code. So each rank's loss equals one process's loss on that half (same
   random draws), and the DDP gradient equals the mean of the two per-half
   gradients of one process, within float32 summation error (``RTOL``,
   ``ATOL``); it does not equal the gradient of the whole batch.
@@ -331,8 +332,8 @@ def ignore_rank0_labels(batch):
 
 @requires_demo
 @pytest.mark.parametrize('degenerate', [False, True])
-@pytest.mark.parametrize('name', ['reco-classmix', 'cmb'])
-def test_mean_teacher_gradient_is_the_mean_of_per_half_gradients(
+@pytest.mark.parametrize('name', ['reco-classmix', 'cmb', 'unimatch'])
+def test_semi_step_gradient_is_the_mean_of_per_half_gradients(
         name, degenerate, tmp_path):
     model, _ = model_and_batch(name)
     cfg = small_cfg(name, '/tmp/unused', iters=1, batch=2 * 4)

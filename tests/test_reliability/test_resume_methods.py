@@ -1,18 +1,20 @@
 """A run killed after iteration k and resumed repeats the uninterrupted run.
 
-For every method's demo config: losses at iterations k+1..k+5, the images
-of those batches (the labelled/unlabelled sampler resumes where it
-stopped) and the final model state (student, EMA teacher, memory bank and
-its pointers, discriminator) equal an uninterrupted run's with the same
-seed, bit for bit on a CPU.
+For every method's demo config (FixMatch and UniMatch included: their
+strong views, CutMix partners and feature dropout draw from the resumed
+random state): losses at iterations k+1..k+5, the images of those batches
+(the labelled/unlabelled sampler resumes where it stopped) and the final
+model state (student, EMA teacher, memory bank and its pointers,
+discriminator) equal an uninterrupted run's with the same seed, bit for
+bit on a CPU.
 """
 import shutil
 
 import pytest
 import torch
 
-from reliability_utils import (METHOD_CONFIGS, model_state, requires_demo,
-                               run, small_cfg)
+from reliability_utils import (METHOD_CONFIGS, SELF_TEACHER_CONFIGS,
+                               model_state, requires_demo, run, small_cfg)
 
 pytestmark = requires_demo
 
@@ -30,7 +32,8 @@ def _overrides(name, cfg):
     return cfg
 
 
-@pytest.mark.parametrize('name', list(METHOD_CONFIGS))
+@pytest.mark.parametrize('name',
+                         list(METHOD_CONFIGS) + list(SELF_TEACHER_CONFIGS))
 def test_resume_repeats_uninterrupted_run(name, tmp_path):
     cfg = _overrides(name,
                      small_cfg(name, tmp_path / 'full', TOTAL))
