@@ -35,65 +35,61 @@ semi_model = dict(
         dict(
             type='RC2LTerm',
             alpha=1.0,  # Table 4: 1.0 (VOC Aug), 2.0 (VOC Train 1/2)
-            # section 4.1's values; choice: in the order the losses are
-            # introduced (RMC, RFC, RCC, SMC)
-            betas=(1.0, 20.0, 4.0, 4.0),
-            # choice: no pixel consistency (the baseline of the paper's
-            # Table 3: student vs the teacher's pseudo-labels); a weight
-            # adds it on the pixels where the owner agrees with the
-            # teacher's semantic argmax ('agreed') or on every owned pixel
-            # ('owned')
-            consistency_weight=0.0,
+            loss_weights=dict(
+                # section 4.1's betas; choice: in the order the losses are
+                # introduced (RMC, RFC, RCC, SMC)
+                rmc=1.0,
+                rfc=20.0,
+                rcc=4.0,
+                smc=4.0,
+                # choice: no pixel consistency (the baseline of the paper's
+                # Table 3: student vs the teacher's pseudo-labels); a weight
+                # adds it on the pixels where the owner agrees with the
+                # teacher's semantic argmax (consistency_pixels='agreed') or
+                # on every owned pixel ('owned')
+                consistency=0.0),
             consistency_pixels='agreed',
-            tau_m=0.1,  # choice
-            tau_f=0.1,  # choice
             # teacher regions (choice, MaskFormer's inference): each pixel's
             # owner is the object query with the largest score * mask; the
             # pixels a query owns form a region if its class probability
-            # exceeds object_threshold (MaskFormer's code default is 0.0,
+            # exceeds thresholds.object (MaskFormer's code default is 0.0,
             # 0.8 its COCO-panoptic value; 0.8 keeps the regions confident),
             # the teacher's semantic argmax agrees with its class and scores
-            # at least semantic_threshold of its two best classes' scores
-            # (0.6: 1.5 times the runner-up), and the query
-            # owns at least overlap_threshold of its own mask (sigmoid >=
-            # mask_threshold); all other pixels are ignored by SMC, RMC, RFC
-            object_threshold=0.8,
-            semantic_threshold=0.6,
-            overlap_threshold=0.8,
-            mask_threshold=0.5,
+            # at least thresholds.semantic of its two best classes' scores
+            # (0.6: 1.5 times the runner-up), and the query owns at least
+            # thresholds.overlap of its own mask (sigmoid >= thresholds.mask);
+            # all other pixels are ignored by SMC, RMC, RFC
+            thresholds=dict(object=0.8, semantic=0.6, overlap=0.8, mask=0.5),
             # choice: RMC as InfoNCE, RFC in a bounded form (prototypes of
             # unit features, InfoNCE): their gradient stays within a small
-            # multiple of a supervised layer's. 'paper' gives Eq. 5-8 as
+            # multiple of a supervised layer's. form='paper' gives Eq. 5-8 as
             # printed (unsmoothed Dice; RFC pools the binary student masks,
             # no gradient into the masks, GAP + cosine; negatives-only
-            # denominators; with rmc/rfc_negatives='all' the printed
-            # negatives); 'printed': the same with smoothed Dice and soft
-            # masks in RFC
-            rmc_form='infonce',
-            rfc_form='bounded',
+            # denominators; with negatives='all' the printed negatives);
+            # 'printed': the same with smoothed Dice and soft masks in RFC.
+            # choice: RMC / RFC contrast a region only with the matched
+            # regions of other classes ('all': every other region, as
+            # printed). ClassMix puts the background regions of two images
+            # in one view, and RFC as printed pushes their features apart.
+            # tau_m = tau_f = 0.1: choice
+            rmc=dict(form='infonce', tau=0.1, negatives='other_classes'),
+            rfc=dict(form='bounded', tau=0.1, negatives='other_classes'),
+            # RCC as printed (Eq. 9): the matched queries only. A number in
+            # eos_coef makes it MaskFormer's class loss (unmatched student
+            # queries -> 'no object' with that weight, 0.1 in MaskFormer):
+            # measured on the demo, it teaches the queries over the ignored
+            # (object) pixels 'no object' and the labelled class loss rises;
+            # with eos_coef, no_object='known' scales each unmatched query's
+            # 'no object' by the share of its mask on region pixels
+            rcc=dict(eos_coef=None, no_object='all'),
+            # choice: SMC knows, for each class, the region pixels and the
+            # pixels a teacher segment of another class owns (negatives of
+            # that class's union); 'regions': the region pixels only
+            smc=dict(negatives='segments'),
             # choice (the paper is silent): the region terms on the last
             # decoder layer only; True applies them to every layer, as the
             # supervised MaskFormer loss is (keys loss_{term}_{i})
             deep_supervision=False,
-            # RCC as printed (Eq. 9): the matched queries only. A number
-            # makes it MaskFormer's class loss (unmatched student queries ->
-            # 'no object' with that weight, 0.1 in MaskFormer): measured on
-            # the demo, it teaches the queries over the ignored (object)
-            # pixels 'no object' and the labelled class loss rises
-            rcc_eos_coef=None,
-            # with rcc_eos_coef: 'known' scales each unmatched query's 'no
-            # object' by the share of its mask on region pixels
-            rcc_no_object='all',
-            # choice: RMC / RFC contrast a region only with the matched
-            # regions of other classes ('all': every other region, as
-            # printed). ClassMix puts the background regions of two images
-            # in one view, and RFC as printed pushes their features apart
-            rmc_negatives='other_classes',
-            rfc_negatives='other_classes',
-            # choice: SMC knows, for each class, the region pixels and the
-            # pixels a teacher segment of another class owns (negatives of
-            # that class's union); 'regions': the region pixels only
-            smc_negatives='segments',
             # choice: SMC / RMC / RFC are divided by their number of regions,
             # all-reduced, but never by less than the labelled images' number
             # of segments per image times the number of unlabelled images
@@ -101,8 +97,7 @@ semi_model = dict(
             avg_factor_floor='labelled',
             # logged: regions per class; per-term gradient norms at the head
             # outputs cost four partial backward passes, off by default
-            log_class_regions=True,
-            log_grad_norms=False,
+            log=dict(class_regions=True, grad_norms=False),
             matcher=dict(
                 type='HungarianMatcher',
                 cost_class=1.0,

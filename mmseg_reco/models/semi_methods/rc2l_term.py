@@ -20,15 +20,16 @@ from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
                                     rmc_loss, segment_negatives, slot_regions,
                                     smc_loss, teacher_regions)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
+from ...utils.config_groups import merge_group
 from .method_context import MethodContext
 
 #: ``RC2LTerm(avg_factor_floor=...)`` choices
 AVG_FACTOR_FLOORS = ('labelled', 'image', 'none')
-#: the pixels SMC knows (see RC2LTerm's ``smc_negatives``)
+#: the pixels SMC knows (see RC2LTerm's ``smc['negatives']``)
 SMC_NEGATIVES = ('segments', 'regions')
-#: the negatives of RMC and RFC (see RC2LTerm's ``rmc_negatives``)
+#: the negatives of RMC and RFC (see RC2LTerm's ``rmc['negatives']``)
 CONTRAST_NEGATIVES = ('other_classes', 'all')
-#: RCC's 'no object' targets (see RC2LTerm's ``rcc_no_object``)
+#: RCC's 'no object' targets (see RC2LTerm's ``rcc['no_object']``)
 RCC_NO_OBJECT = ('known', 'all')
 #: the pixels of the baseline's consistency (``consistency_pixels``)
 CONSISTENCY_PIXELS = ('agreed', 'owned')
@@ -63,9 +64,9 @@ class RC2LTerm(nn.Module):
        on the weak view (``SemiBatch.teacher_outputs``). Every pixel goes to
        the object query with the largest ``score * sigmoid(mask)`` (all
        queries not predicting 'no object', as MaskFormer's inference); the
-       pixels a confident query (``object_threshold``) owns, where the
+       pixels a confident query (``thresholds['object']``) owns, where the
        teacher's semantic argmax agrees with its class with confidence
-       ``S_1 / (S_1 + S_2)`` at least ``semantic_threshold``, form its
+       ``S_1 / (S_1 + S_2)`` at least ``thresholds['semantic']``, form its
        region. Every other pixel is
        ignored by SMC, RMC and RFC.
     2. The student's regions on the strong view are matched (sigma, section
@@ -79,7 +80,7 @@ class RC2LTerm(nn.Module):
        :mod:`.region_losses`.
 
     **Normalisation.** RCC as printed sums over the matched regions (as
-    MaskFormer's class loss, ``rcc_eos_coef`` set, it is a weighted mean
+    MaskFormer's class loss, ``rcc['eos_coef']`` set, it is a weighted mean
     over the student queries and has no floor). SMC sums over the (image,
     class) pairs, RMC and RFC over the regions with a negative (another
     matched region in their image, of another class with
@@ -101,9 +102,9 @@ class RC2LTerm(nn.Module):
     unlabelled image), ``num_contrast_regions`` (those with an RFC negative),
     ``known_ratio`` (share of unlabelled pixels inside a region);
     ``regions_cls{k}`` (regions of class k per unlabelled image) with
-    ``log_class_regions``; ``grad_norm_{term}`` (L2 norm of the weighted
+    ``log['class_regions']``; ``grad_norm_{term}`` (L2 norm of the weighted
     term's gradient with respect to the student head's outputs, a partial
-    backward pass through the loss only) with ``log_grad_norms``.
+    backward pass through the loss only) with ``log['grad_norms']``.
 
     **Geometry of the strong view.** The teacher saw the weak, unmixed
     view, while the student's masks come from the strong view, and the
@@ -135,34 +136,36 @@ class RC2LTerm(nn.Module):
       temperatures (0.07-0.2, SimCLR/MoCo v2, both cited by the paper).
     - RMC as InfoNCE (the positive in the denominator) and RFC in a bounded
       form (:func:`.rfc_loss`), so that neither keeps pushing at full
-      strength once its positive wins. ``rmc_form``/``rfc_form='paper'``
+      strength once its positive wins. ``rmc``/``rfc=dict(form='paper')``
       give Eq. 5-8 as printed: unsmoothed Dice, RFC pooled with the binary
       student masks of section 3.2 (no gradient into the mask logits), GAP
       and cosine, the negatives only in the denominator, with the guards of
       :func:`.rmc_loss` and :func:`.rfc_loss`; together with
-      ``rmc_negatives``/``rfc_negatives='all'`` the denominators are the
-      printed ones. ``'printed'``: smoothed Dice, soft masks in RFC.
+      ``negatives='all'`` the denominators are the printed ones.
+      ``'printed'``: smoothed Dice, soft masks in RFC.
     - RMC's and RFC's negatives are the matched regions of *other* classes
-      (``rmc_negatives``/``rfc_negatives='other_classes'``; ``'all'``: every
+      (``rmc``/``rfc=dict(negatives='other_classes')``; ``'all'``: every
       other matched region, as printed). The strong view mixes two images
       (ClassMix), so most views hold two background regions; as printed,
       RFC pushes their features apart (measured on the demo: it became the
       largest unsupervised term and the model collapsed, docs/benchmarks.md).
-    - RFC's target features are not back-propagated (``detach_target``).
+    - RFC's target features are not back-propagated
+      (``rfc['detach_target']``).
     - ``L_mask`` of SMC is MaskFormer's ``20 * focal + 1 * dice``.
-    - RCC as printed, Eq. 9 (``rcc_eos_coef=None``, matched queries only).
-      ``rcc_eos_coef=0.1`` gives MaskFormer's class loss (unmatched queries
-      -> 'no object'); with teacher regions that cover only part of an
-      image (the ignored pixels are often objects) it teaches the queries
-      over them 'no object' (measured: the labelled class loss rose from
-      1.5 to 1.8-2.0); ``rcc_no_object='known'`` scales each such term by
-      the share of the query's mask on region pixels.
+    - RCC as printed, Eq. 9 (``rcc=dict(eos_coef=None)``, matched queries
+      only). ``rcc=dict(eos_coef=0.1)`` gives MaskFormer's class loss
+      (unmatched queries -> 'no object'); with teacher regions that cover
+      only part of an image (the ignored pixels are often objects) it
+      teaches the queries over them 'no object' (measured: the labelled
+      class loss rose from 1.5 to 1.8-2.0); ``no_object='known'`` scales
+      each such term by the share of the query's mask on region pixels.
     - The teacher's regions: see step 1 and :func:`.teacher_regions`.
-    - No pixel consistency by default (``consistency_weight=0``): the
+    - No pixel consistency by default
+      (``loss_weights['consistency']=0``): the
       paper's total is the supervised loss plus the four region losses,
       while its ablation (Table 3) adds them to a baseline with a pixel
       consistency between the student and the teacher's pseudo-labels.
-      ``consistency_weight`` adds it, on the ``agreed`` pixels
+      ``loss_weights['consistency']`` adds it, on the ``agreed`` pixels
       (:attr:`.TeacherRegions.agreed`). Measured on the demo
       (docs/benchmarks.md): it lowers the result, as the teacher's
       confident pixels are background.
@@ -174,62 +177,80 @@ class RC2LTerm(nn.Module):
             costs are cheap).
         alpha (float): weight of the unsupervised sum (paper Table 4: 1,
             1.5 or 2). Default: 1.0.
-        betas (Sequence[float]): weights of RMC, RFC, RCC, SMC.
-            Default: (1, 20, 4, 4).
-        tau_m (float): temperature of RMC. Default: 0.1.
-        tau_f (float): temperature of RFC. Default: 0.1.
-        object_threshold (float): class probability above which a teacher
-            query's segment is a region. Default: 0.8 (MaskFormer's COCO
-            panoptic value; its code default is 0.0).
-        semantic_threshold (float): minimum semantic confidence of a region
-            pixel: the teacher's semantic score of its class over the sum
-            of its two largest scores. Default: 0.6.
-        overlap_threshold (float): share of its own mask a teacher query
-            must own. Default: 0.8 (MaskFormer).
-        mask_threshold (float): sigmoid threshold of the teacher masks and
-            of RFC's binary student masks (``rfc_form='paper'``).
-            Default: 0.5.
-        dice_eps (float): smoothing of the Dice similarity. Default: 1.0.
-        rmc_form (str): ``'infonce'``, ``'printed'`` or ``'paper'``
-            (:func:`.rmc_loss`). Default: 'infonce'.
-        rfc_form (str): ``'bounded'``, ``'printed'`` or ``'paper'``
-            (:func:`.rfc_loss`). Default: 'bounded'.
-        detach_target (bool): stop the gradient through RFC's target
-            features. Default: True.
-        rcc_eos_coef (float, optional): 'no object' weight of RCC
-            (MaskFormer: 0.1); None: Eq. 9 as printed. Default: None.
-        rcc_no_object (str): with ``rcc_eos_coef``, ``'all'`` (every
-            unmatched query, MaskFormer) or ``'known'`` (scaled by
-            :meth:`no_object_weight`). Default: 'all'.
-        rmc_negatives (str): ``'other_classes'`` or ``'all'`` (as
-            printed), see above. Default: 'other_classes'.
-        rfc_negatives (str): the same for RFC. Default: 'other_classes'.
-        smc_negatives (str): the pixels SMC knows: ``'segments'``, a
-            region's pixels and, for each class, the pixels a teacher
-            segment of another class owns (:func:`segment_negatives`);
-            ``'regions'``, a region's pixels only (a class whose regions are
-            the only confident ones then has no negative pixel). Default:
-            'segments'.
-        smc_focal_weight (float): focal weight of SMC's L_mask.
-            Default: 20.0.
-        smc_dice_weight (float): dice weight of SMC's L_mask. Default: 1.0.
-        focal_alpha (float): focal alpha. Default: 0.25.
-        focal_gamma (float): focal gamma. Default: 2.0.
-        avg_factor_floor (str): ``'labelled'``, ``'image'`` or ``'none'``,
-            see above. Default: 'labelled'.
-        use_rampup (bool): multiply by the segmentor's ramp-up.
-            Default: True.
-        log_class_regions (bool): log ``regions_cls{k}``. Default: True.
-        log_grad_norms (bool): log ``grad_norm_{term}`` (four partial
-            backward passes through the loss). Default: False.
-        consistency_weight (float): weight of the pixel consistency of the
-            paper's baseline (:func:`.pixel_consistency_loss`, Table 3's
-            first row, logged as ``loss_consistency``); 0 leaves it out.
-            Default: 0.0 (see the class doc).
-        consistency_pixels (str): its pixels: ``'agreed'``, those whose
-            owner's class is the teacher's semantic argmax with confidence
-            ``semantic_threshold`` (:attr:`.TeacherRegions.agreed`), or
-            ``'owned'``, every pixel a segment owns. Default: 'agreed'.
+        loss_weights (dict, optional): the betas and the baseline's pixel
+            consistency; keys and defaults:
+
+            - ``rmc`` (float): beta of RMC. Default: 1.0.
+            - ``rfc`` (float): beta of RFC. Default: 20.0.
+            - ``rcc`` (float): beta of RCC. Default: 4.0.
+            - ``smc`` (float): beta of SMC. Default: 4.0.
+            - ``consistency`` (float, >= 0): weight of the pixel consistency
+              of the paper's baseline (:func:`.pixel_consistency_loss`,
+              Table 3's first row, logged as ``loss_consistency``); 0 leaves
+              it out (see the class doc). Default: 0.0.
+        thresholds (dict, optional): the regions' thresholds; keys and
+            defaults:
+
+            - ``object`` (float, [0, 1)): class probability above which a
+              teacher query's segment is a region. Default: 0.8
+              (MaskFormer's COCO panoptic value; its code default is 0.0).
+            - ``semantic`` (float, [0, 1]): minimum semantic confidence of
+              a region pixel: the teacher's semantic score of its class over
+              the sum of its two largest scores. Default: 0.6.
+            - ``overlap`` (float): share of its own mask a teacher query
+              must own. Default: 0.8 (MaskFormer).
+            - ``mask`` (float): sigmoid threshold of the teacher masks and
+              of RFC's binary student masks (``rfc=dict(form='paper')``).
+              Default: 0.5.
+            - ``label`` (float): with ``regions_from='pixel_labels'``, the
+              minimum confidence of a region pixel (a merged known label has
+              1). Default: 1.0.
+        rmc (dict, optional): RMC (Eq. 5, :func:`.rmc_loss`); keys and
+            defaults:
+
+            - ``form`` (str): ``'infonce'``, ``'printed'`` or ``'paper'``.
+              Default: 'infonce'.
+            - ``tau`` (float, > 0): temperature tau_m. Default: 0.1.
+            - ``negatives`` (str): ``'other_classes'`` or ``'all'`` (as
+              printed), see the class doc. Default: 'other_classes'.
+            - ``dice_eps`` (float): smoothing of the Dice similarity.
+              Default: 1.0.
+        rfc (dict, optional): RFC (Eq. 6-8, :func:`.rfc_loss`); keys and
+            defaults:
+
+            - ``form`` (str): ``'bounded'``, ``'printed'`` or ``'paper'``.
+              Default: 'bounded'.
+            - ``tau`` (float, > 0): temperature tau_f. Default: 0.1.
+            - ``negatives`` (str): as RMC's. Default: 'other_classes'.
+            - ``detach_target`` (bool): stop the gradient through the
+              target features. Default: True.
+        rcc (dict, optional): RCC (Eq. 9, :func:`.rcc_loss`); keys and
+            defaults:
+
+            - ``eos_coef`` (float, optional): 'no object' weight
+              (MaskFormer: 0.1); None: Eq. 9 as printed. Default: None.
+            - ``no_object`` (str): with ``eos_coef``, ``'all'`` (every
+              unmatched query, MaskFormer) or ``'known'`` (scaled by
+              :meth:`no_object_weight`). Default: 'all'.
+        smc (dict, optional): SMC (Eq. 10, :func:`.smc_loss`); keys and
+            defaults:
+
+            - ``negatives`` (str): the pixels SMC knows: ``'segments'``, a
+              region's pixels and, for each class, the pixels a teacher
+              segment of another class owns (:func:`segment_negatives`);
+              ``'regions'``, a region's pixels only (a class whose regions
+              are the only confident ones then has no negative pixel).
+              Default: 'segments'.
+            - ``focal_weight`` (float): focal weight of L_mask.
+              Default: 20.0.
+            - ``dice_weight`` (float): dice weight of L_mask. Default: 1.0.
+            - ``focal_alpha`` (float): focal alpha. Default: 0.25.
+            - ``focal_gamma`` (float): focal gamma. Default: 2.0.
+        consistency_pixels (str): the pixels of the pixel consistency:
+            ``'agreed'``, those whose owner's class is the teacher's
+            semantic argmax with confidence ``thresholds['semantic']``
+            (:attr:`.TeacherRegions.agreed`), or ``'owned'``, every pixel a
+            segment owns. Default: 'agreed'.
         regions_from (str): ``'teacher'``, the teacher's query regions
             (step 1), or ``'pixel_labels'``, one region per class of the
             weak view's pixel labels (``batch.weak``: the teacher's
@@ -239,9 +260,10 @@ class RC2LTerm(nn.Module):
             ``benchmarks/accuracy.py --methods rc2l-oracle`` trains RC2L's
             losses on perfect regions. Needs the strong view's transform
             record (``SemiSegmentor``). Default: 'teacher'.
-        label_threshold (float): with ``'pixel_labels'``, the minimum
-            confidence of a region pixel (a merged known label has 1).
-            Default: 1.0.
+        avg_factor_floor (str): ``'labelled'``, ``'image'`` or ``'none'``,
+            see above. Default: 'labelled'.
+        use_rampup (bool): multiply by the segmentor's ramp-up.
+            Default: True.
         deep_supervision (bool): apply RMC, RFC, RCC and SMC to every
             decoder layer of the student, as the supervised MaskFormer loss
             is (the head's ``aux_outputs``; each layer matched and
@@ -249,11 +271,42 @@ class RC2LTerm(nn.Module):
             layer ``i``, as the head's); False: the last layer only. The
             paper is silent. The pixel consistency and the statistics stay
             on the last layer. Default: False.
+        log (dict, optional): logged statistics; keys and defaults:
+
+            - ``class_regions`` (bool): log ``regions_cls{k}``.
+              Default: True.
+            - ``grad_norms`` (bool): log ``grad_norm_{term}`` (four partial
+              backward passes through the loss). Default: False.
+
+    Each dict argument is merged over its defaults (:attr:`GROUP_DEFAULTS`),
+    so a config may set one key (``loss_weights=dict(rfc=10.0)``); an
+    unknown key raises a ValueError naming the argument and its keys.
     """
 
     LOSS_NAMES = ('loss_rmc', 'loss_rfc', 'loss_rcc', 'loss_smc')
-    #: the baseline's pixel consistency (with ``consistency_weight``)
+    #: the baseline's pixel consistency (``loss_weights['consistency']``)
     CONSISTENCY_NAME = 'loss_consistency'
+    #: the defaults of the dict arguments (see ``Args``)
+    GROUP_DEFAULTS = dict(
+        loss_weights=dict(
+            rmc=1.0, rfc=20.0, rcc=4.0, smc=4.0, consistency=0.0),
+        thresholds=dict(
+            object=0.8, semantic=0.6, overlap=0.8, mask=0.5, label=1.0),
+        rmc=dict(
+            form='infonce', tau=0.1, negatives='other_classes', dice_eps=1.0),
+        rfc=dict(
+            form='bounded',
+            tau=0.1,
+            negatives='other_classes',
+            detach_target=True),
+        rcc=dict(eos_coef=None, no_object='all'),
+        smc=dict(
+            negatives='segments',
+            focal_weight=20.0,
+            dice_weight=1.0,
+            focal_alpha=0.25,
+            focal_gamma=2.0),
+        log=dict(class_regions=True, grad_norms=False))
 
     def __init__(self,
                  matcher: ConfigType = dict(
@@ -263,87 +316,85 @@ class RC2LTerm(nn.Module):
                      cost_dice=1.0,
                      num_points=None),
                  alpha: float = 1.0,
-                 betas: Sequence[float] = (1.0, 20.0, 4.0, 4.0),
-                 tau_m: float = 0.1,
-                 tau_f: float = 0.1,
-                 object_threshold: float = 0.8,
-                 semantic_threshold: float = 0.6,
-                 overlap_threshold: float = 0.8,
-                 mask_threshold: float = 0.5,
-                 dice_eps: float = 1.0,
-                 rmc_form: str = 'infonce',
-                 rfc_form: str = 'bounded',
-                 detach_target: bool = True,
-                 rcc_eos_coef: Optional[float] = None,
-                 rcc_no_object: str = 'all',
-                 smc_negatives: str = 'segments',
-                 rmc_negatives: str = 'other_classes',
-                 rfc_negatives: str = 'other_classes',
-                 smc_focal_weight: float = 20.0,
-                 smc_dice_weight: float = 1.0,
-                 focal_alpha: float = 0.25,
-                 focal_gamma: float = 2.0,
-                 avg_factor_floor: str = 'labelled',
-                 use_rampup: bool = True,
-                 log_class_regions: bool = True,
-                 log_grad_norms: bool = False,
-                 consistency_weight: float = 0.0,
+                 loss_weights: Optional[ConfigType] = None,
+                 thresholds: Optional[ConfigType] = None,
+                 rmc: Optional[ConfigType] = None,
+                 rfc: Optional[ConfigType] = None,
+                 rcc: Optional[ConfigType] = None,
+                 smc: Optional[ConfigType] = None,
                  consistency_pixels: str = 'agreed',
                  regions_from: str = 'teacher',
-                 label_threshold: float = 1.0,
-                 deep_supervision: bool = False) -> None:
+                 avg_factor_floor: str = 'labelled',
+                 use_rampup: bool = True,
+                 deep_supervision: bool = False,
+                 log: Optional[ConfigType] = None) -> None:
         super().__init__()
-        assert len(betas) == 4, 'betas are the weights of RMC, RFC, RCC, SMC'
-        assert tau_m > 0 and tau_f > 0
-        assert 0 <= object_threshold < 1 and 0 <= semantic_threshold <= 1
-        _check_choice('rmc_form', rmc_form, RMC_FORMS)
-        _check_choice('rfc_form', rfc_form, RFC_FORMS)
+        given = dict(
+            loss_weights=loss_weights,
+            thresholds=thresholds,
+            rmc=rmc,
+            rfc=rfc,
+            rcc=rcc,
+            smc=smc,
+            log=log)
+        weights, thresholds, rmc, rfc, rcc, smc, log = (
+            merge_group('RC2LTerm', name, given[name],
+                        self.GROUP_DEFAULTS[name]) for name in given)
+        assert rmc['tau'] > 0 and rfc['tau'] > 0
+        assert (0 <= thresholds['object'] < 1
+                and 0 <= thresholds['semantic'] <= 1)
+        _check_choice("rmc['form']", rmc['form'], RMC_FORMS)
+        _check_choice("rfc['form']", rfc['form'], RFC_FORMS)
         _check_choice('avg_factor_floor', avg_factor_floor, AVG_FACTOR_FLOORS)
-        _check_choice('rcc_no_object', rcc_no_object, RCC_NO_OBJECT)
-        if rcc_no_object == 'known' and rcc_eos_coef is None:
+        _check_choice("rcc['no_object']", rcc['no_object'], RCC_NO_OBJECT)
+        if rcc['no_object'] == 'known' and rcc['eos_coef'] is None:
             raise ValueError(
-                "rcc_no_object='known' scales RCC's 'no object' terms, which "
-                'exist only in MaskFormer\'s form: set rcc_eos_coef (e.g. '
-                '0.1) or leave rcc_no_object at \'all\'')
+                "rcc=dict(no_object='known') scales RCC's 'no object' "
+                "terms, which exist only in MaskFormer's form: set "
+                "rcc=dict(eos_coef=0.1, no_object='known') or leave "
+                "no_object at 'all'")
         self.matcher = TASK_UTILS.build(matcher)
         self.alpha = alpha
-        self.betas = tuple(float(b) for b in betas)
-        if consistency_weight < 0:
-            raise ValueError('consistency_weight must be >= 0, got '
-                             f'{consistency_weight}')
-        self.consistency_weight = float(consistency_weight)
+        self.betas = tuple(
+            float(weights[name[len('loss_'):]]) for name in self.LOSS_NAMES)
+        if weights['consistency'] < 0:
+            raise ValueError("loss_weights['consistency'] must be >= 0, got "
+                             f"{weights['consistency']}")
+        self.consistency_weight = float(weights['consistency'])
         self.consistency_pixels = _check_choice('consistency_pixels',
                                                 consistency_pixels,
                                                 CONSISTENCY_PIXELS)
-        self.tau_m = tau_m
-        self.tau_f = tau_f
-        self.object_threshold = object_threshold
-        self.semantic_threshold = semantic_threshold
-        self.overlap_threshold = overlap_threshold
-        self.mask_threshold = mask_threshold
-        self.dice_eps = dice_eps
-        self.rmc_form = rmc_form
-        self.rfc_form = rfc_form
-        self.detach_target = detach_target
-        self.rcc_eos_coef = rcc_eos_coef
-        self.rcc_no_object = rcc_no_object
-        self.smc_negatives = _check_choice('smc_negatives', smc_negatives,
-                                           SMC_NEGATIVES)
-        self.rmc_negatives = _check_choice('rmc_negatives', rmc_negatives,
+        self.tau_m = rmc['tau']
+        self.tau_f = rfc['tau']
+        self.object_threshold = thresholds['object']
+        self.semantic_threshold = thresholds['semantic']
+        self.overlap_threshold = thresholds['overlap']
+        self.mask_threshold = thresholds['mask']
+        self.dice_eps = rmc['dice_eps']
+        self.rmc_form = rmc['form']
+        self.rfc_form = rfc['form']
+        self.detach_target = rfc['detach_target']
+        self.rcc_eos_coef = rcc['eos_coef']
+        self.rcc_no_object = rcc['no_object']
+        self.smc_negatives = _check_choice("smc['negatives']",
+                                           smc['negatives'], SMC_NEGATIVES)
+        self.rmc_negatives = _check_choice("rmc['negatives']",
+                                           rmc['negatives'],
                                            CONTRAST_NEGATIVES)
-        self.rfc_negatives = _check_choice('rfc_negatives', rfc_negatives,
+        self.rfc_negatives = _check_choice("rfc['negatives']",
+                                           rfc['negatives'],
                                            CONTRAST_NEGATIVES)
-        self.smc_focal_weight = smc_focal_weight
-        self.smc_dice_weight = smc_dice_weight
-        self.focal_alpha = focal_alpha
-        self.focal_gamma = focal_gamma
+        self.smc_focal_weight = smc['focal_weight']
+        self.smc_dice_weight = smc['dice_weight']
+        self.focal_alpha = smc['focal_alpha']
+        self.focal_gamma = smc['focal_gamma']
         self.avg_factor_floor = avg_factor_floor
         self.use_rampup = use_rampup
-        self.log_class_regions = log_class_regions
-        self.log_grad_norms = log_grad_norms
+        self.log_class_regions = log['class_regions']
+        self.log_grad_norms = log['grad_norms']
         self.regions_from = _check_choice('regions_from', regions_from,
                                           REGION_SOURCES)
-        self.label_threshold = label_threshold
+        self.label_threshold = thresholds['label']
         self.deep_supervision = bool(deep_supervision)
 
     def regions(self, teacher: Dict[str, Tensor]) -> TeacherRegions:
@@ -618,7 +669,7 @@ class RC2LTerm(nn.Module):
             ``rfc_labels`` (Nu, G) long or None (the classes when only
             other classes are negatives), ``rfc_matched`` (Nu, G) long
             (``matched`` without the empty binary masks of
-            ``rfc_form='paper'``, :func:`.nonempty_matched`),
+            ``rfc=dict(form='paper')``, :func:`.nonempty_matched`),
             ``rmc_members`` and ``rfc_members`` (Nu, G) bool
             (:func:`.contrast_members`).
         """

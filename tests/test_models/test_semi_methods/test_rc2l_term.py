@@ -1,6 +1,7 @@
 import copy
 import dataclasses
 import math
+import re
 
 import pytest
 import torch
@@ -141,6 +142,41 @@ def test_semi_segmentor_step_has_region_losses_and_trains_student_only():
     assert model.student.decode_head.query_embed.weight.grad is not None
 
 
+def test_grouped_arguments_default_to_the_flat_defaults():
+    """The dict arguments' defaults are the values the term always had."""
+    term = RC2LTerm()
+    assert term.alpha == 1.0 and term.betas == (1.0, 20.0, 4.0, 4.0)
+    assert term.consistency_weight == 0.0
+    assert (term.object_threshold, term.semantic_threshold,
+            term.overlap_threshold, term.mask_threshold,
+            term.label_threshold) == (0.8, 0.6, 0.8, 0.5, 1.0)
+    assert (term.rmc_form, term.tau_m, term.rmc_negatives,
+            term.dice_eps) == ('infonce', 0.1, 'other_classes', 1.0)
+    assert (term.rfc_form, term.tau_f, term.rfc_negatives,
+            term.detach_target) == ('bounded', 0.1, 'other_classes', True)
+    assert (term.rcc_eos_coef, term.rcc_no_object) == (None, 'all')
+    assert (term.smc_negatives, term.smc_focal_weight, term.smc_dice_weight,
+            term.focal_alpha, term.focal_gamma) == ('segments', 20.0, 1.0,
+                                                    0.25, 2.0)
+    assert (term.log_class_regions, term.log_grad_norms) == (True, False)
+    # one key set: the others keep their defaults
+    term = RC2LTerm(loss_weights=dict(rfc=10.0), thresholds=dict(mask=0.4))
+    assert term.betas == (1.0, 10.0, 4.0, 4.0)
+    assert (term.object_threshold, term.mask_threshold) == (0.8, 0.4)
+
+
+@pytest.mark.parametrize('name', sorted(RC2LTerm.GROUP_DEFAULTS))
+def test_unknown_key_of_a_grouped_argument_raises(name):
+    typo = dict(focal_wieght=1.0)
+    with pytest.raises(ValueError) as error:
+        RC2LTerm(**{name: typo})
+    message = str(error.value)
+    assert f'RC2LTerm({name}=...)' in message and 'focal_wieght' in message
+    assert str(sorted(RC2LTerm.GROUP_DEFAULTS[name])) in message
+    with pytest.raises(TypeError, match=f'RC2LTerm\\({name}='):
+        RC2LTerm(**{name: (1.0, 20.0)})
+
+
 def test_identical_regions_give_lower_losses_than_mismatched_ones():
     torch.manual_seed(0)
     model = build()
@@ -174,7 +210,7 @@ def test_weights_and_no_confident_teacher_region():
     outputs, teacher = student_outputs(regions(roll=1)), regions()
     base = call(RC2LTerm(), model, outputs, semi_batch(teacher))
     scaled = call(
-        RC2LTerm(alpha=2.0, betas=(1, 1, 1, 1)), model, outputs,
+        RC2LTerm(alpha=2.0, loss_weights=dict(rmc=1, rfc=1, rcc=1, smc=1)), model, outputs,
         semi_batch(teacher))
     for key, beta in zip(RC2LTerm.LOSS_NAMES, (1, 20, 4, 4)):
         assert torch.allclose(scaled[key] * beta, base[key] * 2)
@@ -191,10 +227,12 @@ def test_contrast_negatives_of_other_classes_only():
     teacher = regions()
     # queries 1 and 3 now both say class 0: one class, two regions
     teacher['pred_logits'][:, 3] = teacher['pred_logits'][:, 1]
-    printed = dict(rmc_negatives='all', rfc_negatives='all')
+    printed = dict(rmc=dict(negatives='all'), rfc=dict(negatives='all'))
     both = call(RC2LTerm(**printed), model, outputs, semi_batch(teacher))
     by_class = call(
-        RC2LTerm(rmc_negatives='other_classes', rfc_negatives='other_classes'),
+        RC2LTerm(
+            rmc=dict(negatives='other_classes'),
+            rfc=dict(negatives='other_classes')),
         model, outputs, semi_batch(teacher))
     assert both['num_regions'] == 3
     for key in ('loss_rmc', 'loss_rfc'):
@@ -217,15 +255,15 @@ def test_contrast_negatives_of_other_classes_only():
             call(RC2LTerm(**printed), model, outputs, semi_batch(plain))[k],
             call(
                 RC2LTerm(
-                    rfc_negatives='other_classes',
-                    rmc_negatives='other_classes'), model, outputs,
+                    rfc=dict(negatives='other_classes'),
+                    rmc=dict(negatives='other_classes')), model, outputs,
                 semi_batch(plain))[k]) for k in RC2LTerm.LOSS_NAMES)
-    with pytest.raises(ValueError, match='rfc_negatives'):
-        RC2LTerm(rfc_negatives='classes')
+    with pytest.raises(ValueError, match=r"rfc\['negatives'\]"):
+        RC2LTerm(rfc=dict(negatives='classes'))
 
 
 def test_rcc_no_object_only_over_known_pixels():
-    term = RC2LTerm(rcc_eos_coef=0.1, rcc_no_object='known')
+    term = RC2LTerm(rcc=dict(eos_coef=0.1, no_object='known'))
     mask_logits = torch.full((1, 3, 2, 4), -BIG)
     mask_logits[0, 0, :, :2] = BIG  # on the region's pixels
     mask_logits[0, 1, :, 2:] = BIG  # on ignored pixels
@@ -234,8 +272,8 @@ def test_rcc_no_object_only_over_known_pixels():
     known[..., :2] = True
     factor = term.no_object_weight(mask_logits, known)
     assert torch.allclose(factor, torch.tensor([[1.0, 0.0, 0.5]]), atol=1e-6)
-    assert RC2LTerm(rcc_eos_coef=0.1).no_object_weight(mask_logits,
-                                                      known) is None
+    assert RC2LTerm(rcc=dict(eos_coef=0.1)).no_object_weight(
+        mask_logits, known) is None
     # every pixel known: MaskFormer's class loss, as with 'all'
     model = build()
     outputs = student_outputs(regions(roll=1))
@@ -243,25 +281,28 @@ def test_rcc_no_object_only_over_known_pixels():
     teacher['pred_logits'][:, 1] = teacher['pred_logits'][:, 0]  # no region
     partial = semi_batch(teacher)
     got = call(term, model, outputs, partial)
-    ref = call(RC2LTerm(rcc_eos_coef=0.1), model, outputs, partial)
+    ref = call(RC2LTerm(rcc=dict(eos_coef=0.1)), model, outputs, partial)
     assert got['known_ratio'] < 1
     assert not torch.allclose(got['loss_rcc'], ref['loss_rcc'])
     full = semi_batch(regions())
     assert torch.allclose(
         call(term, model, outputs, full)['loss_rcc'],
-        call(RC2LTerm(rcc_eos_coef=0.1), model, outputs, full)['loss_rcc'])
-    with pytest.raises(ValueError, match='rcc_no_object'):
-        RC2LTerm(rcc_no_object='none')
+        call(RC2LTerm(rcc=dict(eos_coef=0.1)), model, outputs, full)['loss_rcc'])
+    with pytest.raises(ValueError, match=r"rcc\['no_object'\]"):
+        RC2LTerm(rcc=dict(no_object='none'))
     # Eq. 9 as printed has no 'no object' term to scale
-    with pytest.raises(ValueError, match='set rcc_eos_coef'):
-        RC2LTerm(rcc_no_object='known')
+    with pytest.raises(ValueError, match='set rcc=dict.eos_coef'):
+        RC2LTerm(rcc=dict(no_object='known'))
 
 
-@pytest.mark.parametrize('option', ['rmc_form', 'rfc_form',
-                                    'avg_factor_floor'])
-def test_unknown_string_options_raise_value_errors(option):
-    with pytest.raises(ValueError, match=option):
-        RC2LTerm(**{option: 'unknown'})
+@pytest.mark.parametrize('option, kwargs', [
+    ("rmc['form']", dict(rmc=dict(form='unknown'))),
+    ("rfc['form']", dict(rfc=dict(form='unknown'))),
+    ('avg_factor_floor', dict(avg_factor_floor='unknown')),
+])
+def test_unknown_string_options_raise_value_errors(option, kwargs):
+    with pytest.raises(ValueError, match=re.escape(option)):
+        RC2LTerm(**kwargs)
 
 
 def test_rejects_misaligned_masks_without_a_record():
@@ -278,7 +319,7 @@ def test_statistics_are_logged_not_summed():
     model = build()
     teacher = regions()
     losses = call(
-        RC2LTerm(log_grad_norms=True), model, student_outputs(regions(roll=1)),
+        RC2LTerm(log=dict(grad_norms=True)), model, student_outputs(regions(roll=1)),
         semi_batch(teacher))
     stats = [k for k in losses if 'loss' not in k]
     for key in ('rmc', 'rfc', 'rcc', 'smc', 'rc2l_weight', 'num_regions',
@@ -295,7 +336,7 @@ def test_statistics_are_logged_not_summed():
     for key, beta in zip(RC2LTerm.LOSS_NAMES, (1, 20, 4, 4)):
         assert torch.allclose(losses[key], beta * losses[key[5:]])
     quiet = call(
-        RC2LTerm(log_class_regions=False), model,
+        RC2LTerm(log=dict(class_regions=False)), model,
         student_outputs(regions(roll=1)), semi_batch(teacher))
     assert not any(k.startswith('regions_cls') for k in quiet)
 
@@ -347,9 +388,9 @@ def test_normaliser_floor_is_the_labelled_segment_count():
     # as MaskFormer's class loss it is a weighted mean over the queries:
     # no floor
     assert torch.allclose(
-        call(RC2LTerm(rcc_eos_coef=0.1), model, outputs, batch)['loss_rcc'],
+        call(RC2LTerm(rcc=dict(eos_coef=0.1)), model, outputs, batch)['loss_rcc'],
         call(
-            RC2LTerm(rcc_eos_coef=0.1, avg_factor_floor='none'), model,
+            RC2LTerm(rcc=dict(eos_coef=0.1), avg_factor_floor='none'), model,
             outputs, batch)['loss_rcc'])
 
 
@@ -394,7 +435,8 @@ def test_identity_with_ground_truth_regions():
         confidence=torch.ones(2, size, size),
         data_samples=[],
         teacher_outputs=teacher)
-    term = RC2LTerm(betas=(1, 1, 1, 1), use_rampup=False)
+    term = RC2LTerm(
+        loss_weights=dict(rmc=1, rfc=1, rcc=1, smc=1), use_rampup=False)
     losses = call(term, nn.Module(), outputs, batch)
     assert losses['num_regions'] == 3 and losses['known_ratio'] == 1
     assert torch.allclose(losses['loss_rcc'], sup['loss_cls'], atol=1e-6)
@@ -444,7 +486,9 @@ def _closed_loop(steps=30):
     masks[0, 1] = torch.where(obj, logit(0.95), logit(0.05))
     masks.requires_grad_()
     term = RC2LTerm(
-        betas=(0, 0, 1, 1), avg_factor_floor='none', use_rampup=False)
+        loss_weights=dict(rmc=0, rfc=0, rcc=1, smc=1),
+        avg_factor_floor='none',
+        use_rampup=False)
     optimizer = torch.optim.Adam([cls, masks], lr=0.05)
     areas = []
     for _ in range(steps):
@@ -546,7 +590,7 @@ def test_carried_regions_follow_a_flip():
 
 def test_carried_regions_follow_classmix_of_two_sources():
     num, num_queries, levels = 3, 6, 50.0
-    term = RC2LTerm(semantic_threshold=0.0)
+    term = RC2LTerm(thresholds=dict(semantic=0.0))
     model = build(strong_aug=dict(GEOMETRIC, mix='classmix'))
     teacher = random_teacher(num, num_queries, seed=1)
     # image i is the constant i * levels: the mixed image tells the source
@@ -593,7 +637,7 @@ def test_carried_regions_follow_a_rescale_and_crop():
     from mmseg_reco.models.augmentation.photometric import rescale_crop
     num, num_queries = 3, 6
     # the overlap rule reads a query's whole mask, which the crop cuts
-    term = RC2LTerm(overlap_threshold=0.0)
+    term = RC2LTerm(thresholds=dict(overlap=0.0))
     teacher = random_teacher(num, num_queries, seed=2)
     scale = torch.tensor([1.3, 1.5, 0.75])
     top, left = torch.tensor([3., 9., 0.]), torch.tensor([7., 2., 0.])
@@ -641,8 +685,8 @@ def test_rc2l_demo_step_with_geometric_strong_view():
     assert aug.mix == 'classmix' and aug.flip_prob == 0.5
     assert tuple(aug.scale_range) == (1.0, 1.5)
     # regions from the randomly initialised teacher: any object query
-    cfg.model.method_losses[0].object_threshold = 0.0
-    cfg.model.method_losses[0].semantic_threshold = 0.0
+    cfg.model.method_losses[0].thresholds.object = 0.0
+    cfg.model.method_losses[0].thresholds.semantic = 0.0
     cfg.model.semi_train_cfg.rampup_iters = 0
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
@@ -690,7 +734,7 @@ def test_pixel_consistency_term_covers_unconfident_segments():
     outputs = student_outputs(regions(roll=1))
     assert 'loss_consistency' not in call(RC2LTerm(), model, outputs,
                                           semi_batch(teacher))
-    term = RC2LTerm(alpha=0.5, consistency_weight=2.0)
+    term = RC2LTerm(alpha=0.5, loss_weights=dict(consistency=2.0))
     losses = call(term, model, outputs, semi_batch(teacher))
     segments = teacher_regions(teacher['pred_logits'], teacher['pred_masks'])
     expected = pixel_consistency_loss(
@@ -710,8 +754,8 @@ def test_pixel_consistency_term_covers_unconfident_segments():
     none = call(term, model, outputs, semi_batch(unsure))
     assert none['num_regions'] == 0 and none['loss_rcc'] == 0
     assert none['loss_consistency'] > 0
-    with pytest.raises(ValueError, match='consistency_weight'):
-        RC2LTerm(consistency_weight=-1.0)
+    with pytest.raises(ValueError, match=r"loss_weights\['consistency'\]"):
+        RC2LTerm(loss_weights=dict(consistency=-1.0))
 
 
 def test_pixel_label_regions_are_the_known_labels_of_unlabelled_images():

@@ -39,7 +39,7 @@ SEGMENTOR = dict(
     test_cfg=dict(mode='whole'))
 PHOTOMETRIC = dict(
     type='StrongAugment', mix=None, scale_range=(1.0, 1.0), flip_prob=0.0)
-PAPER = dict(rmc_form='paper', rfc_form='paper')
+PAPER = dict(rmc=dict(form='paper'), rfc=dict(form='paper'))
 
 
 def build(**term):
@@ -121,7 +121,7 @@ def test_deep_supervision_equals_the_sum_of_single_layer_calls(forms):
     model = build()
     outputs = student_layers()
     batch = semi_batch()
-    common = dict(use_rampup=False, log_class_regions=False, **forms)
+    common = dict(use_rampup=False, log=dict(class_regions=False), **forms)
     deep = run(
         RC2LTerm(deep_supervision=True, **common), model, outputs, batch)
     single = RC2LTerm(**common)
@@ -179,7 +179,7 @@ def test_grad_norms_sum_each_term_over_the_layers():
     model = build()
     outputs = student_layers()
     batch = semi_batch()
-    common = dict(use_rampup=False, log_grad_norms=True)
+    common = dict(use_rampup=False, log=dict(grad_norms=True))
     last = run(RC2LTerm(**common), model, outputs, batch)
     deep = run(
         RC2LTerm(deep_supervision=True, **common), model, outputs, batch)
@@ -254,9 +254,9 @@ def test_rc2l_method_base_keeps_the_defaults_and_takes_the_paper_forms(
     cfg = Config.fromfile(
         os.path.join(repo_root, 'configs/_base_/methods/rc2l.py'))
     term = cfg.semi_model.method_losses[0]
-    assert term.rmc_form == 'infonce' and term.rfc_form == 'bounded'
+    assert term.rmc.form == 'infonce' and term.rfc.form == 'bounded'
     assert term.deep_supervision is False
     built = MODELS.build(dict(term, deep_supervision=True, **PAPER))
     assert built.deep_supervision and built.rfc_form == 'paper'
-    with pytest.raises(ValueError, match='rfc_form'):
-        RC2LTerm(rfc_form='cosine')
+    with pytest.raises(ValueError, match=r"rfc\['form'\]"):
+        RC2LTerm(rfc=dict(form='cosine'))
