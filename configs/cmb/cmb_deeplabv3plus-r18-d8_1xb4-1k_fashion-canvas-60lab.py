@@ -23,7 +23,7 @@ model['method_losses'] = [
     dict(
         _base_.cmb_loss,
         num_classes=num_classes,
-        feat_dim=feat_dim,
+        bank=dict(_base_.cmb_loss.bank, feat_dim=feat_dim),
         warmup_iters=200)
 ]
 model['strong_aug']['num_classes'] = num_classes

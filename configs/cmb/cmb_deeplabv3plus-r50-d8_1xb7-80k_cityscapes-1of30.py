@@ -47,7 +47,10 @@ segmentor = dict(
         norm_cfg=_base_.norm_cfg))
 model = dict(_delete_=True, segmentor=segmentor, **_base_.semi_model)
 model['method_losses'] = [
-    dict(_base_.cmb_loss, num_classes=num_classes, class_weight=class_weight)
+    dict(
+        _base_.cmb_loss,
+        num_classes=num_classes,
+        pseudo=dict(_base_.cmb_loss.pseudo, class_weight=class_weight))
 ]
 model['strong_aug']['num_classes'] = num_classes
 

@@ -49,7 +49,7 @@ model['method_losses'] = [
     dict(
         _base_.cmb_loss,
         num_classes=num_classes,
-        class_weight=class_weight,
+        pseudo=dict(_base_.cmb_loss.pseudo, class_weight=class_weight),
         num_labelled_images=num_city_labelled,
         source_domain=dict(key='img_path', pattern=r'(^|/)gta5/'))
 ]

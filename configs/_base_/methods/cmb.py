@@ -26,15 +26,10 @@ cmb_head = dict(
 # pseudo and contrastive weights 0 for the first 2k iterations
 cmb_loss = dict(
     type='CMBTerm',
-    feat_dim=256,
-    bank_size=256,
-    conf_threshold=0.95,
-    loss_pseudo_weight=1.0,
-    loss_ent_weight=0.01,
-    loss_contr_weight=0.1,
+    bank=dict(size=256, feat_dim=256, conf_threshold=0.95),
+    loss_weights=dict(pseudo=1.0, ent=0.01, contr=0.1),
     warmup_iters=2000,
-    sharpen=6.0,
-    class_weight=None)
+    pseudo=dict(sharpen=6.0, class_weight=None))
 # Table 1, strong (unlabelled): flip 0.5, resize x[0.75, 1.75], colour jitter
 # p 0.8 (brightness 0.3, contrast 0.3, saturation 0.15, hue 0.1), blur p 0.2,
 # ClassMix. StrongAugment always rescales and mixes (Table 1: p 0.8 each);

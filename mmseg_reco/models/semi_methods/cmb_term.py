@@ -43,6 +43,7 @@ from ..losses.cmb_losses import (class_balance_weights, cmb_contrastive_loss,
 from ..augmentation.semi_batch import SemiBatch
 from ..decode_heads.cmb_head import CMBHead
 from ..utils.memory_bank import ClassMemoryBank, topk_per_image_class
+from ...utils.config_groups import merge_group
 from .method_context import MethodContext
 
 __all__ = ['CMBTerm']
@@ -84,12 +85,13 @@ class CMBTerm(nn.Module):
     - **Bank candidates** (section 3.4, "Memory Bank"): the teacher (no grad)
       runs on the labelled images of the target domain; a pixel at the
       feature stride is kept when the teacher predicts its ground-truth class
-      with confidence > ``conf_threshold`` (the Feature Quality Filter); the
-      kept projections Z' are scored by the teacher's projection attention
-      S_{c,xi} and the ``K`` highest per image and class are kept, with
-      ``K = topk`` or ``max(1, bank_size // num_labelled_images)``. They are
-      stored in a fixed (N_l * C * K) layout (unused slots labelled -1), the
-      same shape on every rank, and pushed by the hook.
+      with confidence > ``bank['conf_threshold']`` (the Feature Quality
+      Filter); the kept projections Z' are scored by the teacher's
+      projection attention S_{c,xi} and the ``K`` highest per image and
+      class are kept, with ``K = bank['topk']`` or
+      ``max(1, bank['size'] // num_labelled_images)``. They are stored in a
+      fixed (N_l * C * K) layout (unused slots labelled -1), the same shape
+      on every rank, and pushed by the hook.
     - **L_contr** (Eq. 8-11, :func:`cmb_contrastive_loss`): every labelled
       pixel (ground truth) and unlabelled pixel (mixed pseudo-label of the
       strong view) at the feature stride, labels downsampled by nearest
@@ -99,8 +101,8 @@ class CMBTerm(nn.Module):
       mean of :func:`prediction_entropy`) on the unlabelled strong views at
       the input resolution.
 
-    ``loss_pseudo_weight`` and ``loss_contr_weight`` are 0 for the first
-    ``warmup_iters`` iterations (section 4.2: 2k).
+    ``loss_weights['pseudo']`` and ``loss_weights['contr']`` are 0 for the
+    first ``warmup_iters`` iterations (section 4.2: 2k).
 
     Semi-supervised domain adaptation (section 4.3.2): labelled samples of
     the source domain (``source_domain``) take part in L_sup and L_contr like
@@ -113,27 +115,28 @@ class CMBTerm(nn.Module):
     - ranking: the authors sort the scores in ascending order and keep the
       *lowest*-scoring candidates, scored by the *prediction* attention
       modules of the teacher; the paper keeps the highest-scoring ones of
-      S_{c,xi} on the projections Z' (``rank_with='pred'`` selects the
-      prediction modules);
+      S_{c,xi} on the projections Z' (``bank=dict(rank_with='pred')``
+      selects the prediction modules);
     - the authors keep the top ``B_l * K`` per class over the whole labelled
-      batch, not K per image (``topk_per='batch'``), and for Pascal VOC use
-      ``K = max(1, int(C / 3 * round(psi / |X_l|)))`` (set ``topk``);
+      batch, not K per image (``bank=dict(topk_per='batch')``), and for
+      Pascal VOC use ``K = max(1, int(C / 3 * round(psi / |X_l|)))`` (set
+      ``bank['topk']``);
     - the bank starts filling 1,000 iterations before the contrastive loss
       (``MemoryBankHook(start_iter=warmup_iters - 1000)``; the paper fills
       from the start);
     - labelled and unlabelled contrastive terms are two losses, each weighted
-      0.1 (``separate_contrastive=True``);
+      0.1 (``contrastive=dict(separate=True)``);
     - a sigmoid ramp-up ``exp(-5 (1 - t)^2)`` of the pseudo-label weight over
-      the warm-up (``pseudo_warmup='sigmoid'``) instead of a step;
+      the warm-up (``pseudo=dict(warmup='sigmoid')``) instead of a step;
     - entropy in bits over the pixels with a pseudo-label, divided by
-      ``log2(K)`` (``ent_normalise=True``, ``ent_valid_only=True``);
+      ``log2(K)`` (``entropy=dict(normalise=True, valid_only=True)``);
     - class weights only for Cityscapes, from running frequencies of labels
-      and pseudo-labels (here: ``class_weight`` given in the config; use
-      :func:`class_balance_weights` on the labelled split);
+      and pseudo-labels (here: ``pseudo['class_weight']`` given in the
+      config; use :func:`class_balance_weights` on the labelled split);
     - the prediction attention sees detached predictions, as here by default
-      (``detach_attention_input``; the paper does not say); the bank
-      attention sees L2-normalised entries, here the raw projections of
-      Eq. 8;
+      (``contrastive['detach_attention_input']``; the paper does not say);
+      the bank attention sees L2-normalised entries, here the raw
+      projections of Eq. 8;
     - an EMA decay that grows towards 1 with a warm-up (versions of the code
       use ``min(1 - 1/(t+1), 0.99)`` or a cosine schedule from 0.995 to 1)
       instead of the paper's fixed 0.997 (``MeanTeacherHook``), and B/2
@@ -142,108 +145,146 @@ class CMBTerm(nn.Module):
 
     Args:
         num_classes (int): number of classes C.
-        feat_dim (int): projection size D. Default: 256.
-        bank_size (int): entries per class psi. Default: 256.
-        conf_threshold (float): FQF confidence phi (teacher softmax
-            probability must exceed it). Default: 0.95.
+        bank (dict, optional): the memory bank and its update; keys and
+            defaults:
+
+            - ``size`` (int): entries per class psi. Default: 256.
+            - ``feat_dim`` (int): projection size D. Default: 256.
+            - ``conf_threshold`` (float, [0, 1)): FQF confidence phi (the
+              teacher's softmax probability must exceed it). Default: 0.95.
+            - ``topk`` (int, optional): K; overrides
+              ``num_labelled_images``. Default: None.
+            - ``topk_per`` (str): ``'image'`` (paper) or ``'batch'``.
+              Default: 'image'.
+            - ``rank_with`` (str): ``'proj'`` (paper) or ``'pred'``
+              attention modules for the ranking. Default: 'proj'.
         num_labelled_images (int, optional): |X_l| of the split, for K;
             :class:`MemoryBankHook` sets it from the labelled dataset when
             None. Default: None.
-        topk (int, optional): K; overrides ``num_labelled_images``.
-        topk_per (str): ``'image'`` (paper) or ``'batch'``. Default: 'image'.
-        rank_with (str): ``'proj'`` (paper) or ``'pred'`` attention modules
-            for the ranking. Default: 'proj'.
-        loss_pseudo_weight (float): lambda_pseudo. Default: 1.
-        loss_ent_weight (float): lambda_ent. Default: 0.01.
-        loss_contr_weight (float): lambda_contr. Default: 0.1.
+        loss_weights (dict, optional): the lambdas of Eq. 1; keys and
+            defaults:
+
+            - ``pseudo`` (float): lambda_pseudo. Default: 1.0.
+            - ``ent`` (float): lambda_ent. Default: 0.01.
+            - ``contr`` (float): lambda_contr. Default: 0.1.
         warmup_iters (int): iterations with lambda_pseudo = lambda_contr = 0.
             Default: 2000.
-        pseudo_warmup (str): ``'step'`` (paper) or ``'sigmoid'``.
-            Default: 'step'.
-        sharpen (float): s of the pseudo-label weight. Default: 6.
-        class_weight (list[float] | str, optional): alpha of the pseudo CE
-            (a list or an ``.npy``/``.json`` file). Default: None.
-        unlabelled_threshold (float, optional): minimum teacher confidence of
-            an unlabelled pixel in L_contr. Default: None (every pixel with a
-            pseudo-label, as the paper).
-        separate_contrastive (bool): see above. Default: False.
-        detach_attention_input (bool): feed detached predictions to the
-            prediction attention. Default: True.
-        ent_normalise (bool): divide the entropy by log(K). Default: False.
-        ent_valid_only (bool): entropy only where a pseudo-label exists.
-            Default: False.
+        pseudo (dict, optional): L_pseudo; keys and defaults:
+
+            - ``sharpen`` (float): s of the pseudo-label weight.
+              Default: 6.0.
+            - ``class_weight`` (list[float] | str, optional): alpha of the
+              pseudo CE (a list or an ``.npy``/``.json`` file).
+              Default: None.
+            - ``warmup`` (str): ``'step'`` (paper) or ``'sigmoid'``.
+              Default: 'step'.
+        entropy (dict, optional): L_ent; keys and defaults:
+
+            - ``normalise`` (bool): divide the entropy by log(K).
+              Default: False.
+            - ``valid_only`` (bool): entropy only where a pseudo-label
+              exists. Default: False.
+        contrastive (dict, optional): L_contr; keys and defaults:
+
+            - ``unlabelled_threshold`` (float, optional): minimum teacher
+              confidence of an unlabelled pixel. Default: None (every pixel
+              with a pseudo-label, as the paper).
+            - ``separate`` (bool): labelled and unlabelled terms as two
+              losses, see above. Default: False.
+            - ``detach_attention_input`` (bool): feed detached predictions
+              to the prediction attention. Default: True.
         source_domain (dict, optional): ``dict(key=..., pattern=...)``; a
             labelled sample whose metainfo ``key`` matches the regular
             expression ``pattern`` (``re.search``) is source-domain data.
             Default: None (all labelled data is target domain).
         ignore_index (int): ignore label. Default: 255.
         loss_name (str): prefix of the keys. Default: ``'cmb'``.
+
+    Each dict argument but ``source_domain`` is merged over its defaults
+    (:attr:`GROUP_DEFAULTS`), so a config may set one key
+    (``loss_weights=dict(contr=1.0)``); an unknown key raises a ValueError
+    naming the argument and its keys.
     """
+
+    #: the defaults of the dict arguments (see ``Args``)
+    GROUP_DEFAULTS = dict(
+        bank=dict(
+            size=256,
+            feat_dim=256,
+            conf_threshold=0.95,
+            topk=None,
+            topk_per='image',
+            rank_with='proj'),
+        loss_weights=dict(pseudo=1.0, ent=0.01, contr=0.1),
+        pseudo=dict(sharpen=6.0, class_weight=None, warmup='step'),
+        entropy=dict(normalise=False, valid_only=False),
+        contrastive=dict(
+            unlabelled_threshold=None,
+            separate=False,
+            detach_attention_input=True))
 
     def __init__(self,
                  num_classes: int,
-                 feat_dim: int = 256,
-                 bank_size: int = 256,
-                 conf_threshold: float = 0.95,
+                 bank: Optional[dict] = None,
                  num_labelled_images: Optional[int] = None,
-                 topk: Optional[int] = None,
-                 topk_per: str = 'image',
-                 rank_with: str = 'proj',
-                 loss_pseudo_weight: float = 1.0,
-                 loss_ent_weight: float = 0.01,
-                 loss_contr_weight: float = 0.1,
+                 loss_weights: Optional[dict] = None,
                  warmup_iters: int = 2000,
-                 pseudo_warmup: str = 'step',
-                 sharpen: float = 6.0,
-                 class_weight: Optional[Union[List[float], str]] = None,
-                 unlabelled_threshold: Optional[float] = None,
-                 separate_contrastive: bool = False,
-                 detach_attention_input: bool = True,
-                 ent_normalise: bool = False,
-                 ent_valid_only: bool = False,
+                 pseudo: Optional[dict] = None,
+                 entropy: Optional[dict] = None,
+                 contrastive: Optional[dict] = None,
                  source_domain: Optional[dict] = None,
                  ignore_index: int = 255,
                  loss_name: str = 'cmb'):
         super().__init__()
-        assert topk_per in ('image', 'batch'), topk_per
-        assert rank_with in ('proj', 'pred'), rank_with
-        assert pseudo_warmup in ('step', 'sigmoid'), pseudo_warmup
-        assert 0 <= conf_threshold < 1
-        assert topk is None or topk >= 1
+        given = dict(
+            bank=bank,
+            loss_weights=loss_weights,
+            pseudo=pseudo,
+            entropy=entropy,
+            contrastive=contrastive)
+        bank, weights, pseudo, entropy, contrastive = (
+            merge_group('CMBTerm', name, given[name],
+                        self.GROUP_DEFAULTS[name]) for name in given)
+        assert bank['topk_per'] in ('image', 'batch'), bank['topk_per']
+        assert bank['rank_with'] in ('proj', 'pred'), bank['rank_with']
+        assert pseudo['warmup'] in ('step', 'sigmoid'), pseudo['warmup']
+        assert 0 <= bank['conf_threshold'] < 1
+        assert bank['topk'] is None or bank['topk'] >= 1
         if source_domain is not None:
             assert set(source_domain) == {'key', 'pattern'}, \
                 "source_domain must be dict(key=..., pattern=...)"
         self.num_classes = num_classes
-        self.feat_dim = feat_dim
-        self.bank_size = bank_size
-        self.conf_threshold = conf_threshold
+        self.feat_dim = bank['feat_dim']
+        self.bank_size = bank['size']
+        self.conf_threshold = bank['conf_threshold']
         self.num_labelled_images = num_labelled_images
-        self.topk = topk
-        self.topk_per = topk_per
-        self.rank_with = rank_with
-        self.loss_pseudo_weight = loss_pseudo_weight
-        self.loss_ent_weight = loss_ent_weight
-        self.loss_contr_weight = loss_contr_weight
+        self.topk = bank['topk']
+        self.topk_per = bank['topk_per']
+        self.rank_with = bank['rank_with']
+        self.loss_pseudo_weight = weights['pseudo']
+        self.loss_ent_weight = weights['ent']
+        self.loss_contr_weight = weights['contr']
         self.warmup_iters = warmup_iters
-        self.pseudo_warmup = pseudo_warmup
-        self.sharpen = sharpen
-        self.unlabelled_threshold = unlabelled_threshold
-        self.separate_contrastive = separate_contrastive
-        self.detach_attention_input = detach_attention_input
-        self.ent_normalise = ent_normalise
-        self.ent_valid_only = ent_valid_only
+        self.pseudo_warmup = pseudo['warmup']
+        self.sharpen = pseudo['sharpen']
+        self.unlabelled_threshold = contrastive['unlabelled_threshold']
+        self.separate_contrastive = contrastive['separate']
+        self.detach_attention_input = contrastive['detach_attention_input']
+        self.ent_normalise = entropy['normalise']
+        self.ent_valid_only = entropy['valid_only']
         self.source_domain = source_domain
         self._source_re = (
             re.compile(source_domain['pattern']) if source_domain else None)
         self.ignore_index = ignore_index
         self.loss_name = loss_name
-        weight = get_class_weight(class_weight)
+        weight = get_class_weight(pseudo['class_weight'])
         if weight is not None:
             weight = torch.as_tensor(np.asarray(weight), dtype=torch.float32)
             assert weight.shape == (num_classes, ), \
                 f'class_weight must have {num_classes} entries'
         self.register_buffer('class_weight', weight, persistent=False)
-        self.bank = ClassMemoryBank(num_classes, feat_dim, bank_size)
+        self.bank = ClassMemoryBank(num_classes, self.feat_dim,
+                                    self.bank_size)
         #: whether the step computes bank candidates (:meth:`set_collect`)
         self.collect = True
         self._candidates: Optional[Tuple[Tensor, Tensor]] = None
@@ -257,9 +298,10 @@ class CMBTerm(nn.Module):
             return self.topk
         if self.num_labelled_images is None:
             raise ValueError(
-                'CMBTerm needs topk or num_labelled_images (|X_l|) to size '
-                'the bank update; MemoryBankHook sets num_labelled_images '
-                'from the labelled dataset, or set it in the config')
+                "CMBTerm needs bank['topk'] or num_labelled_images (|X_l|) "
+                'to size the bank update; MemoryBankHook sets '
+                'num_labelled_images from the labelled dataset, or set it in '
+                'the config')
         return max(1, self.bank_size // self.num_labelled_images)
 
     def is_source(self, data_samples: Sequence) -> List[bool]:

@@ -205,8 +205,8 @@ def test_every_parameter_is_in_exactly_one_optimiser_group():
                 num_classes=NUM_CLASSES),
             pseudo_loss=None,
             method_losses=[
-                dict(type='CMBTerm', num_classes=NUM_CLASSES, feat_dim=8,
-                     bank_size=4, topk=1)
+                dict(type='CMBTerm', num_classes=NUM_CLASSES,
+                     bank=dict(feat_dim=8, size=4, topk=1))
             ]))
     wrapper = build_optim_wrapper(
         model,

@@ -199,10 +199,13 @@ SEGMENTOR = dict(
 
 
 def _model(**loss_kwargs):
+    """The tiny model; a dict argument updates the test's own dict."""
     torch.manual_seed(0)
-    loss = dict(type='CMBTerm', num_classes=NUM_CLASSES, feat_dim=8,
-                bank_size=6, topk=2, warmup_iters=0)
-    loss.update(loss_kwargs)
+    loss = dict(type='CMBTerm', num_classes=NUM_CLASSES,
+                bank=dict(feat_dim=8, size=6, topk=2), warmup_iters=0)
+    for key, value in loss_kwargs.items():
+        loss[key] = (dict(loss[key], **value) if isinstance(value, dict)
+                     and isinstance(loss.get(key), dict) else value)
     model = MODELS.build(
         dict(
             type='SemiSegmentor',
@@ -262,8 +265,48 @@ def _run(model, batch):
     return model.method_losses[0](model.method_context(outputs, batch))
 
 
+def test_grouped_arguments_default_to_the_flat_defaults():
+    """The dict arguments' defaults are the values the term always had."""
+    from mmseg_reco.models.semi_methods.cmb_term import CMBTerm
+    term = CMBTerm(num_classes=NUM_CLASSES)
+    assert (term.bank_size, term.feat_dim, term.conf_threshold, term.topk,
+            term.topk_per, term.rank_with) == (256, 256, 0.95, None, 'image',
+                                               'proj')
+    assert tuple(term.bank.bank.shape) == (NUM_CLASSES, 256, 256)
+    assert (term.loss_pseudo_weight, term.loss_ent_weight,
+            term.loss_contr_weight) == (1.0, 0.01, 0.1)
+    assert (term.sharpen, term.pseudo_warmup) == (6.0, 'step')
+    assert term.class_weight is None
+    assert (term.ent_normalise, term.ent_valid_only) == (False, False)
+    assert (term.unlabelled_threshold, term.separate_contrastive,
+            term.detach_attention_input) == (None, False, True)
+    assert (term.num_labelled_images, term.warmup_iters,
+            term.ignore_index, term.loss_name) == (None, 2000, 255, 'cmb')
+    # one key set: the others keep their defaults
+    term = CMBTerm(
+        num_classes=NUM_CLASSES,
+        bank=dict(size=32),
+        loss_weights=dict(contr=1.0),
+        pseudo=dict(class_weight=[1.0, 2.0, 3.0, 4.0]))
+    assert (term.bank_size, term.feat_dim) == (32, 256)
+    assert (term.loss_pseudo_weight, term.loss_contr_weight) == (1.0, 1.0)
+    assert term.sharpen == 6.0
+    assert term.class_weight.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize('name', [
+    'bank', 'loss_weights', 'pseudo', 'entropy', 'contrastive'])
+def test_unknown_key_of_a_grouped_argument_raises(name):
+    from mmseg_reco.models.semi_methods.cmb_term import CMBTerm
+    with pytest.raises(ValueError) as error:
+        CMBTerm(num_classes=NUM_CLASSES, **{name: dict(bank_size=32)})
+    message = str(error.value)
+    assert f'CMBTerm({name}=...)' in message and 'bank_size' in message
+    assert str(sorted(CMBTerm.GROUP_DEFAULTS[name])) in message
+
+
 def test_keys_and_warmup():
-    model = _model(warmup_iters=5, conf_threshold=0.0)
+    model = _model(warmup_iters=5, bank=dict(conf_threshold=0.0))
     batch = _batch(model)
     hub = MessageHub.get_current_instance()
     hub.update_info('iter', 2)
@@ -282,7 +325,7 @@ def test_keys_and_warmup():
 
 
 def test_bank_candidates_pass_the_quality_filter_and_are_the_top_k():
-    model = _model(conf_threshold=0.0)
+    model = _model(bank=dict(conf_threshold=0.0))
     term = model.method_losses[0]
     correct = torch.zeros(2, 8, 8, dtype=torch.bool)
     correct[:, :, :5] = True  # teacher wrong on the right part
@@ -320,8 +363,7 @@ def test_bank_candidates_pass_the_quality_filter_and_are_the_top_k():
 
 def test_source_domain_features_never_enter_the_bank():
     model = _model(
-        conf_threshold=0.0,
-        topk=16,
+        bank=dict(conf_threshold=0.0, topk=16),
         source_domain=dict(key='img_path', pattern=r'gta5'))
     term = model.method_losses[0]
     batch = _batch(
@@ -347,7 +389,7 @@ def test_source_domain_features_never_enter_the_bank():
 
 
 def test_contrastive_gradient_reaches_the_student_not_the_bank():
-    model = _model(conf_threshold=0.0)
+    model = _model(bank=dict(conf_threshold=0.0))
     term = model.method_losses[0]
     batch = _batch(model)
     _run(model, batch)
@@ -367,7 +409,8 @@ def test_contrastive_gradient_reaches_the_student_not_the_bank():
 
 
 def test_separate_contrastive_sums_the_labelled_and_unlabelled_terms():
-    model = _model(separate_contrastive=True, conf_threshold=0.0)
+    model = _model(
+        contrastive=dict(separate=True), bank=dict(conf_threshold=0.0))
     term = model.method_losses[0]
     batch = _batch(model)
     _run(model, batch)
@@ -399,7 +442,7 @@ def test_separate_contrastive_sums_the_labelled_and_unlabelled_terms():
 
 
 def test_runs_under_autocast_and_keeps_the_bank_in_float32():
-    model = _model(conf_threshold=0.0)
+    model = _model(bank=dict(conf_threshold=0.0))
     term = model.method_losses[0]
     batch = _batch(model)
     with torch.autocast('cpu', dtype=torch.bfloat16):
@@ -415,7 +458,8 @@ def test_runs_under_autocast_and_keeps_the_bank_in_float32():
 
 
 def test_authors_ranking_options_keep_the_fixed_candidate_layout():
-    model = _model(conf_threshold=0.0, topk_per='batch', rank_with='pred')
+    model = _model(
+        bank=dict(conf_threshold=0.0, topk_per='batch', rank_with='pred'))
     term = model.method_losses[0]
     batch = _batch(model)
     _run(model, batch)
@@ -453,7 +497,8 @@ def test_authors_ranking_options_keep_the_fixed_candidate_layout():
 def test_sigmoid_pseudo_warmup_ramps_where_the_step_is_zero():
     hub = MessageHub.get_current_instance()
     step = _model(warmup_iters=10).method_losses[0]
-    sigmoid = _model(warmup_iters=10, pseudo_warmup='sigmoid').method_losses[0]
+    sigmoid = _model(
+        warmup_iters=10, pseudo=dict(warmup='sigmoid')).method_losses[0]
     assert step.warmup_factor('pseudo', 5) == 0.0
     assert sigmoid.warmup_factor('pseudo',
                                  5) == pytest.approx(math.exp(-5 * 0.5**2))
@@ -471,7 +516,7 @@ def test_sigmoid_pseudo_warmup_ramps_where_the_step_is_zero():
 
 
 def test_entropy_variants_normalise_by_log_k_and_keep_labelled_pixels():
-    model = _model(conf_threshold=0.0)
+    model = _model(bank=dict(conf_threshold=0.0))
     for module in model.student.modules():  # the same logits in each call
         if isinstance(module, torch.nn.Dropout2d):
             module.eval()
@@ -499,7 +544,7 @@ def test_entropy_variants_normalise_by_log_k_and_keep_labelled_pixels():
 
 
 def test_unlabelled_threshold_leaves_unconfident_rows_out_of_the_contrast():
-    model = _model(conf_threshold=0.0)
+    model = _model(bank=dict(conf_threshold=0.0))
     term = model.method_losses[0]
     batch = _batch(model)
     _run(model, batch)
@@ -523,7 +568,9 @@ def test_unlabelled_threshold_leaves_unconfident_rows_out_of_the_contrast():
 def test_detach_attention_input_stops_the_attention_gradient_at_the_rows():
     grads = {}
     for detach in (True, False):
-        model = _model(conf_threshold=0.0, detach_attention_input=detach)
+        model = _model(
+            bank=dict(conf_threshold=0.0),
+            contrastive=dict(detach_attention_input=detach))
         term = model.method_losses[0]
         batch = _batch(model)
         _run(model, batch)
