@@ -333,7 +333,7 @@ class CMBTerm(nn.Module):
                 ``seg_logits`` (N, K, h, w) and ``pred`` (N, D, h', w');
                 ``batch``, labels (N, H, W), confidence (N, H, W),
                 ``num_labelled`` and the labelled ``data_samples``;
-                ``student`` and ``teacher`` (their :class:`CMBHead`\ s);
+                ``student`` and ``teacher`` (their :class:`CMBHead` heads);
                 ``iteration`` (the warm-up).
 
         Returns:
