@@ -67,8 +67,8 @@ def test_tool_counts_every_region_once(tools, initial_checkpoint, capsys):
     result = tools['region_matching'].main([
         RC2L, ckpt, '--max-images', '3', '--batch-size', '2',
         '--cfg-options', f'val_dataloader.dataset.data_root={DATA}',
-        f'{term}object_threshold=0.0', f'{term}semantic_threshold=0.0',
-        f'{term}overlap_threshold=0.0'
+        f'{term}thresholds.object=0.0', f'{term}thresholds.semantic=0.0',
+        f'{term}thresholds.overlap=0.0'
     ])
     assert result['images'] == 3 and result['regions'] >= 3
     assert sum(result[u] for u in ('same class', 'other class',

@@ -6,8 +6,8 @@
 # matcher and loss weights 1 / 20 / 1 for class / focal / dice, no-object
 # weight 0.1) with RC2L's 50 queries (Table 5). Losses and matching use
 # 12544 sampled points per mask (Mask2Former) to bound memory at 512 and 768
-# crops; set num_points=None in the head and its matcher for MaskFormer's
-# dense losses.
+# crops; set point_sample.num_points=None in the head and num_points=None in
+# its matcher for MaskFormer's dense losses.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 num_classes = 21
 data_preprocessor = dict(
@@ -42,12 +42,13 @@ model = dict(
         in_index=[0, 1, 2, 3],
         channels=256,
         mask_dim=256,
-        hidden_dim=256,
         num_queries=50,
-        num_heads=8,
-        num_layers=6,
-        ffn_channels=2048,
-        transformer_dropout=0.1,
+        transformer=dict(
+            hidden_dim=256,
+            num_heads=8,
+            num_layers=6,
+            ffn_channels=2048,
+            dropout=0.1),
         deep_supervision=True,
         num_classes=num_classes,
         norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
@@ -60,10 +61,8 @@ model = dict(
             mask_cost='focal',
             num_points=num_points),
         eos_coef=0.1,
-        loss_cls_weight=1.0,
-        loss_mask_weight=20.0,
-        loss_dice_weight=1.0,
-        mask_loss='focal',
-        num_points=num_points),
+        loss_weights=dict(cls=1.0, mask=20.0, dice=1.0),
+        mask_loss=dict(form='focal'),
+        point_sample=dict(num_points=num_points)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

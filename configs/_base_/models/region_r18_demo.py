@@ -25,12 +25,10 @@ model = dict(
         in_channels=[64, 128, 256, 512],
         channels=64,
         mask_dim=64,
-        hidden_dim=64,
         num_queries=20,
-        num_heads=4,
-        num_layers=3,
-        ffn_channels=256,
+        transformer=dict(
+            hidden_dim=64, num_heads=4, num_layers=3, ffn_channels=256),
         num_classes=num_classes,
         norm_cfg=dict(type='GN', num_groups=8, requires_grad=True),
         matcher=dict(num_points=None),
-        num_points=None))
+        point_sample=dict(num_points=None)))

@@ -17,8 +17,9 @@ from mmseg.utils import ConfigType, SampleList
 from ..losses.mask_losses import (dice_loss, reduce_num_masks,
                                   sigmoid_ce_loss, sigmoid_focal_loss)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
+from ...utils.config_groups import merge_group
 
-#: mask losses accepted by ``RegionHead(mask_loss=...)``
+#: mask losses accepted by ``RegionHead(mask_loss=dict(form=...))``
 MASK_LOSSES = ('focal', 'bce')
 
 
@@ -242,9 +243,10 @@ class RegionHead(BaseDecodeHead):
     decoder and transformer, 8 heads, 6 decoder layers, FFN 2048, dropout
     0.1, deep supervision, GroupNorm(32) in the pixel decoder, matcher and
     loss weights 1 (class), 20 (focal), 1 (dice), eos_coef 0.1. RC2L uses
-    50 queries (paper Table 5). Losses are computed at ``num_points`` sampled
-    points (Mask2Former's importance sampling); ``num_points=None`` computes
-    them densely at the label resolution as MaskFormer does.
+    50 queries (paper Table 5). Losses are computed at
+    ``point_sample['num_points']`` sampled points (Mask2Former's importance
+    sampling); ``point_sample=dict(num_points=None)`` computes them densely
+    at the label resolution as MaskFormer does.
 
     Args:
         in_channels (Sequence[int]): channels of the backbone features used,
@@ -255,32 +257,44 @@ class RegionHead(BaseDecodeHead):
             Default: (0, 1, 2, 3).
         mask_dim (int): dimension of the per-pixel and mask embeddings.
             Default: 256.
-        hidden_dim (int): transformer dimension. Default: 256.
         num_queries (int): number of queries. Default: 50.
-        num_heads (int): attention heads. Default: 8.
-        num_layers (int): decoder layers. Default: 6.
-        ffn_channels (int): FFN width. Default: 2048.
-        transformer_dropout (float): transformer dropout. Default: 0.1.
-        transformer_in_index (int): which of the selected features the
-            queries attend to. Default: -1 (the coarsest).
+        transformer (dict, optional): the DETR decoder; keys and defaults:
+
+            - ``hidden_dim`` (int, even): transformer dimension.
+              Default: 256.
+            - ``num_heads`` (int): attention heads. Default: 8.
+            - ``num_layers`` (int): decoder layers. Default: 6.
+            - ``ffn_channels`` (int): FFN width. Default: 2048.
+            - ``dropout`` (float): transformer dropout. Default: 0.1.
+            - ``in_index`` (int): which of the selected features the
+              queries attend to. Default: -1 (the coarsest).
         deep_supervision (bool): losses on every decoder layer.
             Default: True.
         matcher (dict): ``HungarianMatcher`` config (TASK_UTILS).
         eos_coef (float): CE weight of the 'no object' class. Default: 0.1.
-        loss_cls_weight (float): weight of the class CE. Default: 1.0.
-        loss_mask_weight (float): weight of the focal/BCE mask loss.
-            Default: 20.0.
-        loss_dice_weight (float): weight of the dice loss. Default: 1.0.
-        mask_loss (str): ``'focal'`` (MaskFormer) or ``'bce'``.
-            Default: 'focal'.
-        focal_alpha (float): focal alpha. Default: 0.25.
-        focal_gamma (float): focal gamma. Default: 2.0.
-        num_points (int, optional): points per mask for the mask losses;
-            None: dense. Default: 12544.
-        oversample_ratio (float): importance sampling oversampling.
-            Default: 3.0.
-        importance_sample_ratio (float): share of uncertain points.
-            Default: 0.75.
+        loss_weights (dict, optional): MaskFormer's ``weight_dict``; keys
+            and defaults:
+
+            - ``cls`` (float): weight of the class CE. Default: 1.0.
+            - ``mask`` (float): weight of the focal/BCE mask loss.
+              Default: 20.0.
+            - ``dice`` (float): weight of the dice loss. Default: 1.0.
+        mask_loss (dict, optional): the per-pixel mask loss; keys and
+            defaults:
+
+            - ``form`` (str): ``'focal'`` (MaskFormer) or ``'bce'``.
+              Default: 'focal'.
+            - ``focal_alpha`` (float): focal alpha. Default: 0.25.
+            - ``focal_gamma`` (float): focal gamma. Default: 2.0.
+        point_sample (dict, optional): the points of the mask losses; keys
+            and defaults:
+
+            - ``num_points`` (int, optional): points per mask; None: dense.
+              Default: 12544.
+            - ``oversample_ratio`` (float, >= 1): importance sampling
+              oversampling. Default: 3.0.
+            - ``importance_sample_ratio`` (float, [0, 1]): share of
+              uncertain points. Default: 0.75.
         norm_cfg (dict): norm of the pixel decoder.
             Default: ``dict(type='GN', num_groups=32)``.
         act_cfg (dict): activation of the pixel decoder. Default: ReLU.
@@ -288,7 +302,28 @@ class RegionHead(BaseDecodeHead):
             (Xavier for the transformer, as DETR).
         **kwargs: other ``BaseDecodeHead`` arguments (``align_corners``,
             ``ignore_index``).
+
+    Each dict argument but ``matcher``, ``norm_cfg``, ``act_cfg`` and
+    ``init_cfg`` is merged over its defaults (:attr:`GROUP_DEFAULTS`), so a
+    config may set one key (``point_sample=dict(num_points=None)``); an
+    unknown key raises a ValueError naming the argument and its keys.
     """
+
+    #: the defaults of the dict arguments (see ``Args``)
+    GROUP_DEFAULTS = dict(
+        transformer=dict(
+            hidden_dim=256,
+            num_heads=8,
+            num_layers=6,
+            ffn_channels=2048,
+            dropout=0.1,
+            in_index=-1),
+        loss_weights=dict(cls=1.0, mask=20.0, dice=1.0),
+        mask_loss=dict(form='focal', focal_alpha=0.25, focal_gamma=2.0),
+        point_sample=dict(
+            num_points=12544,
+            oversample_ratio=3.0,
+            importance_sample_ratio=0.75))
 
     def __init__(self,
                  in_channels: Sequence[int],
@@ -297,13 +332,8 @@ class RegionHead(BaseDecodeHead):
                  num_classes: int,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  mask_dim: int = 256,
-                 hidden_dim: int = 256,
                  num_queries: int = 50,
-                 num_heads: int = 8,
-                 num_layers: int = 6,
-                 ffn_channels: int = 2048,
-                 transformer_dropout: float = 0.1,
-                 transformer_in_index: int = -1,
+                 transformer: Optional[ConfigType] = None,
                  deep_supervision: bool = True,
                  matcher: ConfigType = dict(
                      type='HungarianMatcher',
@@ -311,26 +341,33 @@ class RegionHead(BaseDecodeHead):
                      cost_mask=20.0,
                      cost_dice=1.0),
                  eos_coef: float = 0.1,
-                 loss_cls_weight: float = 1.0,
-                 loss_mask_weight: float = 20.0,
-                 loss_dice_weight: float = 1.0,
-                 mask_loss: str = 'focal',
-                 focal_alpha: float = 0.25,
-                 focal_gamma: float = 2.0,
-                 num_points: Optional[int] = 12544,
-                 oversample_ratio: float = 3.0,
-                 importance_sample_ratio: float = 0.75,
+                 loss_weights: Optional[ConfigType] = None,
+                 mask_loss: Optional[ConfigType] = None,
+                 point_sample: Optional[ConfigType] = None,
                  norm_cfg: ConfigType = dict(
                      type='GN', num_groups=32, requires_grad=True),
                  act_cfg: ConfigType = dict(type='ReLU'),
                  init_cfg: Optional[ConfigType] = None,
                  **kwargs) -> None:
+        given = dict(
+            transformer=transformer,
+            loss_weights=loss_weights,
+            mask_loss=mask_loss,
+            point_sample=point_sample)
+        transformer, weights, mask_loss, points = (
+            merge_group('RegionHead', name, given[name],
+                        self.GROUP_DEFAULTS[name]) for name in given)
+        hidden_dim = transformer['hidden_dim']
+        num_points = points['num_points']
         assert len(in_channels) == len(in_index) >= 1
-        assert mask_loss in MASK_LOSSES, \
-            f'mask_loss must be one of {MASK_LOSSES}, got {mask_loss!r}'
-        assert hidden_dim % 2 == 0, 'hidden_dim must be even (sine encoding)'
+        assert mask_loss['form'] in MASK_LOSSES, (
+            f"mask_loss['form'] must be one of {MASK_LOSSES}, got "
+            f"{mask_loss['form']!r}")
+        assert hidden_dim % 2 == 0, (
+            "transformer['hidden_dim'] must be even (sine encoding)")
         assert num_points is None or num_points > 0
-        assert oversample_ratio >= 1 and 0 <= importance_sample_ratio <= 1
+        assert (points['oversample_ratio'] >= 1
+                and 0 <= points['importance_sample_ratio'] <= 1)
         super().__init__(
             list(in_channels),
             channels,
@@ -347,18 +384,20 @@ class RegionHead(BaseDecodeHead):
         del self.conv_seg
         self.num_queries = num_queries
         self.deep_supervision = deep_supervision
-        self.transformer_in_index = transformer_in_index
+        self.transformer_in_index = transformer['in_index']
 
         self.pixel_decoder = FPNPixelDecoder(self.in_channels, channels,
                                              mask_dim, norm_cfg, act_cfg)
-        tokens_in = self.in_channels[transformer_in_index]
+        tokens_in = self.in_channels[self.transformer_in_index]
         self.input_proj = (
             nn.Conv2d(tokens_in, hidden_dim, kernel_size=1)
             if tokens_in != hidden_dim else nn.Identity())
         self.query_embed = nn.Embedding(num_queries, hidden_dim)
         self.decoder_layers = nn.ModuleList(
-            DETRDecoderLayer(hidden_dim, num_heads, ffn_channels,
-                             transformer_dropout) for _ in range(num_layers))
+            DETRDecoderLayer(hidden_dim, transformer['num_heads'],
+                             transformer['ffn_channels'],
+                             transformer['dropout'])
+            for _ in range(transformer['num_layers']))
         self.decoder_norm = nn.LayerNorm(hidden_dim)
         self.cls_embed = nn.Linear(hidden_dim, num_classes + 1)
         self.mask_embed = nn.Sequential(
@@ -371,15 +410,15 @@ class RegionHead(BaseDecodeHead):
         class_weight[-1] = eos_coef
         self.register_buffer('class_weight', class_weight, persistent=False)
         self.eos_coef = eos_coef
-        self.loss_cls_weight = loss_cls_weight
-        self.loss_mask_weight = loss_mask_weight
-        self.loss_dice_weight = loss_dice_weight
-        self.mask_loss = mask_loss
-        self.focal_alpha = focal_alpha
-        self.focal_gamma = focal_gamma
+        self.loss_cls_weight = weights['cls']
+        self.loss_mask_weight = weights['mask']
+        self.loss_dice_weight = weights['dice']
+        self.mask_loss = mask_loss['form']
+        self.focal_alpha = mask_loss['focal_alpha']
+        self.focal_gamma = mask_loss['focal_gamma']
         self.num_points = num_points
-        self.oversample_ratio = oversample_ratio
-        self.importance_sample_ratio = importance_sample_ratio
+        self.oversample_ratio = points['oversample_ratio']
+        self.importance_sample_ratio = points['importance_sample_ratio']
 
     def init_weights(self) -> None:
         """Xavier-uniform transformer weights (DETR), then ``init_cfg``."""

@@ -19,15 +19,13 @@ HEAD = dict(
     in_channels=IN_CHANNELS,
     channels=16,
     mask_dim=16,
-    hidden_dim=16,
     num_queries=6,
-    num_heads=2,
-    num_layers=2,
-    ffn_channels=32,
+    transformer=dict(
+        hidden_dim=16, num_heads=2, num_layers=2, ffn_channels=32),
     num_classes=NUM_CLASSES,
     norm_cfg=dict(type='GN', num_groups=4),
     matcher=dict(type='HungarianMatcher', num_points=None),
-    num_points=None)
+    point_sample=dict(num_points=None))
 
 
 def build_head(**kwargs):
@@ -118,8 +116,8 @@ def test_semantic_targets_skip_ignored_pixels():
 def test_loss_keys_and_gradients(num_points, mask_loss):
     torch.manual_seed(0)
     head = build_head(
-        num_points=num_points,
-        mask_loss=mask_loss,
+        point_sample=dict(num_points=num_points),
+        mask_loss=dict(form=mask_loss),
         matcher=dict(type='HungarianMatcher', num_points=num_points))
     head.train()
     feats = features(requires_grad=True)
@@ -139,7 +137,7 @@ def test_loss_keys_and_gradients(num_points, mask_loss):
 
 
 def test_no_object_weight_and_loss_weights():
-    head = build_head(eos_coef=0.25, loss_dice_weight=0.0)
+    head = build_head(eos_coef=0.25, loss_weights=dict(dice=0.0))
     assert head.class_weight.tolist() == [1, 1, 1, 1, 0.25]
     head.train()
     losses = head.loss(features(), samples(), None)
@@ -164,7 +162,8 @@ def test_supervised_training_lowers_the_loss():
     torch.manual_seed(0)
     # the queries attend to 4x4 tokens: with a single token every query
     # would receive the same cross-attention output
-    head = build_head(transformer_dropout=0.0, transformer_in_index=1)
+    head = build_head(
+        transformer=dict(HEAD['transformer'], dropout=0.0, in_index=1))
     head.train()
     data = samples(seed=1)
     feats = informative_features(data)
@@ -213,9 +212,43 @@ def test_predict_through_encoder_decoder():
     assert head_logits.shape == (2, NUM_CLASSES, 32, 32)
 
 
+def test_grouped_arguments_default_to_the_flat_defaults():
+    """The dict arguments' defaults are the values the head always had."""
+    head = MODELS.build(
+        dict(type='RegionHead', in_channels=IN_CHANNELS, num_classes=3))
+    assert head.query_embed.weight.shape == (50, 256)  # hidden_dim 256
+    assert len(head.decoder_layers) == 6
+    layer = head.decoder_layers[0]
+    assert (layer.self_attn.num_heads, layer.ffn[0].out_features,
+            layer.dropouts[0].p) == (8, 2048, 0.1)
+    assert head.transformer_in_index == -1
+    assert (head.loss_cls_weight, head.loss_mask_weight,
+            head.loss_dice_weight, head.eos_coef) == (1.0, 20.0, 1.0, 0.1)
+    assert (head.mask_loss, head.focal_alpha, head.focal_gamma) == ('focal',
+                                                                   0.25, 2.0)
+    assert (head.num_points, head.oversample_ratio,
+            head.importance_sample_ratio) == (12544, 3.0, 0.75)
+    # one key set: the others keep their defaults
+    head = build_head(
+        transformer=dict(num_layers=1), loss_weights=dict(mask=5.0))
+    assert len(head.decoder_layers) == 1
+    assert head.query_embed.weight.shape == (6, 256)
+    assert (head.loss_cls_weight, head.loss_mask_weight) == (1.0, 5.0)
+
+
+@pytest.mark.parametrize(
+    'name', ['transformer', 'loss_weights', 'mask_loss', 'point_sample'])
+def test_unknown_key_of_a_grouped_argument_raises(name):
+    with pytest.raises(ValueError) as error:
+        build_head(**{name: dict(num_point=64)})
+    message = str(error.value)
+    assert f'RegionHead({name}=...)' in message and 'num_point' in message
+    assert str(sorted(RegionHead.GROUP_DEFAULTS[name])) in message
+
+
 def test_invalid_arguments():
     with pytest.raises(AssertionError):
-        build_head(mask_loss='l1')
+        build_head(mask_loss=dict(form='l1'))
     with pytest.raises(AssertionError):
         build_head(in_index=[0, 1])
     assert isinstance(build_head(), RegionHead)

@@ -27,15 +27,13 @@ SEGMENTOR = dict(
         in_channels=[8, 16, 32, 64],
         channels=16,
         mask_dim=16,
-        hidden_dim=16,
         num_queries=NUM_QUERIES,
-        num_heads=2,
-        num_layers=3,
-        ffn_channels=32,
+        transformer=dict(
+            hidden_dim=16, num_heads=2, num_layers=3, ffn_channels=32),
         num_classes=NUM_CLASSES,
         norm_cfg=dict(type='GN', num_groups=4),
         matcher=dict(type='HungarianMatcher', num_points=None),
-        num_points=None),
+        point_sample=dict(num_points=None)),
     test_cfg=dict(mode='whole'))
 PHOTOMETRIC = dict(
     type='StrongAugment', mix=None, scale_range=(1.0, 1.0), flip_prob=0.0)
