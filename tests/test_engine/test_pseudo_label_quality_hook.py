@@ -34,6 +34,20 @@ def test_scores_of_hand_made_pseudo_labels():
     assert scores['confident_acc'] == pytest.approx(60.0)
     assert scores['dominant_true_share'] == pytest.approx(300 / 7)
     assert scores['dominant_pred_share'] == pytest.approx(500 / 7)
+    # classes 1 and 2 (4 pixels): 2 right, 2 labelled as class 0
+    assert scores['nondominant_acc'] == pytest.approx(50.0)
+    assert scores['nondominant_found'] == pytest.approx(50.0)
+    assert scores['nondominant_class_acc'] == pytest.approx(100.0)
+
+
+def test_nondominant_scores_separate_finding_from_naming():
+    # rows: ground truth, columns: pseudo-label; class 0 is the most frequent
+    confusion = torch.tensor([[6, 1, 0], [1, 2, 1], [1, 1, 3]])
+    scores = summarise_scores(confusion, 0, 0)
+    # classes 1 and 2: 9 pixels, 5 right, 7 labelled as class 1 or 2
+    assert scores['nondominant_acc'] == pytest.approx(500 / 9)
+    assert scores['nondominant_found'] == pytest.approx(700 / 9)
+    assert scores['nondominant_class_acc'] == pytest.approx(500 / 7)
 
 
 @pytest.fixture

@@ -62,7 +62,12 @@ def summarise_scores(confusion: torch.Tensor, confident: int,
         ``confident_share`` (pixels at or above the threshold),
         ``confident_acc`` (accuracy on those), ``dominant_true_share`` and
         ``dominant_pred_share`` (share of pixels whose ground truth is,
-        and which are pseudo-labelled as, the most frequent class).
+        and which are pseudo-labelled as, the most frequent class); of the
+        pixels whose ground truth is another class (the objects, where the
+        most frequent class is the background): ``nondominant_acc`` (their
+        accuracy), ``nondominant_found`` (the share pseudo-labelled as any
+        class but the most frequent one) and ``nondominant_class_acc`` (the
+        accuracy of those found: the class named right).
     """
     confusion = confusion.double()
     total = confusion.sum().clamp(min=1)
@@ -71,6 +76,11 @@ def summarise_scores(confusion: torch.Tensor, confident: int,
     union = true + pred - inter
     present = union > 0
     dominant = int(true.argmax())
+    other = torch.ones_like(true, dtype=torch.bool)
+    other[dominant] = False
+    other_total = true[other].sum().clamp(min=1)
+    other_correct = inter[other].sum()
+    other_found = confusion[other][:, other].sum()
     return dict(
         acc=float(inter.sum() / total * 100),
         mIoU=float((inter[present] / union[present]).mean() * 100),
@@ -78,7 +88,11 @@ def summarise_scores(confusion: torch.Tensor, confident: int,
         confident_acc=float(confident_correct / max(int(confident), 1) *
                             100),
         dominant_true_share=float(true[dominant] / total * 100),
-        dominant_pred_share=float(pred[dominant] / total * 100))
+        dominant_pred_share=float(pred[dominant] / total * 100),
+        nondominant_acc=float(other_correct / other_total * 100),
+        nondominant_found=float(other_found / other_total * 100),
+        nondominant_class_acc=float(other_correct / other_found.clamp(min=1) *
+                                    100))
 
 
 def labelled_copy(dataset_type: str,
