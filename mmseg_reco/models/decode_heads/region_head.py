@@ -17,7 +17,8 @@ from mmseg.utils import ConfigType, SampleList
 from ..losses.mask_losses import (dice_loss, reduce_num_masks,
                                   sigmoid_ce_loss, sigmoid_focal_loss)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
-from ...utils.config_groups import merge_group
+from ...utils.config_groups import (LEGACY_GROUP_KEYS, legacy_group_keys,
+                                     merge_group)
 
 #: mask losses accepted by ``RegionHead(mask_loss=dict(form=...))``
 MASK_LOSSES = ('focal', 'bce')
@@ -301,12 +302,22 @@ class RegionHead(BaseDecodeHead):
         init_cfg (dict, optional): initialisation config. Default: None
             (Xavier for the transformer, as DETR).
         **kwargs: other ``BaseDecodeHead`` arguments (``align_corners``,
-            ``ignore_index``).
+            ``ignore_index``), and the deprecated flat arguments (see
+            below).
 
     Each dict argument but ``matcher``, ``norm_cfg``, ``act_cfg`` and
     ``init_cfg`` is merged over its defaults (:attr:`GROUP_DEFAULTS`), so a
     config may set one key (``point_sample=dict(num_points=None)``); an
     unknown key raises a ValueError naming the argument and its keys.
+
+    The flat arguments before the grouping (``hidden_dim``,
+    ``loss_cls_weight``, ``num_points``, ..., and ``mask_loss`` as a str;
+    ``LEGACY_GROUP_KEYS['RegionHead']`` in
+    :mod:`mmseg_reco.utils.config_groups`) are deprecated: they are taken
+    for one release, moved into their groups with a DeprecationWarning that
+    names the new key; an old argument together with its key in the group
+    raises a TypeError, and any other name still reaches ``BaseDecodeHead``
+    (an unexpected one raises its TypeError).
     """
 
     #: the defaults of the dict arguments (see ``Args``)
@@ -349,11 +360,20 @@ class RegionHead(BaseDecodeHead):
                  act_cfg: ConfigType = dict(type='ReLU'),
                  init_cfg: Optional[ConfigType] = None,
                  **kwargs) -> None:
-        given = dict(
-            transformer=transformer,
-            loss_weights=loss_weights,
-            mask_loss=mask_loss,
-            point_sample=point_sample)
+        legacy_table = LEGACY_GROUP_KEYS['RegionHead']
+        legacy = {
+            name: kwargs.pop(name)
+            for name in list(kwargs) if name in legacy_table
+        }
+        if isinstance(mask_loss, str):
+            legacy['mask_loss'], mask_loss = mask_loss, None
+        given = legacy_group_keys(
+            'RegionHead', legacy, legacy_table,
+            dict(
+                transformer=transformer,
+                loss_weights=loss_weights,
+                mask_loss=mask_loss,
+                point_sample=point_sample))
         transformer, weights, mask_loss, points = (
             merge_group('RegionHead', name, given[name],
                         self.GROUP_DEFAULTS[name]) for name in given)

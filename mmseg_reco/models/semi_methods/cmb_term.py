@@ -43,7 +43,8 @@ from ..losses.cmb_losses import (class_balance_weights, cmb_contrastive_loss,
 from ..augmentation.semi_batch import SemiBatch
 from ..decode_heads.cmb_head import CMBHead
 from ..utils.memory_bank import ClassMemoryBank, topk_per_image_class
-from ...utils.config_groups import merge_group
+from ...utils.config_groups import (LEGACY_GROUP_KEYS, legacy_group_keys,
+                                     merge_group)
 from .method_context import MethodContext
 
 __all__ = ['CMBTerm']
@@ -199,11 +200,20 @@ class CMBTerm(nn.Module):
             Default: None (all labelled data is target domain).
         ignore_index (int): ignore label. Default: 255.
         loss_name (str): prefix of the keys. Default: ``'cmb'``.
+        **legacy: the deprecated flat arguments only (see below).
 
     Each dict argument but ``source_domain`` is merged over its defaults
     (:attr:`GROUP_DEFAULTS`), so a config may set one key
     (``loss_weights=dict(contr=1.0)``); an unknown key raises a ValueError
     naming the argument and its keys.
+
+    The flat arguments before the grouping (``bank_size``, ``feat_dim``,
+    ``loss_contr_weight``, ...; ``LEGACY_GROUP_KEYS['CMBTerm']`` in
+    :mod:`mmseg_reco.utils.config_groups`) are deprecated: ``**legacy``
+    takes them for one release, moved into their groups with a
+    DeprecationWarning that names the new key; an old argument together
+    with its key in the group raises a TypeError, and any other name raises
+    the usual "unexpected keyword argument" TypeError.
     """
 
     #: the defaults of the dict arguments (see ``Args``)
@@ -234,14 +244,17 @@ class CMBTerm(nn.Module):
                  contrastive: Optional[dict] = None,
                  source_domain: Optional[dict] = None,
                  ignore_index: int = 255,
-                 loss_name: str = 'cmb'):
+                 loss_name: str = 'cmb',
+                 **legacy):
         super().__init__()
-        given = dict(
-            bank=bank,
-            loss_weights=loss_weights,
-            pseudo=pseudo,
-            entropy=entropy,
-            contrastive=contrastive)
+        given = legacy_group_keys(
+            'CMBTerm', legacy, LEGACY_GROUP_KEYS['CMBTerm'],
+            dict(
+                bank=bank,
+                loss_weights=loss_weights,
+                pseudo=pseudo,
+                entropy=entropy,
+                contrastive=contrastive))
         bank, weights, pseudo, entropy, contrastive = (
             merge_group('CMBTerm', name, given[name],
                         self.GROUP_DEFAULTS[name]) for name in given)

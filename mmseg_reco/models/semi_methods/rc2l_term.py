@@ -20,7 +20,8 @@ from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
                                     rmc_loss, segment_negatives, slot_regions,
                                     smc_loss, teacher_regions)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
-from ...utils.config_groups import merge_group
+from ...utils.config_groups import (LEGACY_GROUP_KEYS, legacy_group_keys,
+                                     merge_group)
 from .method_context import MethodContext
 
 #: ``RC2LTerm(avg_factor_floor=...)`` choices
@@ -277,10 +278,20 @@ class RC2LTerm(nn.Module):
               Default: True.
             - ``grad_norms`` (bool): log ``grad_norm_{term}`` (four partial
               backward passes through the loss). Default: False.
+        **legacy: the deprecated flat arguments only (see below).
 
     Each dict argument is merged over its defaults (:attr:`GROUP_DEFAULTS`),
     so a config may set one key (``loss_weights=dict(rfc=10.0)``); an
     unknown key raises a ValueError naming the argument and its keys.
+
+    The flat arguments before the grouping (``betas``, ``tau_m``,
+    ``object_threshold``, ...; ``LEGACY_GROUP_KEYS['RC2LTerm']`` in
+    :mod:`mmseg_reco.utils.config_groups`) are deprecated: ``**legacy``
+    takes them for one release, moved into their groups with a
+    DeprecationWarning that names the new key (``betas`` gives
+    ``loss_weights``' four betas); an old argument together with its key in
+    the group raises a TypeError, and any other name raises the usual
+    "unexpected keyword argument" TypeError.
     """
 
     LOSS_NAMES = ('loss_rmc', 'loss_rfc', 'loss_rcc', 'loss_smc')
@@ -327,16 +338,19 @@ class RC2LTerm(nn.Module):
                  avg_factor_floor: str = 'labelled',
                  use_rampup: bool = True,
                  deep_supervision: bool = False,
-                 log: Optional[ConfigType] = None) -> None:
+                 log: Optional[ConfigType] = None,
+                 **legacy) -> None:
         super().__init__()
-        given = dict(
-            loss_weights=loss_weights,
-            thresholds=thresholds,
-            rmc=rmc,
-            rfc=rfc,
-            rcc=rcc,
-            smc=smc,
-            log=log)
+        given = legacy_group_keys(
+            'RC2LTerm', legacy, LEGACY_GROUP_KEYS['RC2LTerm'],
+            dict(
+                loss_weights=loss_weights,
+                thresholds=thresholds,
+                rmc=rmc,
+                rfc=rfc,
+                rcc=rcc,
+                smc=smc,
+                log=log))
         weights, thresholds, rmc, rfc, rcc, smc, log = (
             merge_group('RC2LTerm', name, given[name],
                         self.GROUP_DEFAULTS[name]) for name in given)

@@ -254,6 +254,90 @@ def test_invalid_arguments():
     assert isinstance(build_head(), RegionHead)
 
 
+PLAIN = (int, float, str, bool, tuple, type(None))
+
+
+def _same_module(a, b):
+    """Equal plain attributes (every submodule), parameters and buffers."""
+    def plain(module):
+        return {(name, key): value
+                for name, sub in module.named_modules()
+                for key, value in vars(sub).items()
+                if isinstance(value, PLAIN)}
+
+    assert plain(a) == plain(b)
+    for named in ('named_parameters', 'named_buffers'):
+        tensors_a = dict(getattr(a, named)())
+        tensors_b = dict(getattr(b, named)())
+        assert tensors_a.keys() == tensors_b.keys()
+        for key in tensors_a:
+            assert torch.equal(tensors_a[key], tensors_b[key]), key
+
+
+#: the head before the grouping: every flat argument, none at its default
+FLAT_HEAD = dict(
+    {k: v
+     for k, v in HEAD.items() if k not in ('transformer', 'point_sample')},
+    hidden_dim=16, num_heads=2, num_layers=2, ffn_channels=32,
+    transformer_dropout=0.0, transformer_in_index=-2, loss_cls_weight=2.0,
+    loss_mask_weight=5.0, loss_dice_weight=3.0, mask_loss='bce',
+    focal_alpha=0.5, focal_gamma=1.5, num_points=64, oversample_ratio=2.0,
+    importance_sample_ratio=0.5)
+GROUPED_HEAD = dict(
+    {k: v
+     for k, v in HEAD.items() if k not in ('transformer', 'point_sample')},
+    transformer=dict(hidden_dim=16, num_heads=2, num_layers=2,
+                     ffn_channels=32, dropout=0.0, in_index=-2),
+    loss_weights=dict(cls=2.0, mask=5.0, dice=3.0),
+    mask_loss=dict(form='bce', focal_alpha=0.5, focal_gamma=1.5),
+    point_sample=dict(num_points=64, oversample_ratio=2.0,
+                      importance_sample_ratio=0.5))
+
+
+def test_flat_keys_of_before_the_grouping_build_the_grouped_head():
+    """A config saved before the grouping builds the same head, with one
+    DeprecationWarning per flat key naming its new place (``mask_loss`` as
+    a str becomes ``mask_loss=dict(form=...)``)."""
+    torch.manual_seed(0)
+    with pytest.warns(DeprecationWarning) as record:
+        old = MODELS.build(ConfigDict(copy.deepcopy(FLAT_HEAD)))
+    torch.manual_seed(0)
+    new = MODELS.build(ConfigDict(copy.deepcopy(GROUPED_HEAD)))
+    _same_module(old, new)
+    assert isinstance(old.input_proj, torch.nn.Conv2d)  # in_index -2: 32
+    assert (old.transformer_in_index, old.mask_loss, old.loss_mask_weight,
+            old.num_points) == (-2, 'bce', 5.0, 64)
+    messages = [str(w.message) for w in record
+                if issubclass(w.category, DeprecationWarning)]
+    assert len(messages) == len(FLAT_HEAD) - len(GROUPED_HEAD) + 4
+    assert ("RegionHead: `mask_loss='bce'` is deprecated, use "
+            "`mask_loss=dict(form='bce')`" in messages)
+    assert ('RegionHead: `transformer_dropout=0.0` is deprecated, use '
+            '`transformer=dict(dropout=0.0)`' in messages)
+
+
+def test_flat_key_and_its_grouped_key_together_raise():
+    with pytest.raises(TypeError) as error:
+        build_head(num_points=64)  # HEAD sets point_sample=dict(num_points=)
+    assert '`num_points`' in str(error.value)
+    assert '`point_sample=dict(num_points=...)`' in str(error.value)
+    with pytest.raises(TypeError, match='`focal_gamma`'):
+        build_head(focal_gamma=1.0, mask_loss=dict(focal_gamma=2.0))
+    # other keys of the group are merged
+    with pytest.warns(DeprecationWarning, match='transformer_dropout'):
+        head = build_head(transformer_dropout=0.0)
+    assert head.decoder_layers[0].dropouts[0].p == 0.0
+    assert head.query_embed.weight.shape == (6, 16)
+    assert len(head.decoder_layers) == 2
+
+
+def test_unknown_flat_key_raises_type_error():
+    """Only the old names are taken: a typo still fails in BaseDecodeHead."""
+    with pytest.raises(TypeError,
+                       match="unexpected keyword argument 'hiden_dim'"):
+        build_head(hiden_dim=16)
+
+
 def test_loss_under_bfloat16_autocast_is_float32():
     torch.manual_seed(0)
     head = build_head()

@@ -17,6 +17,7 @@ from mmseg_reco.models.losses.cmb_losses import (class_balance_weights,
                                                  prediction_entropy,
                                                  weighted_pseudo_ce)
 from mmseg_reco.models.augmentation.semi_batch import SemiBatch
+from mmseg_reco.models.semi_methods.cmb_term import CMBTerm
 from mmseg_reco.testing.cmb_reference import \
     cmb_contrastive_loss_reference as reference_contrastive_loss
 from mmseg_reco.testing.tiny_models import (NORM, tiny_aspp_head,
@@ -303,6 +304,95 @@ def test_unknown_key_of_a_grouped_argument_raises(name):
     message = str(error.value)
     assert f'CMBTerm({name}=...)' in message and 'bank_size' in message
     assert str(sorted(CMBTerm.GROUP_DEFAULTS[name])) in message
+
+
+PLAIN = (int, float, str, bool, tuple, type(None))
+
+
+def _same_module(a, b):
+    """Equal plain attributes (every submodule), parameters and buffers."""
+    def plain(module):
+        return {(name, key): value
+                for name, sub in module.named_modules()
+                for key, value in vars(sub).items()
+                if isinstance(value, PLAIN)}
+
+    assert plain(a) == plain(b)
+    for named in ('named_parameters', 'named_buffers'):
+        tensors_a = dict(getattr(a, named)())
+        tensors_b = dict(getattr(b, named)())
+        assert tensors_a.keys() == tensors_b.keys()
+        for key in tensors_a:
+            assert torch.equal(tensors_a[key], tensors_b[key]), key
+
+
+#: every flat argument before the grouping, none at its default
+FLAT = dict(
+    bank_size=32, feat_dim=16, conf_threshold=0.9, topk=3,
+    topk_per='batch', rank_with='pred', loss_pseudo_weight=0.5,
+    loss_ent_weight=0.02, loss_contr_weight=0.3, sharpen=4.0,
+    class_weight=[1.0, 2.0, 3.0, 4.0], pseudo_warmup='sigmoid',
+    ent_normalise=True, ent_valid_only=True, unlabelled_threshold=0.7,
+    separate_contrastive=True, detach_attention_input=False)
+GROUPED = dict(
+    bank=dict(size=32, feat_dim=16, conf_threshold=0.9, topk=3,
+              topk_per='batch', rank_with='pred'),
+    loss_weights=dict(pseudo=0.5, ent=0.02, contr=0.3),
+    pseudo=dict(sharpen=4.0, class_weight=[1.0, 2.0, 3.0, 4.0],
+                warmup='sigmoid'),
+    entropy=dict(normalise=True, valid_only=True),
+    contrastive=dict(unlabelled_threshold=0.7, separate=True,
+                     detach_attention_input=False))
+
+
+def test_flat_keys_of_before_the_grouping_build_the_grouped_term():
+    """A config saved before the grouping builds the same term, with one
+    DeprecationWarning per flat key naming its new place."""
+    torch.manual_seed(0)
+    with pytest.warns(DeprecationWarning) as record:
+        old = MODELS.build(
+            dict(type='CMBTerm', num_classes=NUM_CLASSES, **FLAT))
+    torch.manual_seed(0)
+    new = MODELS.build(
+        dict(type='CMBTerm', num_classes=NUM_CLASSES, **GROUPED))
+    _same_module(old, new)
+    assert (old.bank_size, old.feat_dim, old.rank_with,
+            old.loss_contr_weight, old.pseudo_warmup,
+            old.separate_contrastive) == (32, 16, 'pred', 0.3, 'sigmoid',
+                                          True)
+    assert old.class_weight.tolist() == [1.0, 2.0, 3.0, 4.0]
+    messages = [str(w.message) for w in record
+                if issubclass(w.category, DeprecationWarning)]
+    assert len(messages) == len(FLAT)
+    assert ('CMBTerm: `bank_size=32` is deprecated, use `bank=dict(size=32)`'
+            in messages)
+    assert ('CMBTerm: `separate_contrastive=True` is deprecated, use '
+            '`contrastive=dict(separate=True)`' in messages)
+    # flat keys next to other keys of their group are merged into it
+    with pytest.warns(DeprecationWarning, match='bank=dict\\(size=32\\)'):
+        term = CMBTerm(num_classes=NUM_CLASSES, bank_size=32,
+                       bank=dict(feat_dim=16))
+    assert (term.bank_size, term.feat_dim) == (32, 16)
+
+
+def test_flat_key_and_its_grouped_key_together_raise():
+    with pytest.raises(TypeError) as error:
+        CMBTerm(num_classes=NUM_CLASSES, bank_size=32, bank=dict(size=64))
+    assert '`bank_size`' in str(error.value)
+    assert '`bank=dict(size=...)`' in str(error.value)
+    with pytest.raises(TypeError, match='loss_contr_weight'):
+        MODELS.build(
+            dict(type='CMBTerm', num_classes=NUM_CLASSES,
+                 loss_contr_weight=1.0, loss_weights=dict(contr=0.1)))
+
+
+def test_unknown_flat_key_raises_type_error():
+    """``**legacy`` takes the old names only: a typo still fails."""
+    with pytest.raises(TypeError,
+                       match="unexpected keyword argument 'bank_sise'"):
+        CMBTerm(num_classes=NUM_CLASSES, bank_sise=32)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tau'"):
+        MODELS.build(dict(type='CMBTerm', num_classes=NUM_CLASSES, tau=0.1))
 
 
 def test_keys_and_warmup():

@@ -175,6 +175,100 @@ def test_unknown_key_of_a_grouped_argument_raises(name):
         RC2LTerm(**{name: (1.0, 20.0)})
 
 
+PLAIN = (int, float, str, bool, tuple, type(None))
+
+
+def _same_module(a, b):
+    """Equal plain attributes (every submodule), parameters and buffers."""
+    def plain(module):
+        return {(name, key): value
+                for name, sub in module.named_modules()
+                for key, value in vars(sub).items()
+                if isinstance(value, PLAIN)}
+
+    assert plain(a) == plain(b)
+    for named in ('named_parameters', 'named_buffers'):
+        tensors_a = dict(getattr(a, named)())
+        tensors_b = dict(getattr(b, named)())
+        assert tensors_a.keys() == tensors_b.keys()
+        for key in tensors_a:
+            assert torch.equal(tensors_a[key], tensors_b[key]), key
+
+
+#: every flat argument before the grouping, none at its default
+FLAT = dict(
+    betas=(2.0, 10.0, 3.0, 5.0), consistency_weight=0.5,
+    object_threshold=0.7, semantic_threshold=0.5, overlap_threshold=0.6,
+    mask_threshold=0.4, label_threshold=0.9, rmc_form='paper', tau_m=0.2,
+    rmc_negatives='all', dice_eps=0.5, rfc_form='printed', tau_f=0.3,
+    rfc_negatives='all', detach_target=False, rcc_eos_coef=0.1,
+    rcc_no_object='known', smc_negatives='regions', smc_focal_weight=10.0,
+    smc_dice_weight=2.0, focal_alpha=0.5, focal_gamma=1.0,
+    log_class_regions=False, log_grad_norms=True)
+GROUPED = dict(
+    loss_weights=dict(rmc=2.0, rfc=10.0, rcc=3.0, smc=5.0, consistency=0.5),
+    thresholds=dict(object=0.7, semantic=0.5, overlap=0.6, mask=0.4,
+                    label=0.9),
+    rmc=dict(form='paper', tau=0.2, negatives='all', dice_eps=0.5),
+    rfc=dict(form='printed', tau=0.3, negatives='all', detach_target=False),
+    rcc=dict(eos_coef=0.1, no_object='known'),
+    smc=dict(negatives='regions', focal_weight=10.0, dice_weight=2.0,
+             focal_alpha=0.5, focal_gamma=1.0),
+    log=dict(class_regions=False, grad_norms=True))
+
+
+def test_flat_keys_of_before_the_grouping_build_the_grouped_term():
+    """A config saved before the grouping builds the same term, with one
+    DeprecationWarning per flat key naming its new place; ``betas`` fills
+    the four betas of ``loss_weights``."""
+    with pytest.warns(DeprecationWarning) as record:
+        old = MODELS.build(dict(type='RC2LTerm', **FLAT))
+    new = MODELS.build(dict(type='RC2LTerm', **GROUPED))
+    _same_module(old, new)
+    assert old.betas == (2.0, 10.0, 3.0, 5.0)
+    assert (old.consistency_weight, old.tau_m, old.rfc_form,
+            old.rcc_no_object, old.focal_gamma,
+            old.log_grad_norms) == (0.5, 0.2, 'printed', 'known', 1.0, True)
+    messages = [str(w.message) for w in record
+                if issubclass(w.category, DeprecationWarning)]
+    assert len(messages) == len(FLAT)
+    assert ('RC2LTerm: `betas=(2.0, 10.0, 3.0, 5.0)` is deprecated, use '
+            '`loss_weights=dict(rmc=2.0, rfc=10.0, rcc=3.0, smc=5.0)`'
+            in messages)
+    assert ("RC2LTerm: `rmc_form='paper'` is deprecated, use "
+            "`rmc=dict(form='paper')`" in messages)
+    # flat keys next to other keys of their group are merged into it
+    with pytest.warns(DeprecationWarning, match='loss_weights=dict\\(rmc'):
+        term = RC2LTerm(betas=[2.0, 10.0, 3.0, 5.0],
+                        loss_weights=dict(consistency=0.5))
+    assert (term.betas, term.consistency_weight) == ((2.0, 10.0, 3.0, 5.0),
+                                                     0.5)
+
+
+def test_flat_key_and_its_grouped_key_together_raise():
+    with pytest.raises(TypeError) as error:
+        RC2LTerm(tau_m=0.2, rmc=dict(tau=0.1))
+    assert '`tau_m`' in str(error.value)
+    assert '`rmc=dict(tau=...)`' in str(error.value)
+    # a tuple argument collides with any of its keys
+    with pytest.raises(TypeError, match='`betas`.*loss_weights=dict\\(rfc='):
+        MODELS.build(
+            dict(type='RC2LTerm', betas=(1.0, 20.0, 4.0, 4.0),
+                 loss_weights=dict(rfc=10.0)))
+    with pytest.raises(ValueError, match='betas.*takes 4 values'):
+        RC2LTerm(betas=(1.0, 20.0, 4.0))
+
+
+def test_unknown_flat_key_raises_type_error():
+    """``**legacy`` takes the old names only: a typo still fails."""
+    with pytest.raises(TypeError,
+                       match="unexpected keyword argument 'tau_n'"):
+        RC2LTerm(tau_n=0.1)
+    with pytest.raises(TypeError,
+                       match="unexpected keyword argument 'beta'"):
+        MODELS.build(dict(type='RC2LTerm', beta=(1.0, 20.0, 4.0, 4.0)))
+
+
 def test_identical_regions_give_lower_losses_than_mismatched_ones():
     torch.manual_seed(0)
     model = build()
