@@ -14,7 +14,8 @@ from a Class-wise Memory Bank <https://arxiv.org/abs/2104.13415>`_, Eq. 1::
 
 Call flow of :class:`CMBTerm` (one training step)::
 
-    CMBTerm(semi_segmentor, outputs, batch)
+    CMBTerm(context)     a MethodContext: the student's CMBHead outputs, the
+                         SemiBatch, the student and teacher, the iteration
       -> bank_candidates   teacher on the labelled target-domain images, no
                            grad: FQF, attention ranking, top-K per image and
                            class; kept for MemoryBankHook (pushed after the
