@@ -11,6 +11,7 @@ from mmseg.structures import SegDataSample
 from mmseg_reco.models.decode_heads.region_head import (
     RegionHead, semantic_inference, sine_position_encoding)
 from mmseg_reco.testing.tiny_models import tiny_preprocessor, tiny_resnet
+from module_checks import assert_same_module
 
 NUM_CLASSES = 4
 IN_CHANNELS = [8, 16, 32, 64]
@@ -254,26 +255,6 @@ def test_invalid_arguments():
     assert isinstance(build_head(), RegionHead)
 
 
-PLAIN = (int, float, str, bool, tuple, type(None))
-
-
-def _same_module(a, b):
-    """Equal plain attributes (every submodule), parameters and buffers."""
-    def plain(module):
-        return {(name, key): value
-                for name, sub in module.named_modules()
-                for key, value in vars(sub).items()
-                if isinstance(value, PLAIN)}
-
-    assert plain(a) == plain(b)
-    for named in ('named_parameters', 'named_buffers'):
-        tensors_a = dict(getattr(a, named)())
-        tensors_b = dict(getattr(b, named)())
-        assert tensors_a.keys() == tensors_b.keys()
-        for key in tensors_a:
-            assert torch.equal(tensors_a[key], tensors_b[key]), key
-
-
 #: the head before the grouping: every flat argument, none at its default
 FLAT_HEAD = dict(
     {k: v
@@ -303,7 +284,7 @@ def test_flat_keys_of_before_the_grouping_build_the_grouped_head():
         old = MODELS.build(ConfigDict(copy.deepcopy(FLAT_HEAD)))
     torch.manual_seed(0)
     new = MODELS.build(ConfigDict(copy.deepcopy(GROUPED_HEAD)))
-    _same_module(old, new)
+    assert_same_module(old, new)
     assert isinstance(old.input_proj, torch.nn.Conv2d)  # in_index -2: 32
     assert (old.transformer_in_index, old.mask_loss, old.loss_mask_weight,
             old.num_points) == (-2, 'bce', 5.0, 64)

@@ -22,6 +22,7 @@ from mmseg_reco.testing.cmb_reference import \
     cmb_contrastive_loss_reference as reference_contrastive_loss
 from mmseg_reco.testing.tiny_models import (NORM, tiny_aspp_head,
                                             tiny_preprocessor, tiny_resnet)
+from module_checks import assert_same_module
 
 
 def _random_problem(seed=0, rows=50, num_classes=5, size=6, dim=8,
@@ -306,26 +307,6 @@ def test_unknown_key_of_a_grouped_argument_raises(name):
     assert str(sorted(CMBTerm.GROUP_DEFAULTS[name])) in message
 
 
-PLAIN = (int, float, str, bool, tuple, type(None))
-
-
-def _same_module(a, b):
-    """Equal plain attributes (every submodule), parameters and buffers."""
-    def plain(module):
-        return {(name, key): value
-                for name, sub in module.named_modules()
-                for key, value in vars(sub).items()
-                if isinstance(value, PLAIN)}
-
-    assert plain(a) == plain(b)
-    for named in ('named_parameters', 'named_buffers'):
-        tensors_a = dict(getattr(a, named)())
-        tensors_b = dict(getattr(b, named)())
-        assert tensors_a.keys() == tensors_b.keys()
-        for key in tensors_a:
-            assert torch.equal(tensors_a[key], tensors_b[key]), key
-
-
 #: every flat argument before the grouping, none at its default
 FLAT = dict(
     bank_size=32, feat_dim=16, conf_threshold=0.9, topk=3,
@@ -355,7 +336,7 @@ def test_flat_keys_of_before_the_grouping_build_the_grouped_term():
     torch.manual_seed(0)
     new = MODELS.build(
         dict(type='CMBTerm', num_classes=NUM_CLASSES, **GROUPED))
-    _same_module(old, new)
+    assert_same_module(old, new)
     assert (old.bank_size, old.feat_dim, old.rank_with,
             old.loss_contr_weight, old.pseudo_warmup,
             old.separate_contrastive) == (32, 16, 'pred', 0.3, 'sigmoid',

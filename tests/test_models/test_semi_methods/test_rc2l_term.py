@@ -24,6 +24,7 @@ from mmseg_reco.models.augmentation.semi_batch import SemiBatch, WeakPass
 from mmseg_reco.models.segmentors.semi_segmentor import SemiSegmentor
 from mmseg_reco.models.semi_methods.method_context import MethodContext
 from mmseg_reco.testing.tiny_models import tiny_preprocessor, tiny_resnet
+from module_checks import assert_same_module
 
 NUM_CLASSES = 4
 SEGMENTOR = dict(
@@ -175,26 +176,6 @@ def test_unknown_key_of_a_grouped_argument_raises(name):
         RC2LTerm(**{name: (1.0, 20.0)})
 
 
-PLAIN = (int, float, str, bool, tuple, type(None))
-
-
-def _same_module(a, b):
-    """Equal plain attributes (every submodule), parameters and buffers."""
-    def plain(module):
-        return {(name, key): value
-                for name, sub in module.named_modules()
-                for key, value in vars(sub).items()
-                if isinstance(value, PLAIN)}
-
-    assert plain(a) == plain(b)
-    for named in ('named_parameters', 'named_buffers'):
-        tensors_a = dict(getattr(a, named)())
-        tensors_b = dict(getattr(b, named)())
-        assert tensors_a.keys() == tensors_b.keys()
-        for key in tensors_a:
-            assert torch.equal(tensors_a[key], tensors_b[key]), key
-
-
 #: every flat argument before the grouping, none at its default
 FLAT = dict(
     betas=(2.0, 10.0, 3.0, 5.0), consistency_weight=0.5,
@@ -224,7 +205,7 @@ def test_flat_keys_of_before_the_grouping_build_the_grouped_term():
     with pytest.warns(DeprecationWarning) as record:
         old = MODELS.build(dict(type='RC2LTerm', **FLAT))
     new = MODELS.build(dict(type='RC2LTerm', **GROUPED))
-    _same_module(old, new)
+    assert_same_module(old, new)
     assert old.betas == (2.0, 10.0, 3.0, 5.0)
     assert (old.consistency_weight, old.tau_m, old.rfc_form,
             old.rcc_no_object, old.focal_gamma,
