@@ -4,7 +4,8 @@ A component that takes related options as one dict argument (MaskFormer's
 ``weight_dict``, mmdet's ``loss_cls=dict(...)``) documents the dict's
 defaults and calls :func:`merge_group`, so that a config may set any subset
 of the keys (``loss_weights=dict(rfc=10.0)``) and a mistyped key is an error
-instead of a silently ignored option.
+instead of a silently ignored option; :func:`resolve_groups` does both
+steps below for all of a component's groups at once.
 
 The flat keyword arguments these components took before the grouping
 (:data:`LEGACY_GROUP_KEYS`) stay accepted for one release, as mmseg and
@@ -198,3 +199,31 @@ def legacy_group_keys(
                     f'same option: keep only `{group}=dict(...)`')
             merged[group] = {**given, **keys}
     return merged
+
+
+def resolve_groups(owner: str, groups: Mapping[str, Optional[Mapping[str,
+                                                                     Any]]],
+                   defaults: Mapping[str, Mapping[str, Any]],
+                   legacy: Optional[Mapping[str, Any]] = None
+                   ) -> Tuple[Dict[str, Any], ...]:
+    """Every group argument of ``owner``, ready to use.
+
+    The deprecated flat arguments in ``legacy`` are moved into their groups
+    (:func:`legacy_group_keys` with ``LEGACY_GROUP_KEYS[owner]``), then each
+    group is merged over its defaults (:func:`merge_group`).
+
+    Args:
+        owner (str): the component, a key of :data:`LEGACY_GROUP_KEYS`.
+        groups (Mapping): argument name -> the dict given (or None).
+        defaults (Mapping): argument name -> its defaults.
+        legacy (Mapping, optional): the flat keyword arguments the
+            signature did not take. Default: None (none).
+
+    Returns:
+        tuple[dict, ...]: the merged groups, in the order of ``groups``.
+    """
+    given = legacy_group_keys(owner, legacy or {}, LEGACY_GROUP_KEYS[owner],
+                              groups)
+    return tuple(
+        merge_group(owner, name, given[name], defaults[name])
+        for name in groups)

@@ -17,8 +17,7 @@ from mmseg.utils import ConfigType, SampleList
 from ..losses.mask_losses import (dice_loss, reduce_num_masks,
                                   sigmoid_ce_loss, sigmoid_focal_loss)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
-from ...utils.config_groups import (LEGACY_GROUP_KEYS, legacy_group_keys,
-                                     merge_group)
+from ...utils.config_groups import LEGACY_GROUP_KEYS, resolve_groups
 
 #: mask losses accepted by ``RegionHead(mask_loss=dict(form=...))``
 MASK_LOSSES = ('focal', 'bce')
@@ -367,16 +366,13 @@ class RegionHead(BaseDecodeHead):
         }
         if isinstance(mask_loss, str):
             legacy['mask_loss'], mask_loss = mask_loss, None
-        given = legacy_group_keys(
-            'RegionHead', legacy, legacy_table,
+        transformer, weights, mask_loss, points = resolve_groups(
+            'RegionHead',
             dict(
                 transformer=transformer,
                 loss_weights=loss_weights,
                 mask_loss=mask_loss,
-                point_sample=point_sample))
-        transformer, weights, mask_loss, points = (
-            merge_group('RegionHead', name, given[name],
-                        self.GROUP_DEFAULTS[name]) for name in given)
+                point_sample=point_sample), self.GROUP_DEFAULTS, legacy)
         hidden_dim = transformer['hidden_dim']
         num_points = points['num_points']
         assert len(in_channels) == len(in_index) >= 1

@@ -57,6 +57,25 @@ def confident_pseudo_ce(logits: Tensor,
     return dict(loss=loss, mask_ratio=ratio)
 
 
+def group_losses(loss_name: str, losses: Tensor) -> Dict[str, Tensor]:
+    """One key per group of a per-group loss.
+
+    Args:
+        loss_name (str): key of the loss.
+        losses (Tensor): (G,) the loss of each group.
+
+    Returns:
+        dict[str, Tensor]: ``{loss_name: loss}`` (a scalar) for one group,
+        ``{loss_name_1: ..., loss_name_G: ...}`` for several.
+    """
+    if losses.shape[0] == 1:
+        return {loss_name: losses[0]}
+    return {
+        f'{loss_name}_{group + 1}': value
+        for group, value in enumerate(losses.unbind())
+    }
+
+
 @MODELS.register_module()
 class ConfidentPseudoCELoss(nn.Module):
     """Module wrapper of :func:`confident_pseudo_ce`.
@@ -109,13 +128,6 @@ class ConfidentPseudoCELoss(nn.Module):
         """
         out = confident_pseudo_ce(logits, labels, confidence, self.threshold,
                                   self.ignore_index, num_groups)
-        loss = self.loss_weight * out['loss']
-        if num_groups == 1:
-            losses = {self.loss_name: loss[0]}
-        else:
-            losses = {
-                f'{self.loss_name}_{group + 1}': value
-                for group, value in enumerate(loss.unbind())
-            }
+        losses = group_losses(self.loss_name, self.loss_weight * out['loss'])
         losses['mask_ratio'] = out['mask_ratio'].mean().detach()
         return losses

@@ -44,8 +44,7 @@ from ..losses.cmb_losses import (class_balance_weights, cmb_contrastive_loss,
 from ..augmentation.semi_batch import SemiBatch
 from ..decode_heads.cmb_head import CMBHead
 from ..utils.memory_bank import ClassMemoryBank, topk_per_image_class
-from ...utils.config_groups import (LEGACY_GROUP_KEYS, legacy_group_keys,
-                                     merge_group)
+from ...utils.config_groups import resolve_groups
 from .method_context import MethodContext
 
 __all__ = ['CMBTerm']
@@ -248,17 +247,14 @@ class CMBTerm(nn.Module):
                  loss_name: str = 'cmb',
                  **legacy):
         super().__init__()
-        given = legacy_group_keys(
-            'CMBTerm', legacy, LEGACY_GROUP_KEYS['CMBTerm'],
+        bank, weights, pseudo, entropy, contrastive = resolve_groups(
+            'CMBTerm',
             dict(
                 bank=bank,
                 loss_weights=loss_weights,
                 pseudo=pseudo,
                 entropy=entropy,
-                contrastive=contrastive))
-        bank, weights, pseudo, entropy, contrastive = (
-            merge_group('CMBTerm', name, given[name],
-                        self.GROUP_DEFAULTS[name]) for name in given)
+                contrastive=contrastive), self.GROUP_DEFAULTS, legacy)
         assert bank['topk_per'] in ('image', 'batch'), bank['topk_per']
         assert bank['rank_with'] in ('proj', 'pred'), bank['rank_with']
         assert pseudo['warmup'] in ('step', 'sigmoid'), pseudo['warmup']

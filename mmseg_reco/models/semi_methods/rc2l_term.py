@@ -20,8 +20,7 @@ from ..losses.region_losses import (RFC_FORMS, RMC_FORMS, TeacherRegions,
                                     rmc_loss, segment_negatives, slot_regions,
                                     smc_loss, teacher_regions)
 from ..matchers.hungarian_matcher import HungarianMatcher  # noqa: F401
-from ...utils.config_groups import (LEGACY_GROUP_KEYS, legacy_group_keys,
-                                     merge_group)
+from ...utils.config_groups import resolve_groups
 from .method_context import MethodContext
 
 #: ``RC2LTerm(avg_factor_floor=...)`` choices
@@ -341,8 +340,8 @@ class RC2LTerm(nn.Module):
                  log: Optional[ConfigType] = None,
                  **legacy) -> None:
         super().__init__()
-        given = legacy_group_keys(
-            'RC2LTerm', legacy, LEGACY_GROUP_KEYS['RC2LTerm'],
+        weights, thresholds, rmc, rfc, rcc, smc, log = resolve_groups(
+            'RC2LTerm',
             dict(
                 loss_weights=loss_weights,
                 thresholds=thresholds,
@@ -350,10 +349,7 @@ class RC2LTerm(nn.Module):
                 rfc=rfc,
                 rcc=rcc,
                 smc=smc,
-                log=log))
-        weights, thresholds, rmc, rfc, rcc, smc, log = (
-            merge_group('RC2LTerm', name, given[name],
-                        self.GROUP_DEFAULTS[name]) for name in given)
+                log=log), self.GROUP_DEFAULTS, legacy)
         assert rmc['tau'] > 0 and rfc['tau'] > 0
         assert (0 <= thresholds['object'] < 1
                 and 0 <= thresholds['semantic'] <= 1)

@@ -9,7 +9,8 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 
 from ..augmentation.semi_batch import SemiBatch
-from ..losses.confident_pseudo_ce_loss import confident_pseudo_ce
+from ..losses.confident_pseudo_ce_loss import (confident_pseudo_ce,
+                                               group_losses)
 from ..utils.head_outputs import head_logits
 from .method_context import MethodContext
 
@@ -72,13 +73,7 @@ class WeakToStrongTerm(nn.Module):
         out = confident_pseudo_ce(logits, labels, batch.confidence[num:],
                                   self.threshold, batch.ignore_index,
                                   batch.num_views)
-        if batch.num_views == 1:
-            losses = {self.loss_name: self.loss_weight * out['loss'][0]}
-        else:
-            losses = {
-                f'{self.loss_name}_{view + 1}': self.loss_weight * loss
-                for view, loss in enumerate(out['loss'].unbind())
-            }
+        losses = group_losses(self.loss_name, self.loss_weight * out['loss'])
         losses['mask_ratio'] = self.mask_ratio(batch, out['mask_ratio'])
         return losses
 
