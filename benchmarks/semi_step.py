@@ -8,10 +8,11 @@ the share of time spent waiting for data, and last the overhead that ReCo
 adds to a ClassMix step (target: at most 15%).
 
 ``--profile`` instead shows where a step goes, for Supervised, ClassMix,
-ReCo + ClassMix, the memory bank and RC2L: the parts of the step run under
-``torch.profiler.record_function`` ranges (teacher forward, strong
-augmentation, student forward, each loss term, backward, optimiser step,
-EMA update, memory-bank push), each timed on the wall clock (the device
+ReCo + ClassMix, the memory bank, RC2L, FixMatch and UniMatch: the parts
+of the step run under ``torch.profiler.record_function`` ranges (teacher
+forward, or for FixMatch and UniMatch the student's own pass over the
+labelled and weak images; strong augmentation, student forward, each loss
+term, backward, optimiser step, EMA update, memory-bank push), each timed on the wall clock (the device
 synchronised at its ends on CUDA) over the profiled iterations, and
 printed as its share of the whole step with the remainder ("other": data,
 hooks, logging) as one more row. ``--setting paper`` profiles the paper's
@@ -58,6 +59,10 @@ PROFILE_METHODS = OrderedDict([
     ('Memory bank',
      'configs/cmb/cmb_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py'),
     ('RC2L', 'configs/rc2l/rc2l_region-r18_1xb4-1k_fashion-canvas-60lab.py'),
+    ('FixMatch', 'configs/unimatch/'
+     'fixmatch_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py'),
+    ('UniMatch', 'configs/unimatch/'
+     'unimatch_deeplabv3plus-r18-d8_1xb4-1k_fashion-canvas-60lab.py'),
 ])
 #: ``--setting paper``: the R101 model of the VOC configs
 PAPER_MODELS = {
@@ -66,6 +71,8 @@ PAPER_MODELS = {
     'ReCo+ClassMix': 'configs/_base_/models/deeplabv3plus_r101-d8_rep.py',
     'Memory bank': 'configs/_base_/models/deeplabv3plus_r101-d8.py',
     'RC2L': 'configs/_base_/models/region_r101.py',
+    'FixMatch': 'configs/_base_/models/deeplabv3plus_r101-d8.py',
+    'UniMatch': 'configs/_base_/models/deeplabv3plus_r101-d8.py',
 }
 #: the timed parts: (label, owner, method name)
 PARTS = (
@@ -236,6 +243,11 @@ def part_hooks(timer: PartTimer):
                 target = owners.get(owner)
                 if target is not None and hasattr(target, method):
                     timer.wrap(target, method, label)
+            if getattr(model, 'teacher_type', 'ema') == 'self':
+                # the pass that labels the weak images (an EMA teacher's
+                # is 'teacher forward', inside weak_pass)
+                timer.wrap(model, 'weak_pass',
+                           'student forward (labelled + weak)')
             for term in getattr(model, 'method_losses', []):
                 timer.wrap(term, 'forward', f'{type(term).__name__}')
             if getattr(model, 'pseudo_loss', None) is not None:
