@@ -28,19 +28,23 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 
-from ..engine.hooks.precise_bn import (labelled_batch_size, labelled_part,
+from ..engine.hooks.precise_bn import (labelled_batch_size, training_part,
                                        precise_bn_stats)
 
 #: Policies that can be applied to a finished run's checkpoint.
 TEACHER_BN_POLICIES = ('skip', 'copy', 'precise')
 
 
-def labelled_train_set(cfg: Config) -> Tuple[torch.utils.data.Dataset, int]:
-    """The labelled training set of ``cfg`` (built, with its pipeline) and
-    the labelled images per training batch."""
+def labelled_train_set(
+        cfg: Config,
+        source: str = 'labelled') -> Tuple[torch.utils.data.Dataset, int]:
+    """The labelled training set of ``cfg`` (built, with its pipeline), or
+    with ``source='unlabelled'`` the unlabelled one, and the labelled
+    images per training batch (the precise estimate's default batch)."""
     from mmseg.registry import DATASETS
     loader = cfg.train_dataloader
-    dataset = DATASETS.build(copy.deepcopy(labelled_part(loader['dataset'])))
+    dataset = DATASETS.build(
+        copy.deepcopy(training_part(loader['dataset'], source)))
     return dataset, labelled_batch_size(loader)
 
 
@@ -111,7 +115,8 @@ def evaluate_teacher_bn(config: Union[str, Config],
                         precise_batch_size: Optional[int] = None,
                         seed: int = 0,
                         work_dir: Optional[str] = None,
-                        cfg_options: Optional[dict] = None
+                        cfg_options: Optional[dict] = None,
+                        precise_source: str = 'labelled'
                         ) -> 'OrderedDict[str, float]':
     """mIoU of a finished run's teacher under each policy, and the student's.
 
@@ -132,6 +137,9 @@ def evaluate_teacher_bn(config: Union[str, Config],
         work_dir (str, optional): the runner's work directory. Default: a
             temporary one.
         cfg_options (dict, optional): config overrides (data roots, ...).
+        precise_source (str): ``'labelled'`` or ``'unlabelled'``, the
+            training set the ``'precise'`` batches come from. Default:
+            ``'labelled'``.
 
     Returns:
         OrderedDict[str, float]: mIoU (%) by policy, then ``'student'``.
@@ -154,7 +162,7 @@ def evaluate_teacher_bn(config: Union[str, Config],
         saved = [b.detach().clone() for b in model.teacher.buffers()]
         dataset, batch_size = None, precise_batch_size
         if 'precise' in policies:
-            dataset, default_size = labelled_train_set(cfg)
+            dataset, default_size = labelled_train_set(cfg, precise_source)
             batch_size = batch_size or default_size
         results = OrderedDict()
         for policy in list(policies) + ['student']:

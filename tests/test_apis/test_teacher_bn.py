@@ -214,6 +214,29 @@ def test_tool_evaluates_every_policy_of_one_run(runs, capsys):
     assert 'teacher (copy)' in printed and 'student' in printed
 
 
+def test_unlabelled_precise_source_estimates_other_statistics(runs):
+    run = runs['precise']
+    checkpoint = osp.join(run['work_dir'], f'iter_{STEPS}.pth')
+    tool = load_script('tools/analysis/teacher_bn.py')
+    results = tool.main([
+        _dump(run['cfg'], run['work_dir']), checkpoint, '--policies',
+        'precise', '--precise-batches',
+        str(PRECISE_BATCHES), '--precise-source', 'unlabelled'
+    ])
+    dataset, batch_size = labelled_train_set(run['cfg'], 'unlabelled')
+    assert len(dataset) == 4 and batch_size == 2
+    # the teacher after the estimate over the unlabelled images: other
+    # statistics than the labelled estimate the checkpoint holds
+    model = copy.deepcopy(run['runner'].model)
+    apply_teacher_buffers(model, 'precise', dataset, batch_size,
+                          PRECISE_BATCHES)
+    saved = torch.load(checkpoint, map_location='cpu')['state_dict']
+    assert any(not torch.equal(saved[f'teacher.{name}'], value)
+               for name, value in model.teacher.named_buffers()
+               if name.endswith('running_mean'))
+    assert 0 <= results['precise'] <= 100 and 'student' in results
+
+
 def _dump(cfg, work_dir):
     path = osp.join(work_dir, 'tiny_config.py')
     cfg.dump(path)

@@ -124,10 +124,18 @@ class _Recorder(Hook):
             copy.deepcopy(runner.model.teacher.state_dict()))
 
 
+class _Shifted(_Regression):
+    """A second source whose inputs lie far from the first's."""
+
+    def __init__(self, shift=100.0):
+        super().__init__()
+        self.x = self.x + shift
+
+
 def _runner(tmp_path, name, hook_cfg, recorder, val_interval=None,
-            checkpoint_interval=None):
+            checkpoint_interval=None, dataset=None):
     torch.manual_seed(0)
-    loader = dict(dataset=_Regression(),
+    loader = dict(dataset=dataset if dataset is not None else _Regression(),
                   sampler=dict(type='InfiniteSampler', shuffle=True),
                   batch_size=BATCH,
                   num_workers=0,
@@ -349,3 +357,65 @@ def test_bad_precise_settings_are_refused():
         MeanTeacherHook(buffers='precise', precise_batches=0)
     with pytest.raises(ValueError, match='buffers must be one of'):
         MeanTeacherHook(buffers='precice')
+    with pytest.raises(ValueError, match='precise_source must be one of'):
+        MeanTeacherHook(buffers='precise', precise_source='weak')
+
+
+def test_precise_unlabelled_source_estimates_from_the_second_dataset(
+        tmp_path):
+    from torch.utils.data import ConcatDataset
+    recorder = _Recorder()
+    train = ConcatDataset([_Regression(), _Shifted()])
+    runner = _runner(
+        tmp_path, 'unlabelled',
+        dict(buffers='precise', precise_batches=3,
+             precise_source='unlabelled'),
+        recorder, val_interval=STEPS, dataset=train)
+    runner.train()
+    fed = [x for x, precise in recorder.bn_inputs if precise]
+    assert len(fed) == 3
+    # every precise batch comes from the shifted (second) set: its inputs
+    # after the teacher's linear layer, recomputed from the second set
+    teacher = runner.model.teacher
+    with torch.no_grad():
+        second = teacher.linear(_Shifted().x)
+    for x in fed:
+        assert all(any(torch.allclose(row, ref, atol=1e-5) for ref in second)
+                   for row in x)
+    stats = [_batch_stats(x) for x in fed]
+    _assert_bn(teacher.bn, torch.stack([m for m, _ in stats]).mean(0),
+               torch.stack([v for _, v in stats]).mean(0), atol=1e-4)
+    # the labelled source gives other statistics
+    labelled = _runner(tmp_path, 'labelled',
+                       dict(buffers='precise', precise_batches=3),
+                       _Recorder(), val_interval=STEPS, dataset=train)
+    labelled.train()
+    assert (labelled.model.teacher.bn.running_mean -
+            teacher.bn.running_mean).abs().max() > 1
+
+
+def test_precise_unlabelled_source_without_one_fails_before_training(
+        tmp_path):
+    runner = _runner(
+        tmp_path, 'single',
+        dict(buffers='precise', precise_source='unlabelled'), _Recorder())
+    with pytest.raises(ValueError, match="precise_source='labelled'"):
+        runner.train()
+    assert runner.iter == 0
+
+
+def test_training_part_of_configs_and_built_sets():
+    from torch.utils.data import ConcatDataset
+
+    from mmseg_reco.engine.hooks.precise_bn import training_part
+    cfg = dict(type='ConcatDataset', datasets=[dict(a=1), dict(a=2)])
+    assert training_part(cfg) == dict(a=1)
+    assert training_part(cfg, 'unlabelled') == dict(a=2)
+    single = dict(type='X')
+    assert training_part(single) is single
+    with pytest.raises(ValueError, match='two'):
+        training_part(single, 'unlabelled')
+    first, second = _Regression(), _Shifted()
+    built = ConcatDataset([first, second])
+    assert training_part(built) is first
+    assert training_part(built, 'unlabelled') is second

@@ -3,7 +3,8 @@
 The checkpoint holds the teacher's and the student's weights and buffers.
 The teacher is evaluated with its own running statistics (``skip``), with
 the student's (``copy``) and with statistics re-estimated over
-``--precise-batches`` batches of the labelled training set (``precise``),
+``--precise-batches`` batches of the labelled training set (``precise``;
+``--precise-source unlabelled``: of the unlabelled one),
 and the student beside them; prints mIoU per row and each teacher row's
 difference to the student (``mmseg_reco.apis.teacher_bn``). The test set
 is the config's ``test_dataloader`` (else ``val_dataloader``).
@@ -47,6 +48,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'labelled images of a training batch)')
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of the precise batches')
+    parser.add_argument(
+        '--precise-source',
+        default='labelled',
+        choices=['labelled', 'unlabelled'],
+        help='training set of the precise batches (default: labelled)')
     parser.add_argument('--work-dir', help='default: a temporary directory')
     parser.add_argument(
         '--cfg-options',
@@ -67,7 +73,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
         precise_batch_size=args.precise_batch_size,
         seed=args.seed,
         work_dir=args.work_dir,
-        cfg_options=args.cfg_options)
+        cfg_options=args.cfg_options,
+        precise_source=args.precise_source)
     print(format_teacher_bn_table(results, trained_buffer_policy(cfg)))
     return results
 

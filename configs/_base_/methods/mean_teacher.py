@@ -34,7 +34,9 @@ semi_model = dict(
 #   'ema'     the student's averaged with the weights' decay
 #   'copy'    the student's
 #   'precise' re-estimated over ``precise_batches`` labelled training
-#             batches before every validation and checkpoint
+#             batches before every validation and checkpoint (the hook's
+#             ``precise_source='unlabelled'``: unlabelled ones, for very
+#             few labelled images; see docs/benchmarks.md)
 # The teacher labels with batch statistics, so training is the same under
 # every choice; tools/analysis/teacher_bn.py evaluates skip, copy and
 # precise on one finished run. The hook reads this value when this file is

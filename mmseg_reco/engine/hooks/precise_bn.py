@@ -148,16 +148,48 @@ def seeded_random_state(seed: int):
             np.random.set_state(np_state)
 
 
+#: where a precise estimate draws its images from (``precise_source``)
+PRECISE_SOURCES = ('labelled', 'unlabelled')
+
+
 def labelled_part(dataset: Any) -> Any:
     """The labelled source of a training set: the first dataset of a
     ``ConcatDataset`` (config or built; the order
     :class:`LabelledUnlabelledSampler` reads), else the set itself."""
+    return training_part(dataset, 'labelled')
+
+
+def training_part(dataset: Any, source: str = 'labelled') -> Any:
+    """One source of a training set, config or built.
+
+    Args:
+        dataset: the training set: a ``ConcatDataset`` of the labelled and
+            the unlabelled set (the order :class:`LabelledUnlabelledSampler`
+            reads), or one set.
+        source (str): ``'labelled'``, the first dataset (a single set is its
+            own labelled source); ``'unlabelled'``, the second, with its own
+            pipeline (the weak view the teacher labels).
+
+    Raises:
+        ValueError: for an unknown source, or ``'unlabelled'`` of a set
+            without a second dataset.
+    """
+    if source not in PRECISE_SOURCES:
+        raise ValueError(f'precise_source must be one of {PRECISE_SOURCES}, '
+                         f'got {source!r}')
     if isinstance(dataset, dict):
-        if dataset.get('type') == 'ConcatDataset':
-            return dataset['datasets'][0]
-        return dataset
-    datasets = getattr(dataset, 'datasets', None)
-    return datasets[0] if datasets else dataset
+        datasets = (dataset['datasets']
+                    if dataset.get('type') == 'ConcatDataset' else None)
+    else:
+        datasets = getattr(dataset, 'datasets', None)
+    if source == 'labelled':
+        return datasets[0] if datasets else dataset
+    if not datasets or len(datasets) < 2:
+        raise ValueError(
+            "precise_source='unlabelled' needs a training set of two "
+            'datasets (ConcatDataset of the labelled and the unlabelled '
+            "set); this one has none: use precise_source='labelled'")
+    return datasets[1]
 
 
 def labelled_batch_size(loader: Any) -> int:
