@@ -312,14 +312,16 @@ def _with_teacher_buffers(cfg: Config, state_dict: Dict[str, torch.Tensor],
     """``state_dict`` with the teacher's buffers of ``policy``
     (:func:`~mmseg_reco.apis.teacher_bn.apply_teacher_buffers`)."""
     from mmseg.registry import MODELS
-    from .teacher_bn import apply_teacher_buffers, labelled_train_set
+    from .teacher_bn import (apply_teacher_buffers, labelled_train_set,
+                             trained_precise_source)
     model = MODELS.build(copy.deepcopy(cfg.model))
     model.load_state_dict(state_dict)
     if torch.cuda.is_available():
         model = model.cuda()
     dataset, default_size = (None, None)
     if policy == 'precise':
-        dataset, default_size = labelled_train_set(cfg)
+        dataset, default_size = labelled_train_set(
+            cfg, trained_precise_source(cfg))
     apply_teacher_buffers(model, policy, dataset, batch_size or default_size,
                           num_batches, seed)
     return model.state_dict()

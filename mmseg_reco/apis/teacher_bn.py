@@ -97,7 +97,9 @@ def _eval_cfg(config: Union[str, Config], checkpoint: str, work_dir: str,
     cfg.work_dir = work_dir
     cfg.experiment_name = None
     cfg.load_from, cfg.resume = checkpoint, False
-    # MeanTeacherHook(buffers='precise') would re-estimate before testing
+    # MeanTeacherHook(buffers='precise') would re-estimate before testing;
+    # its precise_source is kept for the 'precise' policy
+    cfg.precise_source = trained_precise_source(cfg)
     cfg.custom_hooks = []
     cfg.log_level = 'WARNING'
     cfg.test_dataloader = cfg.get('test_dataloader') or cfg.val_dataloader
@@ -116,7 +118,7 @@ def evaluate_teacher_bn(config: Union[str, Config],
                         seed: int = 0,
                         work_dir: Optional[str] = None,
                         cfg_options: Optional[dict] = None,
-                        precise_source: str = 'labelled'
+                        precise_source: Optional[str] = None
                         ) -> 'OrderedDict[str, float]':
     """mIoU of a finished run's teacher under each policy, and the student's.
 
@@ -137,9 +139,10 @@ def evaluate_teacher_bn(config: Union[str, Config],
         work_dir (str, optional): the runner's work directory. Default: a
             temporary one.
         cfg_options (dict, optional): config overrides (data roots, ...).
-        precise_source (str): ``'labelled'`` or ``'unlabelled'``, the
-            training set the ``'precise'`` batches come from. Default:
-            ``'labelled'``.
+        precise_source (str, optional): ``'labelled'`` or
+            ``'unlabelled'``, the training set the ``'precise'`` batches
+            come from. Default: the config's ``MeanTeacherHook``'s
+            (:func:`trained_precise_source`).
 
     Returns:
         OrderedDict[str, float]: mIoU (%) by policy, then ``'student'``.
@@ -162,7 +165,8 @@ def evaluate_teacher_bn(config: Union[str, Config],
         saved = [b.detach().clone() for b in model.teacher.buffers()]
         dataset, batch_size = None, precise_batch_size
         if 'precise' in policies:
-            dataset, default_size = labelled_train_set(cfg, precise_source)
+            dataset, default_size = labelled_train_set(
+                cfg, precise_source or cfg.precise_source)
             batch_size = batch_size or default_size
         results = OrderedDict()
         for policy in list(policies) + ['student']:
@@ -195,6 +199,16 @@ def format_teacher_bn_table(results: Dict[str, float],
             f'{miou - student:+11.2f}'
         lines.append(f'{label:<20}{miou:8.2f}{gap}')
     return '\n'.join(lines)
+
+
+def trained_precise_source(cfg: Config) -> str:
+    """``precise_source`` of the config's ``MeanTeacherHook`` (the source
+    its ``'precise'`` statistics were estimated from; ``'labelled'``
+    without one)."""
+    for hook in cfg.get('custom_hooks') or []:
+        if hook.get('type') == 'MeanTeacherHook':
+            return hook.get('precise_source', 'labelled')
+    return 'labelled'
 
 
 def trained_buffer_policy(cfg: Config) -> Optional[str]:

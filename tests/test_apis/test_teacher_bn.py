@@ -20,7 +20,8 @@ from PIL import Image
 
 from mmseg.apis import inference_model, init_model
 from mmseg_reco.apis import (apply_teacher_buffers, evaluate_teacher_bn,
-                             export_model, labelled_train_set)
+                             export_model, labelled_train_set,
+                             trained_precise_source)
 from mmseg_reco.testing.tiny_models import tiny_segmentor
 from repo_scripts import load_script
 
@@ -181,8 +182,12 @@ def test_precise_run_evaluates_and_saves_the_precise_statistics(runs):
     teacher = run['runner'].model.teacher
     # re-estimated for the last weights: equal to an estimate made now
     model = copy.deepcopy(run['runner'].model)
-    dataset, batch_size = labelled_train_set(run['cfg'])
-    assert batch_size == 2
+    # the mean teacher's default source: the unlabelled set
+    assert trained_precise_source(run['cfg']) == 'unlabelled'
+    dataset, batch_size = labelled_train_set(run['cfg'], 'unlabelled')
+    assert batch_size == 2 and all(
+        '/unlabelled/' in dataset.get_data_info(i)['img_path']
+        for i in range(len(dataset)))
     apply_teacher_buffers(model, 'precise', dataset, batch_size,
                           PRECISE_BATCHES)
     at_val = run['recorder'].teacher_at_val[-1]
@@ -214,19 +219,21 @@ def test_tool_evaluates_every_policy_of_one_run(runs, capsys):
     assert 'teacher (copy)' in printed and 'student' in printed
 
 
-def test_unlabelled_precise_source_estimates_other_statistics(runs):
+def test_labelled_precise_source_estimates_other_statistics(runs):
     run = runs['precise']
     checkpoint = osp.join(run['work_dir'], f'iter_{STEPS}.pth')
     tool = load_script('tools/analysis/teacher_bn.py')
     results = tool.main([
         _dump(run['cfg'], run['work_dir']), checkpoint, '--policies',
         'precise', '--precise-batches',
-        str(PRECISE_BATCHES), '--precise-source', 'unlabelled'
+        str(PRECISE_BATCHES), '--precise-source', 'labelled'
     ])
-    dataset, batch_size = labelled_train_set(run['cfg'], 'unlabelled')
-    assert len(dataset) == 4 and batch_size == 2
-    # the teacher after the estimate over the unlabelled images: other
-    # statistics than the labelled estimate the checkpoint holds
+    dataset, batch_size = labelled_train_set(run['cfg'], 'labelled')
+    assert batch_size == 2 and all(
+        '/train/' in dataset.get_data_info(i)['img_path']
+        for i in range(len(dataset)))
+    # the estimate over the labelled images: other statistics than the
+    # run's own (unlabelled) estimate the checkpoint holds
     model = copy.deepcopy(run['runner'].model)
     apply_teacher_buffers(model, 'precise', dataset, batch_size,
                           PRECISE_BATCHES)
@@ -234,7 +241,7 @@ def test_unlabelled_precise_source_estimates_other_statistics(runs):
     assert any(not torch.equal(saved[f'teacher.{name}'], value)
                for name, value in model.teacher.named_buffers()
                if name.endswith('running_mean'))
-    assert 0 <= results['precise'] <= 100 and 'student' in results
+    assert list(results) == ['precise', 'student']
 
 
 def _dump(cfg, work_dir):
@@ -277,7 +284,8 @@ def test_exported_teacher_predicts_as_the_evaluated_teacher(
         for name, value in run['recorder'].teacher_at_val[-1].items():
             assert torch.equal(evaluated.teacher.get_buffer(name), value)
     else:
-        dataset, batch_size = labelled_train_set(run['cfg'])
+        dataset, batch_size = labelled_train_set(
+            run['cfg'], trained_precise_source(run['cfg']))
         apply_teacher_buffers(evaluated, teacher_buffers, dataset,
                               batch_size, PRECISE_BATCHES)
     plain = init_model(plain_cfg, plain_ckpt, device='cpu')

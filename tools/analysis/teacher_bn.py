@@ -3,8 +3,9 @@
 The checkpoint holds the teacher's and the student's weights and buffers.
 The teacher is evaluated with its own running statistics (``skip``), with
 the student's (``copy``) and with statistics re-estimated over
-``--precise-batches`` batches of the labelled training set (``precise``;
-``--precise-source unlabelled``: of the unlabelled one),
+``--precise-batches`` batches of the training set the config's
+``MeanTeacherHook`` names (``precise``; ``--precise-source labelled`` or
+``unlabelled`` chooses),
 and the student beside them; prints mIoU per row and each teacher row's
 difference to the student (``mmseg_reco.apis.teacher_bn``). The test set
 is the config's ``test_dataloader`` (else ``val_dataloader``).
@@ -50,9 +51,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--seed', type=int, default=0, help='seed of the precise batches')
     parser.add_argument(
         '--precise-source',
-        default='labelled',
         choices=['labelled', 'unlabelled'],
-        help='training set of the precise batches (default: labelled)')
+        help="training set of the precise batches (default: the config's "
+        "MeanTeacherHook precise_source, else labelled)")
     parser.add_argument('--work-dir', help='default: a temporary directory')
     parser.add_argument(
         '--cfg-options',
