@@ -73,12 +73,14 @@ semi_model = dict(
 # Eq. 2 with a fixed tau = 0.997 (section 4.2) on the parameters, teacher in
 # train mode (the authors' code). The bank is filled from the first iteration
 # (the authors' code: MemoryBankHook(start_iter=1000)). The teacher's
-# BatchNorm statistics follow mean_teacher.py's ``teacher_buffers``.
+# BatchNorm statistics follow mean_teacher.py's ``teacher_buffers`` and
+# ``teacher_precise_source``.
 custom_hooks = [
     dict(
         type='MeanTeacherHook',
         decay=0.997,
         buffers=_base_.teacher_buffers,
+        precise_source=_base_.teacher_precise_source,
         teacher_mode='train'),
     dict(type='MemoryBankHook', start_iter=0),
 ]
