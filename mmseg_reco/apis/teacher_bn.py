@@ -89,7 +89,9 @@ def apply_teacher_buffers(model: nn.Module,
 
 
 def _eval_cfg(config: Union[str, Config], checkpoint: str, work_dir: str,
-              cfg_options: Optional[dict]) -> Config:
+              cfg_options: Optional[dict]) -> Tuple[Config, str]:
+    """The test config of a finished run, and its mean teacher's
+    ``precise_source`` (read before the custom hooks are dropped)."""
     cfg = Config.fromfile(config) if isinstance(config, str) else \
         copy.deepcopy(config)
     if cfg_options:
@@ -97,9 +99,8 @@ def _eval_cfg(config: Union[str, Config], checkpoint: str, work_dir: str,
     cfg.work_dir = work_dir
     cfg.experiment_name = None
     cfg.load_from, cfg.resume = checkpoint, False
-    # MeanTeacherHook(buffers='precise') would re-estimate before testing;
-    # its precise_source is kept for the 'precise' policy
-    cfg.precise_source = trained_precise_source(cfg)
+    source = trained_precise_source(cfg)
+    # MeanTeacherHook(buffers='precise') would re-estimate before testing
     cfg.custom_hooks = []
     cfg.log_level = 'WARNING'
     cfg.test_dataloader = cfg.get('test_dataloader') or cfg.val_dataloader
@@ -107,7 +108,7 @@ def _eval_cfg(config: Union[str, Config], checkpoint: str, work_dir: str,
     cfg.test_cfg = dict(type='TestLoop')
     cfg.model.setdefault('semi_test_cfg', dict())
     cfg.model.semi_test_cfg.predict_both = False
-    return cfg
+    return cfg, source
 
 
 def evaluate_teacher_bn(config: Union[str, Config],
@@ -153,7 +154,8 @@ def evaluate_teacher_bn(config: Union[str, Config],
             raise ValueError(f'policies must be among {TEACHER_BN_POLICIES},'
                              f' got {policy!r}')
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = _eval_cfg(config, checkpoint, work_dir or tmp, cfg_options)
+        cfg, trained_source = _eval_cfg(config, checkpoint, work_dir or tmp,
+                                        cfg_options)
         runner = Runner.from_cfg(cfg)
         runner.call_hook('before_run')
         runner.load_or_resume()
@@ -166,7 +168,7 @@ def evaluate_teacher_bn(config: Union[str, Config],
         dataset, batch_size = None, precise_batch_size
         if 'precise' in policies:
             dataset, default_size = labelled_train_set(
-                cfg, precise_source or cfg.precise_source)
+                cfg, precise_source or trained_source)
             batch_size = batch_size or default_size
         results = OrderedDict()
         for policy in list(policies) + ['student']:
@@ -201,19 +203,24 @@ def format_teacher_bn_table(results: Dict[str, float],
     return '\n'.join(lines)
 
 
+def _mean_teacher_hook(cfg: Config) -> Optional[dict]:
+    """The config's ``MeanTeacherHook`` entry (None without one)."""
+    for hook in cfg.get('custom_hooks') or []:
+        if hook.get('type') == 'MeanTeacherHook':
+            return hook
+    return None
+
+
 def trained_precise_source(cfg: Config) -> str:
     """``precise_source`` of the config's ``MeanTeacherHook`` (the source
     its ``'precise'`` statistics were estimated from; ``'labelled'``
     without one)."""
-    for hook in cfg.get('custom_hooks') or []:
-        if hook.get('type') == 'MeanTeacherHook':
-            return hook.get('precise_source', 'labelled')
-    return 'labelled'
+    hook = _mean_teacher_hook(cfg)
+    return 'labelled' if hook is None else hook.get('precise_source',
+                                                    'labelled')
 
 
 def trained_buffer_policy(cfg: Config) -> Optional[str]:
     """``buffers`` of the config's ``MeanTeacherHook`` (None without one)."""
-    for hook in cfg.get('custom_hooks') or []:
-        if hook.get('type') == 'MeanTeacherHook':
-            return hook.get('buffers', 'skip')
-    return None
+    hook = _mean_teacher_hook(cfg)
+    return None if hook is None else hook.get('buffers', 'skip')

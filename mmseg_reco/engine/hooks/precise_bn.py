@@ -152,13 +152,6 @@ def seeded_random_state(seed: int):
 PRECISE_SOURCES = ('labelled', 'unlabelled')
 
 
-def labelled_part(dataset: Any) -> Any:
-    """The labelled source of a training set: the first dataset of a
-    ``ConcatDataset`` (config or built; the order
-    :class:`LabelledUnlabelledSampler` reads), else the set itself."""
-    return training_part(dataset, 'labelled')
-
-
 def training_part(dataset: Any, source: str = 'labelled') -> Any:
     """One source of a training set, config or built.
 
