@@ -6,8 +6,8 @@ The exported pair loads with ``mmseg.apis.init_model`` and mmseg's
 The teacher keeps the checkpoint's BatchNorm statistics (with
 ``MeanTeacherHook(buffers='precise')`` the ones estimated before the
 checkpoint was saved); ``--teacher-buffers copy|precise`` exports it with
-the student's, or with statistics re-estimated now over the config's
-labelled training set.
+the student's, or with statistics re-estimated now over the part of the
+training set that the config's mean teacher names (``precise_source``).
 
 Example:
     python tools/export_model.py CONFIG CHECKPOINT OUT_DIR --use teacher
@@ -37,7 +37,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         choices=list(TEACHER_BN_POLICIES),
         help="the teacher's BatchNorm statistics: skip (the checkpoint's, "
         "the default), copy (the student's) or precise (re-estimated over "
-        'the labelled training set)')
+        "the training part of the config's precise_source)")
     parser.add_argument(
         '--precise-batches',
         type=int,

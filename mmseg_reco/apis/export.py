@@ -31,8 +31,9 @@ the hook re-estimates them for the saved weights before every checkpoint
 is written, so the export carries the statistics the teacher was evaluated
 with at that iteration; nothing is re-estimated at export. A run trained
 with another policy can be exported under ``'copy'`` (the student's
-buffers) or ``'precise'`` (estimated now, over the labelled training set
-of the config) with ``teacher_buffers`` (``--teacher-buffers``), as
+buffers) or ``'precise'`` (estimated now, over the part of the training
+set that the config's ``MeanTeacherHook(precise_source=...)`` names) with
+``teacher_buffers`` (``--teacher-buffers``), as
 ``tools/analysis/teacher_bn.py`` evaluates them.
 
 Models whose heads or backbones are classes of this package (the DeepLabV2
@@ -312,7 +313,7 @@ def _with_teacher_buffers(cfg: Config, state_dict: Dict[str, torch.Tensor],
     """``state_dict`` with the teacher's buffers of ``policy``
     (:func:`~mmseg_reco.apis.teacher_bn.apply_teacher_buffers`)."""
     from mmseg.registry import MODELS
-    from .teacher_bn import (apply_teacher_buffers, labelled_train_set,
+    from .teacher_bn import (apply_teacher_buffers, precise_train_set,
                              trained_precise_source)
     model = MODELS.build(copy.deepcopy(cfg.model))
     model.load_state_dict(state_dict)
@@ -320,7 +321,7 @@ def _with_teacher_buffers(cfg: Config, state_dict: Dict[str, torch.Tensor],
         model = model.cuda()
     dataset, default_size = (None, None)
     if policy == 'precise':
-        dataset, default_size = labelled_train_set(
+        dataset, default_size = precise_train_set(
             cfg, trained_precise_source(cfg))
     apply_teacher_buffers(model, policy, dataset, batch_size or default_size,
                           num_batches, seed)

@@ -10,8 +10,8 @@ during training can all be applied to the same finished run and evaluated:
   train-mode statistics for a run trained with ``buffers='skip'``);
 - ``'copy'``: the student's buffers;
 - ``'precise'``: re-estimated for the teacher's weights over N batches of
-  the labelled training set (:func:`~mmseg_reco.engine.hooks.precise_bn.
-  precise_bn_stats`).
+  one part of the training set, the run's ``precise_source``
+  (:func:`~mmseg_reco.engine.hooks.precise_bn.precise_bn_stats`).
 
 ``'ema'`` needs the buffers averaged during training: train with
 ``buffers='ema'`` and evaluate that run's ``'skip'``.
@@ -20,6 +20,7 @@ during training can all be applied to the same finished run and evaluated:
 """
 import copy
 import tempfile
+import warnings
 from collections import OrderedDict
 from typing import Dict, Optional, Sequence, Tuple, Union
 
@@ -35,17 +36,37 @@ from ..engine.hooks.precise_bn import (labelled_batch_size, training_part,
 TEACHER_BN_POLICIES = ('skip', 'copy', 'precise')
 
 
-def labelled_train_set(
+def precise_train_set(
         cfg: Config,
         source: str = 'labelled') -> Tuple[torch.utils.data.Dataset, int]:
-    """The labelled training set of ``cfg`` (built, with its pipeline), or
-    with ``source='unlabelled'`` the unlabelled one, and the labelled
-    images per training batch (the precise estimate's default batch)."""
+    """The part of ``cfg``'s training set that a precise estimate reads.
+
+    Args:
+        cfg (Config): a training config.
+        source (str): ``'labelled'`` or ``'unlabelled'``
+            (:data:`~mmseg_reco.engine.hooks.precise_bn.PRECISE_SOURCES`).
+            Default: ``'labelled'``.
+
+    Returns:
+        tuple: the part, built with its pipeline, and the labelled images
+        per training batch (the estimate's default batch size).
+    """
     from mmseg.registry import DATASETS
     loader = cfg.train_dataloader
     dataset = DATASETS.build(
         copy.deepcopy(training_part(loader['dataset'], source)))
     return dataset, labelled_batch_size(loader)
+
+
+def labelled_train_set(
+        cfg: Config,
+        source: str = 'labelled') -> Tuple[torch.utils.data.Dataset, int]:
+    """Deprecated name of :func:`precise_train_set`."""
+    warnings.warn(
+        'labelled_train_set is deprecated: use precise_train_set '
+        '(same arguments; it builds the unlabelled part as well)',
+        DeprecationWarning, stacklevel=2)
+    return precise_train_set(cfg, source)
 
 
 @torch.no_grad()
@@ -60,8 +81,8 @@ def apply_teacher_buffers(model: nn.Module,
     Args:
         model (nn.Module): a ``SemiSegmentor`` (``teacher``/``student``).
         policy (str): one of :data:`TEACHER_BN_POLICIES`.
-        dataset (Dataset, optional): the labelled training set
-            (``'precise'``).
+        dataset (Dataset, optional): the part of the training set to
+            estimate over (``'precise'``; :func:`precise_train_set`).
         batch_size (int, optional): images per batch (``'precise'``).
         num_batches (int): batches of the estimate (``'precise'``).
             Default: 100.
@@ -82,8 +103,8 @@ def apply_teacher_buffers(model: nn.Module,
             t.copy_(s)
         return
     if dataset is None or batch_size is None:
-        raise ValueError("policy 'precise' needs the labelled training set "
-                         'and a batch size (labelled_train_set(cfg))')
+        raise ValueError("policy 'precise' needs a training set and a "
+                         'batch size (precise_train_set(cfg, source))')
     precise_bn_stats(model.teacher, dataset, model.data_preprocessor,
                      num_batches, batch_size, seed)
 
@@ -167,7 +188,7 @@ def evaluate_teacher_bn(config: Union[str, Config],
         saved = [b.detach().clone() for b in model.teacher.buffers()]
         dataset, batch_size = None, precise_batch_size
         if 'precise' in policies:
-            dataset, default_size = labelled_train_set(
+            dataset, default_size = precise_train_set(
                 cfg, precise_source or trained_source)
             batch_size = batch_size or default_size
         results = OrderedDict()

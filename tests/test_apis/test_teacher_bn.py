@@ -21,7 +21,7 @@ from PIL import Image
 from mmseg.apis import inference_model, init_model
 from mmseg_reco.apis import (apply_teacher_buffers, evaluate_teacher_bn,
                              export_model, labelled_train_set,
-                             trained_precise_source)
+                             precise_train_set, trained_precise_source)
 from mmseg_reco.testing.tiny_models import tiny_segmentor
 from repo_scripts import load_script
 
@@ -184,7 +184,7 @@ def test_precise_run_evaluates_and_saves_the_precise_statistics(runs):
     model = copy.deepcopy(run['runner'].model)
     # the mean teacher's default source: the unlabelled set
     assert trained_precise_source(run['cfg']) == 'unlabelled'
-    dataset, batch_size = labelled_train_set(run['cfg'], 'unlabelled')
+    dataset, batch_size = precise_train_set(run['cfg'], 'unlabelled')
     assert batch_size == 2 and all(
         '/unlabelled/' in dataset.get_data_info(i)['img_path']
         for i in range(len(dataset)))
@@ -219,6 +219,17 @@ def test_tool_evaluates_every_policy_of_one_run(runs, capsys):
     assert 'teacher (copy)' in printed and 'student' in printed
 
 
+def test_old_name_warns_and_builds_the_same_part(runs):
+    cfg = runs['precise']['cfg']
+    with pytest.warns(DeprecationWarning, match='precise_train_set'):
+        dataset, batch_size = labelled_train_set(cfg, 'unlabelled')
+    expected, expected_size = precise_train_set(cfg, 'unlabelled')
+    assert batch_size == expected_size == 2
+    assert [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))
+            ] == [expected.get_data_info(i)['img_path']
+                  for i in range(len(expected))]
+
+
 def test_labelled_precise_source_estimates_other_statistics(runs):
     run = runs['precise']
     checkpoint = osp.join(run['work_dir'], f'iter_{STEPS}.pth')
@@ -228,7 +239,7 @@ def test_labelled_precise_source_estimates_other_statistics(runs):
         'precise', '--precise-batches',
         str(PRECISE_BATCHES), '--precise-source', 'labelled'
     ])
-    dataset, batch_size = labelled_train_set(run['cfg'], 'labelled')
+    dataset, batch_size = precise_train_set(run['cfg'], 'labelled')
     assert batch_size == 2 and all(
         '/train/' in dataset.get_data_info(i)['img_path']
         for i in range(len(dataset)))
@@ -284,7 +295,7 @@ def test_exported_teacher_predicts_as_the_evaluated_teacher(
         for name, value in run['recorder'].teacher_at_val[-1].items():
             assert torch.equal(evaluated.teacher.get_buffer(name), value)
     else:
-        dataset, batch_size = labelled_train_set(
+        dataset, batch_size = precise_train_set(
             run['cfg'], trained_precise_source(run['cfg']))
         apply_teacher_buffers(evaluated, teacher_buffers, dataset,
                               batch_size, PRECISE_BATCHES)
