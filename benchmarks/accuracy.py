@@ -551,6 +551,9 @@ def main(argv=None):
                teacher_flags(summary, NAMES))
     write_csv(table, osp.join(args.work_dir, 'accuracy.csv'))
     with open(osp.join(args.work_dir, 'accuracy.md'), 'w') as f:
+        f.write(f'Runs of methods {list(args.methods)}, seeds '
+                f'{list(args.seeds)} (one invocation; run the whole '
+                'command again to summarise runs trained in pieces)\n\n')
         f.write(summary_md + '\n\n' + markdown + '\n')
         if pseudo_md:
             f.write('\n' + pseudo_md + '\n')
