@@ -28,7 +28,7 @@ from mmengine.config import Config
 from mmseg.apis import init_model
 
 import mmseg_reco  # noqa: F401  (registers components)
-from mmseg_reco.engine.hooks.mean_teacher_hook import set_teacher_mode
+from mmseg_reco.engine.hooks.teacher_mode import set_teacher_mode
 from mmseg_reco.engine.hooks.pseudo_label_quality_hook import (
     PseudoLabelQualityHook, labelled_copy, summarise_scores)
 

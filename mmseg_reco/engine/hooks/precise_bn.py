@@ -29,6 +29,8 @@ from mmengine.dataset import pseudo_collate
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader, Dataset
 
+from .teacher_mode import set_teacher_mode
+
 #: Buffers of a BatchNorm layer that precise BN rewrites.
 BN_BUFFERS = ('running_mean', 'running_var', 'num_batches_tracked')
 
@@ -100,7 +102,6 @@ def update_bn_stats(
     Returns:
         int: the number of batches run.
     """
-    from .mean_teacher_hook import set_teacher_mode
     norms = running_stat_norms(net)
     old = bn_buffers(net)
     modes = [(m, m.training) for m in net.modules()]

@@ -12,7 +12,8 @@ from torch.utils.data import DataLoader
 from mmseg.models.utils import resize
 from mmseg.registry import DATASETS, HOOKS
 
-from .mean_teacher_hook import MeanTeacherHook, set_teacher_mode
+from .mean_teacher_hook import MeanTeacherHook
+from .teacher_mode import set_teacher_mode
 
 
 def pseudo_label_scores(pseudo: torch.Tensor, confidence: torch.Tensor,

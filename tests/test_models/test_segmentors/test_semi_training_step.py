@@ -12,7 +12,7 @@ from mmengine.structures import PixelData
 import mmseg_reco  # noqa: F401
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmseg_reco.engine.hooks.mean_teacher_hook import set_teacher_mode
+from mmseg_reco.engine.hooks.teacher_mode import set_teacher_mode
 from mmseg_reco.models.losses.pseudo_label_loss import PseudoLabelCELoss
 from mmseg_reco.testing.tiny_models import tiny_segmentor
 
