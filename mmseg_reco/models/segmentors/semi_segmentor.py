@@ -344,10 +344,7 @@ class SemiSegmentor(BaseSegmentor):
     def loss_supervised(self, inputs: Tensor,
                         data_samples: SampleList) -> dict:
         """Labelled-only training (the supervised baseline)."""
-        if self.sup_aug is not None:
-            inputs, gt, _, _ = self._augment(self.sup_aug, inputs,
-                                             self._gt_labels(data_samples))
-            self._set_gt_labels(data_samples, gt)
+        inputs = self.labelled_view(inputs, data_samples)
         losses = self.student.loss(inputs, data_samples)
         return rename_loss_dict('sup_', self._weighted(losses))
 
