@@ -19,6 +19,7 @@ during training can all be applied to the same finished run and evaluated:
 :func:`evaluate_teacher_bn`.
 """
 import copy
+import inspect
 import tempfile
 import warnings
 from collections import OrderedDict
@@ -29,6 +30,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 
+from ..engine.hooks.mean_teacher_hook import MeanTeacherHook
 from ..engine.hooks.precise_bn import (labelled_batch_size, training_part,
                                        precise_bn_stats)
 
@@ -224,11 +226,13 @@ def format_teacher_bn_table(results: Dict[str, float],
     return '\n'.join(lines)
 
 
-def _mean_teacher_hook(cfg: Config) -> Optional[dict]:
-    """The config's ``MeanTeacherHook`` entry (None without one)."""
+def _mean_teacher_setting(cfg: Config, name: str) -> Optional[str]:
+    """Argument ``name`` of the config's ``MeanTeacherHook``, the hook's own
+    default where the config leaves it out (None without the hook)."""
     for hook in cfg.get('custom_hooks') or []:
         if hook.get('type') == 'MeanTeacherHook':
-            return hook
+            default = inspect.signature(MeanTeacherHook).parameters[name]
+            return hook.get(name, default.default)
     return None
 
 
@@ -236,12 +240,9 @@ def trained_precise_source(cfg: Config) -> str:
     """``precise_source`` of the config's ``MeanTeacherHook`` (the source
     its ``'precise'`` statistics were estimated from; ``'labelled'``
     without one)."""
-    hook = _mean_teacher_hook(cfg)
-    return 'labelled' if hook is None else hook.get('precise_source',
-                                                    'labelled')
+    return _mean_teacher_setting(cfg, 'precise_source') or 'labelled'
 
 
 def trained_buffer_policy(cfg: Config) -> Optional[str]:
     """``buffers`` of the config's ``MeanTeacherHook`` (None without one)."""
-    hook = _mean_teacher_hook(cfg)
-    return None if hook is None else hook.get('buffers', 'skip')
+    return _mean_teacher_setting(cfg, 'buffers')
