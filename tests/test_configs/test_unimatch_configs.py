@@ -74,6 +74,9 @@ def test_demo_config_is_the_authors_method(path, config_loader):
         expected['ReCoTerm'] = None
         assert model.segmentor.decode_head.type == 'RepresentationHead'
         assert model.segmentor.decode_head.loss_rep is None
+        # ReCo's total weighs L_reco as the supervised loss: halved with it
+        reco = [t for t in model.method_losses if t.type == 'ReCoTerm']
+        assert reco[0].loss.loss_weight == model.semi_train_cfg.sup_weight
     assert weights == expected
     for term in model.method_losses:
         if term.type != 'ReCoTerm':
