@@ -74,9 +74,11 @@ def test_demo_config_is_the_authors_method(path, config_loader):
         expected['ReCoTerm'] = None
         assert model.segmentor.decode_head.type == 'RepresentationHead'
         assert model.segmentor.decode_head.loss_rep is None
-        # ReCo's total weighs L_reco as the supervised loss: halved with it
+        # ReCo's total weighs L_reco as the supervised loss: the term is
+        # multiplied by sup_weight at run time, at its own weight 1
         reco = [t for t in model.method_losses if t.type == 'ReCoTerm']
-        assert reco[0].loss.loss_weight == model.semi_train_cfg.sup_weight
+        assert reco[0].relative_to_supervised is True
+        assert reco[0].loss.get('loss_weight', 1.0) == 1.0
     assert weights == expected
     for term in model.method_losses:
         if term.type != 'ReCoTerm':

@@ -1,21 +1,7 @@
-# ReCo + UniMatch: UniMatch (./unimatch.py) plus ReCo's regional contrast
-# (Liu et al., ICLR 2022, arXiv 2104.04465, Eq. 1-4) over the labelled
-# pixels (ground truth) and both strong views' pixels (pseudo-labels with
-# confidence >= 0.7). ReCo's total weighs L_reco as much as the supervised
-# loss (lorenmt/reco train_semisup.py: sup_loss + unsup_loss + reco_loss);
-# FixMatch and UniMatch halve their supervised loss (sup_weight 0.5), so
-# the term carries sup_weight as well, keeping ReCo's ratio to the
-# supervised loss. The model must carry a RepresentationHead whose own
-# loss_rep is None (the loss lives in ReCoTerm).
-_base_ = ['./unimatch.py']
-reco_term = dict(
-    type='ReCoTerm',
-    weak_threshold=0.7,
-    loss=dict(
-        type='ReCoLoss',
-        strong_threshold=0.97,
-        temperature=0.5,
-        loss_weight=_base_.sup_weight))
+# ReCo + UniMatch: UniMatch (./unimatch.py) plus ReCo's term (./reco_term.py)
+# over the labelled pixels and both strong views' pixels, at the supervised
+# loss's weight (sup_weight 0.5, read at run time).
+_base_ = ['./unimatch.py', './reco_term.py']
 semi_model = dict(method_losses=[
-    _base_.weak_to_strong, _base_.feature_perturbation, reco_term
+    _base_.weak_to_strong, _base_.feature_perturbation, _base_.reco_term
 ])

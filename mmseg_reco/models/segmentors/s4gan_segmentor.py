@@ -13,8 +13,9 @@ from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 
-from .semi_segmentor import (SemiSegmentor, batch_slice, head_logits,
-                             rename_loss_dict)
+from ..utils.head_outputs import batch_slice, head_logits
+from ..utils.loss_dicts import rename_loss_dict
+from .semi_segmentor import SemiSegmentor
 
 #: S4GAN's ``semi_train_cfg`` keys and defaults, from the authors' code
 #: (github.com/sud0301/semisup-semseg, ``train_s4GAN.py``: ``LAMBDA_FM``,

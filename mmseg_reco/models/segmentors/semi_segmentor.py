@@ -18,6 +18,7 @@ from mmseg.utils import ConfigType, OptConfigType, SampleList, add_prefix
 
 from ..utils.head_outputs import (batch_cat, batch_detach, batch_slice,
                                   head_logits)
+from ..utils.loss_dicts import rename_loss_dict, reweight_loss_dict
 from ..augmentation.semi_batch import SemiBatch, WeakPass
 from ..augmentation.transform_record import TransformRecord
 from ..semi_methods.method_context import MethodContext
@@ -46,11 +47,6 @@ SEMI_TEST_DEFAULTS = dict(predict_on='teacher', predict_both=False)
 STUDENT_FORWARDS = ('separate', 'joint')
 #: ``SemiSegmentor(teacher=...)``: an EMA teacher, or the student itself
 TEACHERS = ('ema', 'self')
-
-
-def rename_loss_dict(prefix: str, losses: dict) -> dict:
-    """Prefix every key, e.g. ``loss_ce`` -> ``sup_loss_ce``."""
-    return {prefix + key: value for key, value in losses.items()}
 
 
 @MODELS.register_module()
@@ -346,7 +342,8 @@ class SemiSegmentor(BaseSegmentor):
         """Labelled-only training (the supervised baseline)."""
         inputs = self.labelled_view(inputs, data_samples)
         losses = self.student.loss(inputs, data_samples)
-        return rename_loss_dict('sup_', self._weighted(losses))
+        return rename_loss_dict(
+            'sup_', reweight_loss_dict(losses, self.semi_train_cfg.sup_weight))
 
     def labelled_view(self, inputs: Tensor,
                       data_samples: SampleList) -> Tensor:
@@ -622,7 +619,8 @@ class SemiSegmentor(BaseSegmentor):
             losses.update(
                 self.student._auxiliary_head_forward_train(
                     feats, batch.data_samples))
-        return rename_loss_dict('sup_', self._weighted(losses))
+        return rename_loss_dict(
+            'sup_', reweight_loss_dict(losses, self.semi_train_cfg.sup_weight))
 
     def loss_by_pseudo(self, outputs: Any, batch: SemiBatch) -> dict:
         """Pseudo-label CE and method losses, keys prefixed ``unsup_``."""
@@ -637,10 +635,7 @@ class SemiSegmentor(BaseSegmentor):
             losses.update(
                 self.pseudo_loss(logits, batch.labels[batch.num_labelled:],
                                  batch.confidence[batch.num_labelled:]))
-            losses = {
-                k: v * weight if 'loss' in k else v
-                for k, v in losses.items()
-            }
+            losses = reweight_loss_dict(losses, weight)
         context = self.method_context(outputs, batch)
         for term in self.method_losses:
             losses.update(term(context))
@@ -655,7 +650,7 @@ class SemiSegmentor(BaseSegmentor):
 
         Returns:
             MethodContext: outputs, batch, student, teacher, ramp-up,
-            iteration and ``align_corners``.
+            iteration, ``align_corners`` and ``sup_weight``.
         """
         return MethodContext(
             outputs=outputs,
@@ -664,7 +659,8 @@ class SemiSegmentor(BaseSegmentor):
             teacher=self.teacher,
             rampup=self.rampup(),
             iteration=MessageHub.get_current_instance().get_info('iter', 0),
-            align_corners=self.align_corners)
+            align_corners=self.align_corners,
+            sup_weight=self.semi_train_cfg.sup_weight)
 
     def rampup(self) -> float:
         """Sigmoid ramp-up exp(-5 (1 - t)^2) of the unsupervised weight."""
@@ -676,13 +672,6 @@ class SemiSegmentor(BaseSegmentor):
         return math.exp(-5.0 * (1.0 - t)**2)
 
     # ------------------------------------------------------------------
-    def _weighted(self, losses: dict) -> dict:
-        """Supervised losses times ``sup_weight`` (statistics unchanged)."""
-        weight = self.semi_train_cfg.sup_weight
-        if weight == 1:
-            return losses
-        return {k: v * weight if 'loss' in k else v for k, v in losses.items()}
-
     def _gt_labels(self, data_samples: SampleList) -> Tensor:
         return torch.stack([s.gt_sem_seg.data[0] for s in data_samples]).long()
 

@@ -35,6 +35,9 @@ class MethodContext:
         iteration (int): the training iteration (warm-ups). Default: 0.
         align_corners (bool): ``align_corners`` of the student's resizes.
             Default: False.
+        sup_weight (float): the weight of the supervised loss
+            (``semi_train_cfg.sup_weight``), for terms weighed relative to
+            it. Default: 1.0.
     """
     outputs: Any
     batch: SemiBatch
@@ -43,3 +46,4 @@ class MethodContext:
     rampup: float = 1.0
     iteration: int = 0
     align_corners: bool = False
+    sup_weight: float = 1.0

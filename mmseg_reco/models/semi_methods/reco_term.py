@@ -11,6 +11,7 @@ from mmseg.utils import ConfigType
 
 from ..augmentation.semi_batch import SemiBatch
 from ..decode_heads.representation_head import RepresentationHead
+from ..utils.loss_dicts import reweight_loss_dict
 from .method_context import MethodContext
 
 
@@ -39,6 +40,13 @@ class ReCoTerm(nn.Module):
     pixels are easy (up to the resizing of the logits): they enter the
     class prototypes and the negative keys, hardly ever the hard queries.
 
+    Weight: ReCo's total weighs ``L_reco`` as much as the supervised loss
+    (``sup_loss + unsup_loss + reco_loss``, the authors' code), so with
+    ``relative_to_supervised`` the term is multiplied by the step's
+    ``sup_weight`` (:class:`MethodContext`): 1 in the mean teachers, 0.5 in
+    FixMatch and UniMatch, whose total halves the supervised loss. The
+    ReCo loss's own ``loss_weight`` multiplies on top.
+
     Args:
         loss (dict): the ReCo loss config. Default: ``dict(type='ReCoLoss')``.
         weak_threshold (float): minimum teacher confidence (softmax
@@ -47,16 +55,20 @@ class ReCoTerm(nn.Module):
             unknown pixel of a labelled image to join with the student's
             prediction as its label. None (default) keeps only the ground
             truth; 0.97 in the partial-label configs (ReCo code).
+        relative_to_supervised (bool): multiply the loss by the context's
+            ``sup_weight``. Default: True.
     """
 
     def __init__(self,
                  loss: ConfigType = dict(type='ReCoLoss'),
                  weak_threshold: float = 0.7,
-                 partial_threshold: Optional[float] = None):
+                 partial_threshold: Optional[float] = None,
+                 relative_to_supervised: bool = True):
         super().__init__()
         self.loss = MODELS.build(loss)
         self.weak_threshold = weak_threshold
         self.partial_threshold = partial_threshold
+        self.relative_to_supervised = relative_to_supervised
 
     def forward(self, context: MethodContext) -> Dict[str, Tensor]:
         """ReCo loss of one batch.
@@ -65,7 +77,8 @@ class ReCoTerm(nn.Module):
             context (MethodContext): ``outputs``, the student head's logits
                 (N, K, h, w) and representation (N, D, h', w'); ``batch``,
                 labels (N, H, W) and confidence (N, H, W); ``student``,
-                whose :class:`RepresentationHead` computes the loss.
+                whose :class:`RepresentationHead` computes the loss;
+                ``sup_weight``.
 
         Returns:
             dict[str, Tensor]: the ReCo loss and its statistics.
@@ -86,8 +99,11 @@ class ReCoTerm(nn.Module):
             labels = self.fill_confident_predictions(logits, batch,
                                                      context.align_corners)
         valid = batch.confidence >= self.weak_threshold
-        return head.loss_rep_by_feat(
+        losses = head.loss_rep_by_feat(
             logits, rep, labels, valid, loss_rep=self.loss)
+        if not self.relative_to_supervised:
+            return losses
+        return reweight_loss_dict(losses, context.sup_weight)
 
     @torch.no_grad()
     def fill_confident_predictions(self, logits: Tensor, batch: SemiBatch,

@@ -106,6 +106,38 @@ def test_reco_term_refuses_head_with_its_own_reco_loss():
         model.loss(**data)
 
 
+def reco_step(sup_weight, relative_to_supervised=True):
+    """Losses of one step from the same weights, batch and random draws."""
+    torch.manual_seed(0)
+    term = dict(
+        type='ReCoTerm',
+        relative_to_supervised=relative_to_supervised,
+        loss=dict(type='ReCoLoss', num_queries=8, num_negatives=16))
+    model = build(
+        method_losses=[term], semi_train_cfg=dict(sup_weight=sup_weight))
+    model.train()
+    data = model.data_preprocessor(batch(), True)
+    torch.manual_seed(1)
+    return model.loss(**data)
+
+
+def test_reco_term_follows_sup_weight_at_run_time():
+    full, half = reco_step(1.0), reco_step(0.5)
+    assert full['unsup_loss_reco'] > 0
+    # ReCo's total weighs L_reco as the supervised loss: both halve
+    torch.testing.assert_close(half['unsup_loss_reco'],
+                               0.5 * full['unsup_loss_reco'])
+    torch.testing.assert_close(half['sup_decode.loss_ce'],
+                               0.5 * full['sup_decode.loss_ce'])
+    # statistics and the pseudo-label loss are not weights' business
+    assert half['unsup_reco_num_queries'] == full['unsup_reco_num_queries']
+    torch.testing.assert_close(half['unsup_loss_pseudo_ce'],
+                               full['unsup_loss_pseudo_ce'])
+    fixed = reco_step(0.5, relative_to_supervised=False)
+    torch.testing.assert_close(fixed['unsup_loss_reco'],
+                               full['unsup_loss_reco'])
+
+
 def test_plain_checkpoint_loads_into_student_and_teacher():
     model = build()
     plain = MODELS.build(ConfigDict(copy.deepcopy(SEGMENTOR)))
